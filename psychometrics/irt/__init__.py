@@ -1,0 +1,1 @@
+"""Item response theory: models, quadrature, estimation, scoring, fit, linking."""
