@@ -1,0 +1,280 @@
+"""Shared building blocks of every certbank workbook: styles, safe cell writing, tables, charts, print set-up,
+document properties and the atomic save.
+
+Reports render result objects; they compute nothing. Text that comes from items or data is always written as
+text (``data_type = 's'`` and a quote prefix), so a stem that begins with ``=`` is never a formula in Excel or
+LibreOffice.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart, Series
+from openpyxl.formatting.rule import CellIsRule, FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from itembank import __version__
+from itembank.errors import InputError
+
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+TITLE_FONT = Font(bold=True, size=14, color="1F4E78")
+SUBTITLE_FONT = Font(bold=True, size=11, color="1F4E78")
+KEY_FILL = PatternFill("solid", fgColor="E2EFDA")
+SEVERITY_FILLS = {
+    "critical": PatternFill("solid", fgColor="F4B6B6"),
+    "severe": PatternFill("solid", fgColor="F8CBAD"),
+    "review": PatternFill("solid", fgColor="FFF2CC"),
+}
+GOOD_FILL = PatternFill("solid", fgColor="C6EFCE")
+BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+THIN = Side(style="thin", color="BFBFBF")
+BORDER = Border(bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+#: Number formats by the kind of statistic a column holds (P to 2 decimals, correlations to 2, etc.).
+FORMATS = {
+    "proportion": "0.00",
+    "correlation": "0.00",
+    "parameter": "0.000",
+    "score": "0.0",
+    "integer": "0",
+    "percent": "0.0%",
+    "pvalue": "0.000",
+}
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def new_workbook(title: str, settings: Mapping[str, object] | None = None,
+                 input_files: Iterable[str | os.PathLike] = ()) -> Workbook:
+    """A workbook with document properties for the audit trail: title, date, software version, input file
+    checksums and the settings of the run."""
+    wb = Workbook()
+    props = wb.properties
+    props.title = title
+    props.creator = f"certbank {__version__}"
+    props.created = _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)
+    lines = [f"certbank {__version__}"]
+    for f in input_files:
+        lines.append(f"input {Path(f).name} sha256={sha256_of(f)}")
+    for k, v in (settings or {}).items():
+        lines.append(f"{k}={v}")
+    props.description = "; ".join(lines)[:2000]
+    props.keywords = "certbank"
+    return wb
+
+
+def safe_value(value):
+    """A value ready for a cell: NaN/None → empty, numpy scalars → Python, everything else unchanged."""
+    if value is None:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return None if math.isnan(v) or math.isinf(v) else v
+    if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date)):
+        return value
+    if value is pd.NA:
+        return None
+    return value
+
+
+def write_cell(ws: Worksheet, row: int, col: int, value, number_format: str | None = None):
+    """Write one cell; strings are always stored as text, never as formulas."""
+    cell = ws.cell(row=row, column=col)
+    value = safe_value(value)
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"
+        if value[:1] in ("=", "+", "-", "@"):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+        if number_format and isinstance(value, (int, float)):
+            cell.number_format = number_format
+    return cell
+
+
+def write_title(ws: Worksheet, title: str, subtitle: str | None = None) -> int:
+    """A sheet title (and optional subtitle); returns the next free row."""
+    write_cell(ws, 1, 1, title).font = TITLE_FONT
+    if subtitle:
+        write_cell(ws, 2, 1, subtitle).font = Font(italic=True, color="595959")
+        return 4
+    return 3
+
+
+def write_table(ws: Worksheet, frame: pd.DataFrame, start_row: int = 1, start_col: int = 1,
+                formats: Mapping[str, str] | None = None, widths: Mapping[str, float] | None = None,
+                freeze: bool = True, autofilter: bool = True, wrap: Sequence[str] = (),
+                headers: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """Write ``frame`` as a table with a styled header row; returns (first data row, last data row).
+
+    ``formats`` maps column names to number formats; ``headers`` renames columns for readers.
+    """
+    formats = dict(formats or {})
+    headers = dict(headers or {})
+    columns = list(frame.columns)
+    for j, name in enumerate(columns):
+        cell = write_cell(ws, start_row, start_col + j, headers.get(name, str(name)))
+        cell.fill = HEADER_FILL
+        cell.font = HEADER_FONT
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    values = frame.to_numpy(dtype=object)
+    for i in range(values.shape[0]):
+        r = start_row + 1 + i
+        for j, name in enumerate(columns):
+            cell = write_cell(ws, r, start_col + j, values[i, j], formats.get(name))
+            if name in wrap:
+                cell.alignment = WRAP
+    last_row = start_row + values.shape[0]
+    for j, name in enumerate(columns):
+        letter = get_column_letter(start_col + j)
+        if widths and name in widths:
+            ws.column_dimensions[letter].width = widths[name]
+        else:
+            sample = [len(str(headers.get(name, name)))] + [len(str(v)) for v in values[:200, j] if v is not None]
+            ws.column_dimensions[letter].width = min(max(8, max(sample) + 2), 60)
+    if freeze and start_row >= 1:
+        ws.freeze_panes = ws.cell(row=start_row + 1, column=start_col)
+    if autofilter and values.shape[0] > 0:
+        ws.auto_filter.ref = (f"{get_column_letter(start_col)}{start_row}:"
+                              f"{get_column_letter(start_col + len(columns) - 1)}{last_row}")
+    print_setup(ws, header_row=start_row)
+    return start_row + 1, last_row
+
+
+def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: int = 110) -> int:
+    """Plain-language sentences, one per row, wrapped across a wide first column; returns next free row."""
+    ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, width)
+    r = start_row
+    for line in lines:
+        cell = write_cell(ws, r, 1, line)
+        cell.alignment = WRAP
+        r += 1
+    return r + 1
+
+
+def highlight_rows(ws: Worksheet, first_row: int, last_row: int, n_cols: int, predicate_col: int,
+                   fills: Mapping[str, PatternFill]) -> None:
+    """Conditional formatting: colour a whole row by the text in ``predicate_col`` (e.g. severity)."""
+    if last_row < first_row:
+        return
+    col_letter = get_column_letter(predicate_col)
+    rng = f"A{first_row}:{get_column_letter(n_cols)}{last_row}"
+    for word, fill in fills.items():
+        ws.conditional_formatting.add(
+            rng, FormulaRule(formula=[f'ISNUMBER(SEARCH("{word}",${col_letter}{first_row}))'], fill=fill,
+                             stopIfTrue=True))
+
+
+def highlight_cells(ws: Worksheet, cell_range: str, operator: str, value: float, fill: PatternFill) -> None:
+    ws.conditional_formatting.add(cell_range, CellIsRule(operator=operator, formula=[str(value)], fill=fill))
+
+
+def print_setup(ws: Worksheet, header_row: int | None = None) -> None:
+    """Landscape, fit to one page wide, header rows repeated on every printed page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+
+
+def line_chart(ws: Worksheet, title: str, x_title: str, y_title: str, x_ref: tuple[int, int, int],
+               series: Sequence[tuple[int, int, int]], anchor: str, width: float = 18, height: float = 9,
+               scatter: bool = True):
+    """A native Excel chart of columns already written on ``ws``.
+
+    ``x_ref`` and each of ``series`` are (column, first row including header, last row).
+    Scatter with lines is used so that x is numeric (θ, score) rather than categories.
+    """
+    col, r1, r2 = x_ref
+    xvalues = Reference(ws, min_col=col, min_row=r1 + 1, max_row=r2)
+    if scatter:
+        chart = ScatterChart()
+        chart.style = 13
+        for scol, sr1, sr2 in series:
+            values = Reference(ws, min_col=scol, min_row=sr1, max_row=sr2)
+            s = Series(values, xvalues, title_from_data=True)
+            s.marker.symbol = "none"
+            s.smooth = True
+            chart.series.append(s)
+    else:
+        chart = LineChart()
+        for scol, sr1, sr2 in series:
+            chart.add_data(Reference(ws, min_col=scol, min_row=sr1, max_row=sr2), titles_from_data=True)
+        chart.set_categories(xvalues)
+    chart.title = title
+    chart.x_axis.title = x_title
+    chart.y_axis.title = y_title
+    chart.width, chart.height = width, height
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+def bar_chart(ws: Worksheet, title: str, x_title: str, y_title: str, x_ref: tuple[int, int, int],
+              series: Sequence[tuple[int, int, int]], anchor: str, width: float = 18, height: float = 9):
+    col, r1, r2 = x_ref
+    chart = BarChart()
+    chart.type = "col"
+    chart.gapWidth = 10
+    for scol, sr1, sr2 in series:
+        chart.add_data(Reference(ws, min_col=scol, min_row=sr1, max_row=sr2), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=col, min_row=r1 + 1, max_row=r2))
+    chart.title = title
+    chart.x_axis.title = x_title
+    chart.y_axis.title = y_title
+    chart.width, chart.height = width, height
+    ws.add_chart(chart, anchor)
+    return chart
+
+
+def check_writable(path: str | os.PathLike, force: bool) -> Path:
+    """Refuse to overwrite an existing report unless ``force``; refuse a missing directory."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path}: a workbook must have the .xlsx extension.")
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; use --force to overwrite it.")
+    if not path.parent.exists():
+        raise InputError(f"{path.parent}: the folder for the workbook does not exist.")
+    return path
+
+
+def save_atomic(wb: Workbook, path: str | os.PathLike, force: bool = False) -> Path:
+    """Save to a temporary file in the same folder, then rename over the target: a reader never sees a
+    half-written workbook and a failure leaves any earlier file untouched."""
+    path = check_writable(path, force)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
