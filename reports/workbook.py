@@ -177,16 +177,19 @@ def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: 
 
 
 def highlight_rows(ws: Worksheet, first_row: int, last_row: int, n_cols: int, predicate_col: int,
-                   fills: Mapping[str, PatternFill]) -> None:
-    """Conditional formatting: colour a whole row by the text in ``predicate_col`` (e.g. severity)."""
+                   fills: Mapping[str, PatternFill], exact: bool = False) -> None:
+    """Conditional formatting: colour a whole row by the text in ``predicate_col`` (e.g. severity).
+
+    With ``exact`` the cell must equal the word; otherwise it must contain it."""
     if last_row < first_row:
         return
     col_letter = get_column_letter(predicate_col)
     rng = f"A{first_row}:{get_column_letter(n_cols)}{last_row}"
     for word, fill in fills.items():
         ws.conditional_formatting.add(
-            rng, FormulaRule(formula=[f'ISNUMBER(SEARCH("{word}",${col_letter}{first_row}))'], fill=fill,
-                             stopIfTrue=True))
+            rng, FormulaRule(formula=[f'${col_letter}{first_row}="{word}"' if exact else
+                                      f'ISNUMBER(SEARCH("{word}",${col_letter}{first_row}))'],
+                             fill=fill, stopIfTrue=True))
 
 
 def highlight_cells(ws: Worksheet, cell_range: str, operator: str, value: float, fill: PatternFill) -> None:
