@@ -68,13 +68,425 @@ pass_context = click.make_pass_decorator(Context)
 
 # ---- section: item bank (init, frameworks, items, audit) ------------------------------------------------
 
+
+def _print_frame(frame, fmt: str = "table", truncate: dict | None = None) -> None:
+    """Print a DataFrame as an aligned table, CSV or JSON (records)."""
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", force_ascii=False, indent=1))
+    elif frame.empty:
+        click.echo("(none)")
+    else:
+        shown = frame.copy()
+        for col, width in (truncate or {}).items():
+            shown[col] = shown[col].astype(str).str.replace("\n", " ").map(
+                lambda s, w=width: s if len(s) <= w else s[: w - 1] + "…")
+        click.echo(shown.to_string(index=False))
+
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+                       show_default=True, help="Output format.")
+
+
+@main.command()
+@click.option("--sample", is_flag=True, help="Load the bundled peer-support sample program.")
+@pass_context
+def init(obj: Context, sample: bool):
+    """Create a new bank (schema, WAL journal); with --sample also load the sample program."""
+    from itembank.store import Bank
+
+    if not sample:
+        Bank.create(obj.bank_path, user=obj.user).close()
+        click.echo(f"Created an empty bank at {obj.bank_path}.")
+        return
+    from itembank.sample_loader import create_sample_bank
+
+    summary = create_sample_bank(obj.bank_path, user=obj.user)
+    click.echo(f"Created {obj.bank_path} with the sample program: {summary['frameworks']} frameworks, "
+               f"{summary['crosswalk_links']} crosswalk links, {summary['items']} items"
+               + (f", blueprint {summary['blueprint']}." if summary["blueprint"] else "."))
+
+
+@main.group()
+def frameworks():
+    """Competency frameworks (import, list, show)."""
+
+
+@frameworks.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_context
+def frameworks_import(obj: Context, file: Path):
+    """Import a framework (TOML or CSV) or a crosswalk (TOML)."""
+    from itembank.importing import import_frameworks
+
+    with obj.open_bank() as bank:
+        result = import_frameworks(bank, file)
+    for fw in result["frameworks"]:
+        click.echo(f"Framework {fw['framework']}: {fw['areas']} areas, {fw['competencies']} competencies.")
+    if result["crosswalk_links"]:
+        click.echo(f"Crosswalk: {result['crosswalk_links']} links.")
+
+
+@frameworks.command("list")
+@_FORMAT
+@pass_context
+def frameworks_list(obj: Context, fmt: str):
+    """List the frameworks in the bank."""
+    from itembank.listing import frameworks_frame
+
+    with obj.open_bank() as bank:
+        _print_frame(frameworks_frame(bank), fmt)
+
+
+@frameworks.command("show")
+@click.argument("code")
+@pass_context
+def frameworks_show(obj: Context, code: str):
+    """Show a framework's areas, competencies and crosswalk links."""
+    from itembank.listing import show_framework
+
+    with obj.open_bank() as bank:
+        click.echo(show_framework(bank, code))
+
+
+@main.group()
+def items():
+    """Items: template, import, export, list, show, history, status, enemies."""
+
+
+@items.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def items_template(file: Path):
+    """Write an empty, annotated .xlsx template of the item wide layout."""
+    from itembank.exporting import write_template
+
+    write_template(file)
+    click.echo(f"Wrote the item template to {file}.")
+
+
+@items.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@pass_context
+def items_import(obj: Context, file: Path):
+    """Import items from .xlsx, .csv or .json (the whole file is checked first; nothing changes on error)."""
+    from itembank.importing import import_items
+
+    with obj.open_bank() as bank:
+        result = import_items(bank, file)
+    click.echo(f"Imported {file}: {len(result['created'])} new items, {len(result['new_version'])} new "
+               f"versions, {len(result['unchanged'])} unchanged, {len(result['status_changed'])} status changes.")
+
+
+@items.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def items_export(obj: Context, file: Path):
+    """Export every item (current version) to .xlsx, .csv or .json (format from the extension)."""
+    from itembank.exporting import export_items
+
+    with obj.open_bank() as bank:
+        n = export_items(bank, file)
+    click.echo(f"Exported {n} items to {file}.")
+
+
+@items.command("list")
+@click.option("--status", default=None, help="Only items with this status.")
+@click.option("--competency", default=None, help="Competency code or prefix, e.g. SAMHSA.IX.")
+@click.option("--complete", "complete", default=None, metavar="LANG", help="Only items reviewed in LANG.")
+@click.option("--incomplete", default=None, metavar="LANG", help="Only items missing or unreviewed in LANG.")
+@click.option("--search", default=None, help="Text to find in stems, options, rationales, keywords.")
+@_FORMAT
+@pass_context
+def items_list(obj: Context, status, competency, complete, incomplete, search, fmt):
+    """List items (current versions) with filters."""
+    from itembank.listing import list_items
+
+    with obj.open_bank() as bank:
+        frame = list_items(bank, status=status, competency=competency, complete=complete,
+                           incomplete=incomplete, search=search)
+    _print_frame(frame, fmt, truncate={"stem_en": 50})
+
+
+@items.command("show")
+@click.argument("item_id")
+@click.option("--lang", default="en", show_default=True, help="Language to show.")
+@pass_context
+def items_show(obj: Context, item_id: str, lang: str):
+    """Show one item in full, key marked with *."""
+    from itembank.listing import show_item
+
+    with obj.open_bank() as bank:
+        click.echo(show_item(bank, item_id, lang))
+
+
+@items.command("history")
+@click.argument("item_id")
+@_FORMAT
+@pass_context
+def items_history(obj: Context, item_id: str, fmt: str):
+    """Versions and status changes of an item."""
+    from itembank.listing import item_history
+
+    with obj.open_bank() as bank:
+        _print_frame(item_history(bank, item_id), fmt)
+
+
+@items.command("status")
+@click.argument("item_id")
+@click.argument("new_status")
+@click.option("--reason", required=True, help="Why the item moves (recorded in the audit log).")
+@pass_context
+def items_status(obj: Context, item_id: str, new_status: str, reason: str):
+    """Move an item along its lifecycle (draft, review, approved, pretest, operational, retired)."""
+    with obj.open_bank() as bank:
+        change = bank.set_status(item_id, new_status, reason)
+    click.echo(f"{item_id}: {change.from_status.value} -> {change.to_status.value}.")
+
+
+@items.group("enemies")
+def items_enemies():
+    """Enemy pairs: items that must never share a form."""
+
+
+@items_enemies.command("add")
+@click.argument("item_a")
+@click.argument("item_b")
+@pass_context
+def items_enemies_add(obj: Context, item_a: str, item_b: str):
+    """Record that ITEM_A and ITEM_B are enemies (symmetric)."""
+    with obj.open_bank() as bank:
+        added = bank.add_enemy(item_a, item_b)
+    click.echo(f"{item_a} and {item_b} are enemies" + ("." if added else " (already recorded)."))
+
+
+@items_enemies.command("remove")
+@click.argument("item_a")
+@click.argument("item_b")
+@pass_context
+def items_enemies_remove(obj: Context, item_a: str, item_b: str):
+    """Forget that ITEM_A and ITEM_B are enemies."""
+    with obj.open_bank() as bank:
+        removed = bank.remove_enemy(item_a, item_b)
+    click.echo(f"{item_a} and {item_b} are no longer enemies." if removed
+               else f"{item_a} and {item_b} were not enemies.")
+
+
+@main.command()
+@click.option("--item", "item_id", default=None, help="Only entries about this item.")
+@_FORMAT
+@pass_context
+def audit(obj: Context, item_id: str | None, fmt: str):
+    """The append-only audit log (who, when, what, before/after)."""
+    from itembank.listing import audit_frame
+
+    with obj.open_bank() as bank:
+        _print_frame(audit_frame(bank, item_id), fmt, truncate={"before": 40, "after": 60})
+
+
 # ---- end section: item bank ------------------------------------------------------------------------------
 
 # ---- section: responses and classical item analysis (analyze) ---------------------------------------------
 
+
+def _parse_thresholds(pairs):
+    """--threshold NAME=VALUE pairs -> a flags.Thresholds (unknown names or bad numbers: InputError)."""
+    from dataclasses import fields, replace
+
+    from itembank.errors import InputError
+    from psychometrics.flags import DEFAULT_THRESHOLDS
+
+    known = {f.name: f.type for f in fields(DEFAULT_THRESHOLDS)}
+    changes, problems = {}, []
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in known:
+            problems.append(f"--threshold {pair}: unknown threshold '{name}' (known: {', '.join(known)})")
+            continue
+        try:
+            changes[name] = int(value) if name == "min_n" else float(value)
+        except ValueError:
+            problems.append(f"--threshold {pair}: '{value}' is not a number")
+    if problems:
+        raise InputError(problems)
+    return replace(DEFAULT_THRESHOLDS, **changes)
+
+
+@main.command()
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", "form_id", default=None, help="Score with the key of this bank form (and save against its item versions).")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score with a key file (item_id,key). Not needed for 0/1 data.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for items.csv, options.csv, quantiles.csv, test.json, flags.csv.")
+@click.option("--group", "group_column", default=None, help="Also analyse each value of this column (e.g. language).")
+@click.option("--quantiles", default=5, show_default=True, type=click.IntRange(3, 9), help="Score groups in quantiles.csv.")
+@click.option("--numeric-options", is_flag=True, help="Cells are option numbers 1–6 (= A–F).")
+@click.option("--no-not-reached", is_flag=True, help="Treat trailing blanks as omits, not as not reached.")
+@click.option("--uncorrected", is_flag=True, help="Correlate items with the total score, not the rest score.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
+              help="Change a flag threshold, e.g. --threshold rpbis_review=0.15 (repeatable).")
+@click.option("--save-to-bank", is_flag=True, help="With --form: save the item statistics in the bank's history.")
+@click.option("--label", default=None, help="Analysis label stored with --save-to-bank (default: form and file name).")
+@pass_context
+def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, group_column, quantiles,
+            numeric_options, no_not_reached, uncorrected, thresholds, save_to_bank, label):
+    """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
+    from itembank.errors import InputError
+    from psychometrics.ctt import analyze_responses
+    from psychometrics.responses import read_key_file, read_responses
+
+    if form_id and key_file:
+        raise InputError("Give either --form or --key, not both.")
+    if save_to_bank and not form_id:
+        raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
+    limits = _parse_thresholds(thresholds)
+    key = options = versions = areas = None
+    pretest: tuple = ()
+    if form_id:
+        with obj.open_bank() as bank:
+            key, options = bank.form_key(form_id), bank.form_options(form_id)
+            form = bank.get_form(form_id)
+            versions = {fi.item_id: fi.version for fi in form.items}
+            pretest = tuple(fi.item_id for fi in form.items if fi.is_pretest)
+            pool = bank.item_pool()
+        areas = {i: a for i, a in zip(pool["item_id"], pool["area"]) if i in key and isinstance(a, str) and a}
+        areas = areas if len(areas) == len(key) else None
+    elif key_file:
+        key = read_key_file(key_file)
+    matrix = read_responses(responses, key=key, options=options, numeric_options=numeric_options,
+                            not_reached_rule=not no_not_reached, form_id=form_id)
+    report = analyze_responses(matrix, group_column=group_column, quantiles=quantiles, areas=areas,
+                               corrected=not uncorrected, thresholds=limits, item_versions=versions,
+                               pretest=pretest)
+    if save_to_bank:
+        # the files are written inside the bank transaction: if either fails, neither happens
+        with obj.open_bank() as bank, bank.transaction():
+            for group, frame in report.bank_statistics():
+                bank.save_item_statistics(frame, label or f"{form_id} {responses.name}", group=group)
+            written = report.write(outdir)
+    else:
+        written = report.write(outdir)
+    test = report.analysis.combined.test
+    n_flagged = len({f.item_id for f in report.flags})
+    click.echo(f"{test.n_persons} candidates, {test.n_items} items: mean {test.mean:.2f}, SD {test.sd:.2f}, "
+               f"alpha {test.alpha:.3f}; {n_flagged} items flagged. Wrote {len(written)} files to {outdir}.")
+
+
 # ---- end section: responses and classical item analysis ---------------------------------------------------
 
 # ---- section: IRT (calibrate, score, link) -----------------------------------------------------------------
+
+
+def _scored_matrix(obj: Context, responses: Path, form_id, key_file):
+    """Read RESPONSES scored by a bank form's key, a key file, or as 0/1 data; also the form's item versions."""
+    from itembank.errors import InputError
+    from psychometrics.responses import read_key_file, read_responses
+
+    if form_id and key_file:
+        raise InputError("Give either --form or --key, not both.")
+    key = options = versions = None
+    if form_id:
+        with obj.open_bank() as bank:
+            key, options = bank.form_key(form_id), bank.form_options(form_id)
+            versions = {fi.item_id: fi.version for fi in bank.get_form(form_id).items}
+    elif key_file:
+        key = read_key_file(key_file)
+    matrix = read_responses(responses, key=key, options=options, form_id=form_id)
+    return matrix, versions
+
+
+@main.command()
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", "form_id", default=None, help="Score with this bank form's key (and save against its versions).")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score with a key file (item_id,key). Not needed for 0/1 data.")
+@click.option("--model", type=click.Choice(["rasch", "1pl", "2pl", "3pl"], case_sensitive=False), default="2pl",
+              show_default=True, help="rasch: slopes 1, latent SD estimated; 1pl: common slope; 3pl: Beta(5,17) prior on c.")
+@click.option("--scale", "D", type=float, default=1.0, show_default=True, help="Scaling constant D of a, b, c (1.702: normal metric).")
+@click.option("--engine", type=click.Choice(["certbank", "girth"], case_sensitive=False), default="certbank",
+              show_default=True, help="Estimation engine (girth: independent check; no anchors, no SEs, no 3PL on numpy ≥ 2.4).")
+@click.option("--quadrature-points", "n_nodes", type=click.IntRange(5, 201), default=61, show_default=True,
+              help="Quadrature nodes (equally spaced on [-6, 6]).")
+@click.option("--gauss-hermite", is_flag=True, help="Gauss–Hermite nodes instead of equally spaced ones.")
+@click.option("--anchor-from-bank", is_flag=True, help="Hold items that have bank parameters fixed; estimate the rest on the bank scale.")
+@click.option("--save", is_flag=True, help="Store the estimated (non-anchor) parameters in the bank.")
+@click.option("--label", default=None, help="Calibration label stored with --save (default: model and file name).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="params.csv to write; calibration.json and irt_flags.csv go beside it.")
+@pass_context
+def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite,
+              anchor_from_bank, save, label, out: Path):
+    """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags."""
+    from itembank.errors import InputError
+    from psychometrics.irt.jobs import anchors_from_bank, calibrate_responses
+
+    matrix, versions = _scored_matrix(obj, responses, form_id, key_file)
+    anchors = None
+    if anchor_from_bank:
+        with obj.open_bank() as bank:
+            anchors = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
+        if not anchors:
+            raise InputError("--anchor-from-bank: none of the items in the file has parameters in the bank.")
+    report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
+                                 anchors=anchors, n_nodes=n_nodes,
+                                 quadrature_method="gauss-hermite" if gauss_hermite else "equal")
+    cal = report.calibration
+    if save:
+        frame = cal.to_frame()
+        frame = frame[~frame["fixed"]].drop(columns=["fixed", "n"])
+        if versions:
+            frame["version"] = frame["item_id"].map(versions)
+        with obj.open_bank() as bank, bank.transaction():
+            bank.save_item_parameters(frame, cal.model, cal.D, label or f"{cal.model} {responses.name}")
+            written = report.write(out)
+    else:
+        written = report.write(out)
+    status = "converged" if cal.converged else ("convergence not reported" if cal.converged is None
+                                                  else "DID NOT CONVERGE")
+    anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
+    click.echo(f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
+               f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, {cal.iterations} EM cycles, {status}, "
+               f"{cal.seconds:.2f} s; {len({f.item_id for f in report.flags})} items flagged. "
+               f"Wrote {', '.join(str(p) for p in written)}.")
+    for warning in cal.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+
+
+@main.command()
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--params", "params_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Item parameters (params.csv from calibrate: item_id, a, b, c, D); not needed with --form.")
+@click.option("--form", "form_id", default=None, help="With --standard: score against this bank form.")
+@click.option("--standard", "standard_name", default=None,
+              help="Report raw, θ, scaled, pass/fail and areas against this standard (bank name or .json).")
+@click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score option labels with a key file (item_id,key). Not needed for 0/1 data.")
+@click.option("--method", type=click.Choice(["eap", "map", "mle", "wle"], case_sensitive=False), default="eap",
+              show_default=True, help="EAP (posterior mean), MAP, MLE (bounded ±4 for zero/perfect) or WLE.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="thetas.csv to write.")
+@pass_context
+def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
+    """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
+    θ, scaled score, pass/fail and competency areas instead."""
+    from psychometrics.irt.jobs import read_params, score_responses, write_atomically
+
+    import numpy as np
+
+    if standard_name or form_id:  # standard-setting section: candidate score reports
+        return _score_against_standard(obj, responses, form_id, params_file, key_file, standard_name, out)
+    if params_file is None:
+        raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
+
+    matrix, _ = _scored_matrix(obj, responses, None, key_file)
+    params = read_params(params_file)
+    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids)
+    write_atomically([(out, result.to_frame().to_csv(index=False))])
+    bounded = int(result.bounded.sum())
+    click.echo(f"Scored {result.theta.size} candidates by {method.upper()}: mean θ {np.nanmean(result.theta):.3f}"
+               f"{f', {bounded} held at the ±4 bound' if bounded else ''}. Wrote {out}.")
+
 
 # ---- end section: IRT ----------------------------------------------------------------------------------------
 
@@ -84,9 +496,400 @@ pass_context = click.make_pass_decorator(Context)
 
 # ---- section: standard setting and equating (cutscore, standard, equate) --------------------------------------
 
+
+def _form_parameters(obj: Context, form_id: str | None, params_file: Path | None):
+    """The form's scored items with their IRT parameters, from the bank (--form) or a file (--params)."""
+    from itembank.errors import InputError
+    from psychometrics.irt_equating import ItemParameters, read_item_parameters
+
+    if bool(form_id) == bool(params_file):
+        raise InputError("Give exactly one of --form ID (bank) or --params FILE (item_id, a, b, c).")
+    if params_file:
+        return read_item_parameters(params_file), None
+    with obj.open_bank() as bank:
+        items = bank.get_form(form_id).scored_item_ids
+        params = ItemParameters.from_frame(bank.item_parameters(items), item_ids=items, source=f"form {form_id}")
+        pool = bank.item_pool()
+    p_values = pool.set_index("item_id").reindex(list(items))["p_value"].to_numpy(dtype=float) \
+        if "p_value" in pool else None
+    return params, p_values
+
+
+def _write_outputs(outdir: Path, frames: dict, summary: dict) -> list[Path]:
+    """Write CSVs and summary.json into OUTDIR, each atomically (nothing is written before this point)."""
+    import json
+
+    from itembank.exporting import atomic_write
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in frames.items():
+        path = outdir / name
+        atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
+        written.append(path)
+    path = outdir / "summary.json"
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8"))
+    return written + [path]
+
+
+@main.group()
+def cutscore():
+    """Recommend a cut score: modified Angoff, Bookmark, Hofstee, Beuk."""
+
+
+@cutscore.command("angoff")
+@click.argument("ratings", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", "form_id", default=None, help="The reference form (bank): its items and parameters.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of --form: item parameters file (item_id, a, b, c) in form order.")
+@click.option("--raters", "raters_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Panel roster (.csv with rater_id); ratings by anyone else are errors.")
+@click.option("--scores", "scores_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Candidates' raw scores on the form (column score, optional language): adds impact.csv.")
+@click.option("--group", "group_column", default="language", show_default=True, help="Group column for impact.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for raters.csv, rounds.csv, summary.json (and impact.csv).")
+@pass_context
+def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_file, scores_file, group_column,
+                    outdir: Path):
+    """Modified Angoff cut from a ratings file (long: rater_id, item_id, rating[, round, metadata…];
+    or wide: rater_id[, round], one column per item). Ratings are probabilities 0–1."""
+    from psychometrics.standard_setting_files import angoff_from_file, impact_from_file
+
+    params, p_values = _form_parameters(obj, form_id, params_file)
+    result = angoff_from_file(ratings, params=params, p_values=p_values, roster_path=raters_file)
+    summary = dict(result.summary(), form_id=form_id, ratings_file=str(ratings))
+    frames = {"raters.csv": result.to_frame(), "rounds.csv": result.round_summary}
+    if scores_file:
+        frames["impact.csv"] = impact_from_file(scores_file, result.n_items, result.cut_raw, result.se, group_column)
+    _write_outputs(outdir, frames, summary)
+    click.echo(f"Angoff cut {result.cut_raw:.2f} of {result.n_items} ({result.cut_percent:.1f}%), SE {result.se:.2f}, "
+               f"θ cut {result.theta_cut:.3f}; {int(result.outlier.sum())} rater(s) flagged. Wrote {outdir}.")
+
+
+@cutscore.command("bookmark")
+@click.option("--form", "form_id", default=None, help="The form (bank) whose items make the ordered booklet.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of --form: item parameters file (item_id, a, b, c).")
+@click.option("--pages", required=True, help="Each panelist's bookmark page, comma-separated (e.g. 31,34,35).")
+@click.option("--rp", default=0.67, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Response-probability criterion.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@pass_context
+def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float, outdir: Path):
+    """Bookmark (item mapping) cut: median θ of the panelists' bookmarked pages; writes booklet.csv too."""
+    from itembank.errors import InputError
+    from psychometrics.standard_setting import bookmark
+
+    try:
+        page_list = [int(p) for p in pages.replace(";", ",").split(",") if p.strip()]
+    except ValueError:
+        raise InputError(f"--pages {pages!r}: give whole page numbers separated by commas") from None
+    params, _ = _form_parameters(obj, form_id, params_file)
+    result = bookmark(params, page_list, rp)
+    _write_outputs(outdir, {"booklet.csv": result.booklet, "panelists.csv": result.to_frame()},
+                   dict(result.summary(), form_id=form_id))
+    click.echo(f"Bookmark θ cut {result.theta_cut:.3f} (RP {rp:g}); expected raw score there "
+               f"{result.raw_cut_true_score:.2f}. Wrote {outdir}.")
+
+
+def _compromise(kind: str, scores: Path, judgments: Path, n_items: int, outdir: Path):
+    from psychometrics.standard_setting_files import beuk_from_files, hofstee_from_files
+
+    result = (hofstee_from_files if kind == "hofstee" else beuk_from_files)(scores, judgments, n_items)
+    _write_outputs(outdir, {f"{kind}.csv": result.to_frame()}, result.summary())
+    click.echo(f"{kind.capitalize()} cut {result.cut_percent:.1f}% → raw {result.cut_raw} of {n_items}; "
+               f"{result.pass_rate:.1f}% pass. Wrote {outdir}.")
+
+
+@cutscore.command("hofstee")
+@click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--items", "n_items", required=True, type=click.IntRange(1), help="Number of scored items.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def cutscore_hofstee(scores: Path, judgments: Path, n_items: int, outdir: Path):
+    """Hofstee compromise: SCORES (.csv, column score), JUDGMENTS (k_min, k_max, f_min, f_max in percent)."""
+    _compromise("hofstee", scores, judgments, n_items, outdir)
+
+
+@cutscore.command("beuk")
+@click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--items", "n_items", required=True, type=click.IntRange(1), help="Number of scored items.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def cutscore_beuk(scores: Path, judgments: Path, n_items: int, outdir: Path):
+    """Beuk compromise: SCORES (.csv, column score), JUDGMENTS (cut, pass_rate in percent)."""
+    _compromise("beuk", scores, judgments, n_items, outdir)
+
+
+@main.group()
+def standard():
+    """Keep one standard (a θ cut) across forms: set it, apply it to a form."""
+
+
+def _load_standard(obj: Context, name: str) -> dict:
+    """A standard by name from the bank, or from a JSON file written by `standard set --export`."""
+    import json
+
+    from itembank.errors import InputError
+
+    path = Path(name)
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise InputError(f"The standard file {path} does not exist.")
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            float(record["theta_cut"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{path}: not a standard file (needs theta_cut): {err}") from None
+        return record
+    with obj.open_bank() as bank:
+        stored = bank.get_standard(name)
+    return dict(stored["details"], theta_cut=stored["theta_cut"], name=name)
+
+
+def _score_against_standard(obj: Context, responses: Path, form_id, params_file, key_file, standard_name,
+                            out: Path) -> None:
+    """`score --form ID --standard NAME|FILE`: per candidate raw, θ, scaled, pass/fail and areas (called by
+    the IRT section's `score` command)."""
+    from itembank.errors import InputError
+    from itembank.exporting import atomic_write
+    from psychometrics.scaling import scale_from_dict, score_candidates
+
+    if not standard_name:
+        raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
+    record = _load_standard(obj, standard_name)
+    params, _ = _form_parameters(obj, form_id, params_file)
+    matrix, _ = _scored_matrix(obj, responses, form_id, key_file)
+    missing = [i for i in params.item_ids if i not in matrix.item_ids]
+    if missing:
+        raise InputError([f"{responses}: no responses for scored item {i}" for i in missing])
+    columns = [matrix.item_ids.index(i) for i in params.item_ids]
+    areas = None
+    if form_id:
+        with obj.open_bank() as bank:
+            pool = bank.item_pool().set_index("item_id")
+        areas = pool.reindex(list(params.item_ids))["area"].fillna("unassigned").tolist()
+    report = score_candidates(matrix.scored[:, columns], params, float(record["theta_cut"]), areas=areas,
+                              person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
+    if "language" in matrix.groups:
+        report.insert(1, "language", matrix.groups["language"].to_numpy())
+    atomic_write(out, lambda tmp: report.to_csv(tmp, index=False, encoding="utf-8"))
+    n_pass = int((report["result"] == "pass").sum())
+    click.echo(f"Scored {len(report)} candidates against standard {record.get('name', standard_name)}: raw cut "
+               f"{report.attrs['raw_cut']} of {params.n_items}, {n_pass} pass ({100 * n_pass / len(report):.1f}%). "
+               f"Wrote {out}.")
+
+
+@standard.command("set")
+@click.argument("name")
+@click.option("--theta", "theta_cut", type=float, default=None, help="The θ cut on the bank scale.")
+@click.option("--from-angoff", "angoff_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Take the θ cut from a `cutscore angoff --out DIR` (or bookmark) result.")
+@click.option("--scale-kind", type=click.Choice(["linear", "piecewise"]), default="linear", show_default=True)
+@click.option("--scale-low", default=200.0, show_default=True)
+@click.option("--scale-high", default=800.0, show_default=True)
+@click.option("--scale-cut", default=500.0, show_default=True, help="The scaled score that passes.")
+@click.option("--scale-slope", default=100.0, show_default=True, help="Scaled points per logit (linear scale).")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the standard to this JSON file (for `score --standard FILE`).")
+@pass_context
+def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_low, scale_high, scale_cut,
+                 scale_slope, export_path):
+    """Store standard NAME (a θ cut and its reporting scale) in the bank."""
+    import json
+
+    from itembank.errors import InputError
+    from itembank.exporting import atomic_write
+    from psychometrics.scaling import ScaleDefinition, make_standard
+
+    if (theta_cut is None) == (angoff_dir is None):
+        raise InputError("Give exactly one of --theta X or --from-angoff DIR.")
+    if export_path and not export_path.parent.is_dir():
+        raise InputError(f"The folder of --export ({export_path.parent}) does not exist; nothing was stored.")
+    source = {"method": "theta"}
+    if angoff_dir is not None:
+        summary_path = angoff_dir / "summary.json"
+        if not summary_path.is_file():
+            raise InputError(f"{summary_path} does not exist; run `certbank cutscore angoff ... --out {angoff_dir}`.")
+        source = json.loads(summary_path.read_text(encoding="utf-8"))
+        if source.get("theta_cut") is None:
+            raise InputError(f"{summary_path} has no θ cut (the form had no IRT parameters).")
+        theta_cut = float(source["theta_cut"])
+    record = make_standard(theta_cut, source, ScaleDefinition(scale_kind, scale_low, scale_high, scale_cut,
+                                                              scale_slope))
+    with obj.open_bank() as bank:
+        bank.save_standard(name, record["theta_cut"], {k: v for k, v in record.items() if k != "theta_cut"})
+    if export_path:
+        atomic_write(export_path, lambda tmp: tmp.write_text(json.dumps(dict(record, name=name), indent=2,
+                                                                        default=float), encoding="utf-8"))
+    click.echo(f"Standard {name}: θ cut {theta_cut:.4f}, scaled cut {scale_cut:g} on {scale_low:g}–{scale_high:g}.")
+
+
+@standard.command("apply")
+@click.argument("name")
+@click.option("--form", "form_id", default=None, help="The form (bank) to apply the standard to.")
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Instead of --form: item parameters file (item_id, a, b, c).")
+@click.option("--rule", type=click.Choice(["at_least", "nearest"]), default="at_least", show_default=True,
+              help="at_least: the smallest raw score whose true score reaches the cut.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the raw → θ → scaled conversion table (.csv).")
+@click.option("--scores", "scores_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Candidates' raw scores on the form (column score): adds decision consistency/accuracy.")
+@click.option("--reliability", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="The form's reliability (e.g. alpha) for Livingston–Lewis (default KR-21 of the scores).")
+@click.option("--decision-out", "decision_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --scores: write the decision-quality table (.csv).")
+@pass_context
+def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, scores_file, reliability,
+                   decision_path):
+    """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
+    from itembank.errors import InputError
+    from itembank.exporting import atomic_write
+    from psychometrics.decision import decision_summary
+    from psychometrics.scaling import conversion_table, scale_from_dict
+    from psychometrics.standard_setting_files import read_raw_scores
+
+    if decision_path and not scores_file:
+        raise InputError("--decision-out needs --scores.")
+    record = _load_standard(obj, name)
+    params, _ = _form_parameters(obj, form_id, params_file)
+    table = conversion_table(params, float(record["theta_cut"]), scale_from_dict(record.get("scale")), rule)
+    raw_cut = table.attrs["raw_cut"]
+    decisions = None
+    if scores_file:
+        decisions = decision_summary(read_raw_scores(scores_file, params.n_items), params.n_items, raw_cut,
+                                     reliability, params, float(record["theta_cut"]))
+    if out_path:
+        atomic_write(out_path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
+    if decisions is not None:
+        for row in decisions.itertuples():
+            click.echo(f"  {row.method}: accuracy {row.accuracy:.3f}, consistency {row.consistency:.3f}, "
+                       f"kappa {row.kappa:.3f}")
+        if decision_path:
+            atomic_write(decision_path, lambda tmp: decisions.to_csv(tmp, index=False, encoding="utf-8"))
+    click.echo(f"Standard {name} on {form_id or params_file}: pass at raw {raw_cut} of {params.n_items} "
+               f"(true score at the cut {params.tcc([float(record['theta_cut'])])[0]:.2f}; rule {rule})."
+               + (f" Wrote {out_path}." if out_path else ""))
+
+
+@main.command("equate")
+@click.option("--method", required=True, help="mean, linear, equipercentile (random groups); tucker, "
+              "levine_observed, levine_true, chained_linear, braun_holland, frequency_estimation, "
+              "chained_equipercentile (NEAT); irt_true_score, irt_observed_score.")
+@click.option("--x", "x_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="New form scores: column score (or score,count); NEAT: total, anchor.")
+@click.option("--y", "y_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Old form scores, same layout.")
+@click.option("--max-x", type=click.IntRange(1), default=None, help="Maximum score of form X.")
+@click.option("--max-y", type=click.IntRange(1), default=None, help="Maximum score of form Y.")
+@click.option("--max-anchor", type=click.IntRange(1), default=None, help="Maximum anchor score (NEAT).")
+@click.option("--external-anchor", is_flag=True, help="The anchor items are not part of the total score.")
+@click.option("--w1", default=0.5, show_default=True, type=click.FloatRange(0, 1),
+              help="Synthetic-population weight of population 1 (form X takers).")
+@click.option("--form-x", default=None, help="IRT methods: the new form (bank).")
+@click.option("--form-y", default=None, help="IRT methods: the old form (bank).")
+@click.option("--params-x", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--params-y", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Concordance .csv: score, equated, se.")
+@pass_context
+def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_anchor, external_anchor, w1, form_x,
+                   form_y, params_x, params_y, out_path):
+    """Equate form X to form Y's scale and write the concordance (K&B 2014 conventions; see README)."""
+    from itembank.errors import InputError
+    from itembank.exporting import atomic_write
+    from psychometrics import equating, irt_equating
+
+    if method in ("irt_true_score", "irt_observed_score"):
+        px, _ = _form_parameters(obj, form_x, params_x)
+        py, _ = _form_parameters(obj, form_y, params_y)
+        fn = irt_equating.irt_true_score_equating if method == "irt_true_score" else \
+            (lambda a, b: irt_equating.irt_observed_score_equating(a, b, w1))
+        result = fn(px, py)
+    else:
+        missing = [name for name, v in (("--x", x_path), ("--y", y_path), ("--max-x", max_x), ("--max-y", max_y))
+                   if v is None]
+        if missing:
+            raise InputError(f"Method {method} needs {', '.join(missing)}.")
+        result = equating.equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1,
+                                       internal=not external_anchor)
+    frame = result.to_frame()
+    atomic_write(out_path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    line = f" (slope {result.slope:.4f}, intercept {result.intercept:.4f})" if result.slope is not None else ""
+    click.echo(f"{result.method} equating of {len(frame)} scores{line}. Wrote {out_path}.")
+
 # ---- end section: standard setting and equating ---------------------------------------------------------------
 
 # ---- section: DIF (dif) ------------------------------------------------------------------------------------------
+
+
+@main.command("dif")
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", "form_id", default=None, help="Score against this form's key in the bank.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score against this key file (item_id,key). Without --form/--key the file must be 0/1.")
+@click.option("--group", "group_col", default=None,
+              help="Group column (default: language, English vs Spanish, when both are present).")
+@click.option("--focal", default=None, help="The focal group's value in --group (default for language: es).")
+@click.option("--reference", default=None, help="The reference group's value (default: everyone else).")
+@click.option("--purify", is_flag=True, help="Iteratively drop MH-DIF items from the matching score.")
+@click.option("--adjust", type=click.Choice(["bh", "holm"], case_sensitive=False), default=None,
+              help="Adjust p-values for multiple comparisons (Benjamini–Hochberg or Holm).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.05,
+              show_default=True, help="Significance level of every test.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the per-item DIF table (.csv).")
+@pass_context
+def dif_command(obj: Context, responses: Path, form_id, key_path, group_col, focal, reference, purify, adjust,
+                alpha, out_path: Path):
+    """Differential item functioning (Mantel–Haenszel with the ETS A/B/C rule, logistic regression, STD P-DIF)
+    between two groups of takers, by default Spanish (focal) against English (reference) takers.
+
+    A negative delta_mh means the item is harder for the focal group than for reference takers of the same
+    total score. For bank items the English and Spanish stems are added side by side.
+    """
+    from itembank.errors import InputError
+    from itembank.exporting import atomic_write
+    from psychometrics.dif import analyze_responses
+    from psychometrics.responses import read_key_file, read_responses
+
+    if form_id and key_path:
+        raise InputError("Give either --form or --key, not both.")
+    if not responses.is_file():
+        raise InputError(f"The response file {responses} does not exist.")
+    if out_path.suffix.lower() != ".csv":
+        raise InputError(f"--out must name a .csv file, not '{out_path.name}'.")
+    if not out_path.parent.is_dir():
+        raise InputError(f"The folder of --out ({out_path.parent}) does not exist.")
+    texts = None
+    extra_groups = (group_col,) if group_col else ()
+    if form_id:
+        with obj.open_bank() as bank:
+            key, options = bank.form_key(form_id), bank.form_options(form_id)
+            texts = bank.item_texts(list(key))
+        matrix = read_responses(responses, key=key, options=options, item_ids=list(key), form_id=form_id,
+                                group_columns=extra_groups)
+    else:
+        key = read_key_file(key_path) if key_path else None
+        matrix = read_responses(responses, key=key, group_columns=extra_groups)
+        if obj.bank_path.is_file():  # bank items get their two language versions side by side
+            with obj.open_bank() as bank:
+                texts = bank.item_texts(list(matrix.item_ids))
+    result = analyze_responses(matrix, group_col, focal, reference, purify=purify, adjust=adjust, alpha=alpha)
+    frame = result.to_frame(texts)
+    atomic_write(out_path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    counts = frame["ets_level"].value_counts()
+    click.echo(f"DIF of {len(frame)} items, {result.focal_label} (focal, n = {result.n_focal_total}) against "
+               f"{result.reference_label} (reference, n = {result.n_reference}): ETS class A {counts.get('A', 0)}, "
+               f"B {counts.get('B', 0)}, C {counts.get('C', 0)}; {int(frame['flagged'].sum())} flagged.")
+    for row in result.flag_reasons():
+        click.echo(f"  {row['reason']}")
+    click.echo(f"Wrote {out_path}")
+
 
 # ---- end section: DIF ------------------------------------------------------------------------------------------------
 
@@ -95,13 +898,19 @@ pass_context = click.make_pass_decorator(Context)
 
 @main.command()
 @click.argument("outdir", required=False, type=click.Path(file_okay=False, path_type=Path), default="demo-out")
-@pass_context
-def demo(obj: Context, outdir: Path):
-    """Run the whole job on the bundled sample program and write every output into OUTDIR."""
-    from reports.demo import run_demo
+@click.option("--force", is_flag=True, help="Replace the outputs of an earlier demo in OUTDIR.")
+@click.option("--seed", type=int, default=None, help="Random seed of the simulation (default: fixed).")
+def demo(outdir: Path, force: bool, seed: int | None):
+    """Run the whole job on the bundled sample program and write every output into OUTDIR.
 
-    summary = run_demo(outdir, progress=lambda msg: click.echo(msg, err=True))
-    click.echo(summary)
+    Builds a bank from the sample, assembles two parallel forms, simulates an administration with planted
+    problems, runs classical, IRT and DIF analyses and an Angoff study, and writes the board workbooks.
+    """
+    from reports.demo import DEMO_SEED, run_demo
+
+    result = run_demo(outdir, progress=lambda msg: click.echo(msg, err=True), force=force,
+                      seed=DEMO_SEED if seed is None else seed)
+    click.echo(result.summary())
 
 # ---- end section: reports and demo ---------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ import datetime as _dt
 import hashlib
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -26,6 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from itembank import __version__
 from itembank.errors import InputError
+from itembank.exporting import atomic_write, set_text
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -105,10 +105,7 @@ def write_cell(ws: Worksheet, row: int, col: int, value, number_format: str | No
     cell = ws.cell(row=row, column=col)
     value = safe_value(value)
     if isinstance(value, str):
-        cell.value = value
-        cell.data_type = "s"
-        if value[:1] in ("=", "+", "-", "@"):
-            cell.quotePrefix = True
+        set_text(cell, value)
     else:
         cell.value = value
         if number_format and isinstance(value, (int, float)):
@@ -271,13 +268,5 @@ def save_atomic(wb: Workbook, path: str | os.PathLike, force: bool = False) -> P
     """Save to a temporary file in the same folder, then rename over the target: a reader never sees a
     half-written workbook and a failure leaves any earlier file untouched."""
     path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx.tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, wb.save)
     return path

@@ -51,7 +51,7 @@ def test_existing_file_is_not_overwritten_without_force(tmp_path):
     assert target.read_bytes() == b"earlier"
     wbk.save_atomic(wb, target, force=True)
     assert load_workbook(target).properties.title == "Test"
-    assert [p for p in os.listdir(tmp_path) if p.endswith(".tmp")] == []
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".")] == []
 
 
 def test_document_properties_record_inputs_and_settings(tmp_path):

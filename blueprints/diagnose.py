@@ -1,0 +1,143 @@
+"""Say in plain language why a blueprint cannot be met by a bank.
+
+Two steps, cheapest first:
+
+1. :func:`counting_shortfalls` — before any optimisation, compare what the forms need with what the bank
+   holds, rule by rule ("Category VIII needs 10 operational items with reviewed Spanish text; the bank has 7").
+   With N forms and no shared items a rule needing L per form needs N·L distinct items; with at most K shared
+   between any two forms it needs at least 2L − min(K, L) (a necessary, not sufficient, condition).
+2. :func:`explain_violations` — when the rules conflict in combination, ``assemble`` re-solves an elastic
+   model (every rule gets penalised slack) and verify's failures on those closest forms say which rules bend,
+   by how much, on which form.
+
+:func:`check_blueprint` runs both against a bank for ``certbank blueprint check``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pandas as pd
+
+from itembank.errors import AssemblyError
+
+from .model import Blueprint
+from .verify import Verification
+
+
+def items_needed(per_form: int, n_forms: int, max_overlap: int | None) -> int:
+    """Distinct items a rule needing ``per_form`` items on each of ``n_forms`` forms needs at least."""
+    if per_form <= 0:
+        return 0
+    if n_forms == 1 or max_overlap is None:
+        return per_form
+    if max_overlap == 0:
+        return n_forms * per_form
+    return max(per_form, 2 * per_form - min(max_overlap, per_form))
+
+
+def _per_form_words(per_form: int, n_forms: int, max_overlap: int | None) -> str:
+    if n_forms == 1 or max_overlap is None:
+        return ""
+    if max_overlap == 0:
+        return f" ({per_form} on each of {n_forms} forms with no shared items)"
+    return f" ({per_form} per form, at most {max_overlap} shared by any two forms)"
+
+
+def _excluded_words(candidates: pd.DataFrame) -> str:
+    """'; 3 more are excluded (2 without reviewed Spanish text, 1 used on the last 2 forms)'."""
+    held = candidates[candidates["reason"] != ""]
+    if held.empty:
+        return ""
+    parts = [f"{n} {reason}" for reason, n in held["reason"].value_counts().items()]
+    return f" ({len(held)} more are excluded: {', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class CountingLine:
+    rule: str
+    label: str
+    per_form: int
+    needed: int
+    eligible: int
+
+    @property
+    def ok(self) -> bool:
+        return self.eligible >= self.needed
+
+
+def counting_lines(bp: Blueprint, view, n_forms: int) -> list[tuple[CountingLine, str]]:
+    """Each rule with a minimum: (line, sentence if short else '')."""
+    el, K = bp.eligibility, bp.max_overlap
+    pool = view.pool
+    scored_status = pool["status"].isin(el.scored_statuses)
+    statuses = " or ".join(el.scored_statuses)
+    words = f" {view.eligibility_words}" if view.eligibility_words else ""
+    out = []
+
+    def line(rule_id: str, label: str, per_form: int, eligible: int, candidates: pd.DataFrame, kind: str):
+        needed = items_needed(per_form, n_forms, K)
+        entry = CountingLine(rule_id, label, per_form, needed, eligible)
+        sentence = ""
+        if not entry.ok:
+            sentence = (f"{label} needs {needed} {kind} items{words}{_per_form_words(per_form, n_forms, K)}; "
+                        f"the bank has {eligible}{_excluded_words(candidates)}.")
+        out.append((entry, sentence))
+
+    line("length", "The exam", bp.exam.length, len(view.scored), pool[scored_status], statuses)
+    if bp.exam.pretest_slots:
+        pre_status = pool["status"].isin(el.pretest_statuses)
+        line("pretest_slots", "The pretest slots", bp.exam.pretest_slots, len(view.pretest), pool[pre_status],
+             " or ".join(el.pretest_statuses))
+    for rule in bp.active_counts:
+        if not rule.lower:
+            continue
+        match = pool[rule.attribute].astype(str).isin(rule.values)
+        eligible = int((match & (pool["role"] == "scored")).sum())
+        line(rule.id, rule.name, rule.lower, eligible, pool[scored_status & match], statuses)
+    return out
+
+
+def counting_shortfalls(bp: Blueprint, view, n_forms: int) -> list[str]:
+    """Plain sentences for every rule the bank cannot supply by counting alone; empty when counts suffice."""
+    return [sentence for _, sentence in counting_lines(bp, view, n_forms) if sentence]
+
+
+def explain_violations(check: Verification) -> list[str]:
+    """The failed rules of the elastic (closest) forms, one sentence each."""
+    return [c.message for c in check.failures] or ["(the diagnostic forms break no single rule; the conflict "
+                                                   "is between statistical targets and the other rules)"]
+
+
+@dataclass(frozen=True)
+class FeasibilityReport:
+    blueprint_name: str
+    n_forms: int
+    lines: tuple[CountingLine, ...]
+    feasible: bool
+    message: str
+    notes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([(ln.rule, ln.label, ln.per_form, ln.needed, ln.eligible, ln.ok) for ln in self.lines],
+                            columns=["rule", "label", "per_form", "needed", "eligible", "ok"])
+
+
+def check_blueprint(bp: Blueprint, pool: pd.DataFrame, enemy_pairs: Sequence[tuple[str, str]] = (), *,
+                    n_forms: int = 1, recent_forms: Sequence[str] = (), time_limit: float = 20.0) -> FeasibilityReport:
+    """Counting check, then a trial assembly (targets included) within ``time_limit`` seconds."""
+    from .assemble import assemble, eligible_pool
+
+    view = eligible_pool(bp, pool, recent_forms)
+    lines = counting_lines(bp, view, n_forms)
+    shortfalls = [s for _, s in lines if s]
+    if shortfalls:
+        return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False,
+                                 "\n".join(shortfalls), view.notes)
+    try:
+        result = assemble(bp, pool, enemy_pairs, n_forms=n_forms, recent_forms=recent_forms, time_limit=time_limit)
+    except AssemblyError as err:
+        return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False, str(err), view.notes)
+    message = (f"Feasible: {n_forms} form(s) assembled in {result.solver.seconds:.2f} s "
+               f"({result.solver.status}); every rule verified." if result.ok else result.summary())
+    return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), result.ok, message, view.notes)

@@ -1,0 +1,169 @@
+"""Writing items in the wide layout (.xlsx, .csv, .json) and the annotated empty template.
+
+Exports are what imports read: exporting a bank and importing the file into a new bank (with the same
+frameworks) gives identical item content. Files are written atomically (a temporary file in the same
+folder, then ``os.replace``), so an error never leaves half a file.
+
+Formula injection: a cell whose text starts with ``=``, ``+``, ``-`` or ``@`` is written to .xlsx as a
+text cell with Excel's quote prefix, so Excel shows it and never evaluates it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+from itembank.errors import InputError, Problem
+from itembank.layout import ITEMS_SHEET, column_help, join_list, language_columns, wide_columns
+from itembank.model import OPTION_LABELS, Item
+
+#: First characters that make a spreadsheet treat text as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+SUFFIXES = (".xlsx", ".csv", ".json")
+TEMPLATE_LANGUAGES = ("en", "es")
+
+
+def item_row(item: Item, languages: Iterable[str]) -> dict[str, str]:
+    """One item (current version) as a wide-layout row of strings."""
+    v = item.current
+    row = {
+        "item_id": item.item_id, "status": item.status.value, "primary_competency": v.primary_competency,
+        "secondary_competencies": join_list(v.secondary_competencies), "cognitive_level": v.cognitive_level.value,
+        "key": v.key, "author": v.author, "source": v.source, "keywords": join_list(v.keywords),
+        "enemies": join_list(item.enemies),
+    }
+    for lang in languages:
+        t = v.text(lang)
+        cols = language_columns(lang)
+        if t is None:
+            row.update({c: "" for c in cols})
+            continue
+        row[f"stem_{lang}"] = t.stem
+        for i, label in enumerate(OPTION_LABELS):
+            row[f"option_{label.lower()}_{lang}"] = t.options[i] if i < len(t.options) else ""
+        row[f"rationale_{lang}"] = t.rationale
+        row[f"translation_status_{lang}"] = t.translation_status.value
+    return row
+
+
+def export_items(bank, path: str | Path, item_ids: Iterable[str] | None = None) -> int:
+    """Write the bank's items (current versions) to ``path``; the format follows the extension."""
+    path = Path(path)
+    _check_target(path)
+    items = bank.items(item_ids)
+    languages = {lang for it in items for lang in it.current.languages} or set(TEMPLATE_LANGUAGES)
+    columns = wide_columns(languages)
+    langs = [c[len("stem_"):] for c in columns if c.startswith("stem_")]
+    rows = [item_row(it, langs) for it in items]
+    write_table(path, columns, rows)
+    return len(rows)
+
+
+def write_template(path: str | Path, languages: Iterable[str] = TEMPLATE_LANGUAGES) -> None:
+    """Write an empty .xlsx template: the header row with a comment on every column, and an
+    'instructions' sheet listing every column with what it holds."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(Problem("the template is an Excel workbook: give a name ending in .xlsx", str(path)))
+    _check_target(path)
+    write_table(path, wide_columns(languages), [], annotate=True)
+
+
+def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], annotate: bool = False) -> None:
+    suffix = path.suffix.lower()
+    writer: Callable[[Path], None]
+    if suffix == ".csv":
+        def writer(tmp: Path) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
+                w = csv.writer(fh)
+                w.writerow(columns)
+                w.writerows([[r.get(c, "") for c in columns] for r in rows])
+    elif suffix == ".json":
+        def writer(tmp: Path) -> None:
+            data = [{c: r.get(c, "") for c in columns} for r in rows]
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    else:
+        def writer(tmp: Path) -> None:
+            _xlsx(columns, rows, annotate).save(tmp)
+    atomic_write(path, writer)
+
+
+def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
+    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def set_text(cell, text: str) -> None:
+    """Put ``text`` in an openpyxl cell as text, never as a formula."""
+    cell.value = text
+    if isinstance(text, str) and text:
+        cell.data_type = "s"
+        if text.startswith(FORMULA_PREFIXES):
+            cell.quotePrefix = True
+
+
+def _xlsx(columns: list[str], rows: list[dict[str, str]], annotate: bool):
+    import openpyxl
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = ITEMS_SHEET
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for j, col in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=j)
+        set_text(cell, col)
+        cell.font, cell.fill = bold, fill
+        if annotate:
+            cell.comment = Comment(column_help(col), "certbank", width=320, height=120)
+        ws.column_dimensions[cell.column_letter].width = 40 if col.startswith(("stem_", "rationale_")) else 16
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(rows, start=2):
+        for j, col in enumerate(columns, start=1):
+            value = row.get(col, "")
+            if value:
+                cell = ws.cell(row=i, column=j)
+                set_text(cell, value)
+                if "\n" in value:
+                    cell.alignment = wrap
+    ws.freeze_panes = "B2"
+    if annotate:
+        info = wb.create_sheet("instructions")
+        set_text(info.cell(row=1, column=1), "column")
+        set_text(info.cell(row=1, column=2), "what it holds")
+        info["A1"].font = info["B1"].font = bold
+        info.column_dimensions["A"].width = 26
+        info.column_dimensions["B"].width = 110
+        for i, col in enumerate(columns, start=2):
+            set_text(info.cell(row=i, column=1), col)
+            set_text(info.cell(row=i, column=2), column_help(col))
+        n = len(columns) + 3
+        set_text(info.cell(row=n, column=1), "Fill the 'items' sheet, one row per item from row 2; keep the "
+                                             "header row. Then run: certbank items import FILE.xlsx")
+    return wb
+
+
+def _check_target(path: Path) -> None:
+    problems = []
+    if path.suffix.lower() not in SUFFIXES:
+        problems.append(Problem("unsupported file type; use .xlsx, .csv or .json", str(path)))
+    if not path.parent.exists():
+        problems.append(Problem(f"the folder {path.parent} does not exist", str(path)))
+    if problems:
+        raise InputError(problems)

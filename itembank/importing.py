@@ -1,0 +1,355 @@
+"""Reading items (wide layout: .xlsx, .csv, .json) and frameworks (.toml, .csv) into the bank.
+
+Every reader validates the WHOLE file first and collects every problem (file, row, column) into one
+:class:`InputError`; only a file with no problems reaches the bank, in one transaction. So a bad file
+leaves the bank byte-identical.
+
+Row numbers are what a spreadsheet user sees: the header is row 1, the first item row 2. In a .json file
+(a list of row objects) the first object is row 2 too, so a message means the same thing in every format.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+
+from itembank.errors import InputError, Problem
+from itembank.layout import (
+    BASE_COLUMNS, ITEMS_SHEET, REQUIRED_COLUMNS, language_columns, split_list,
+)
+from itembank.model import (
+    OPTION_LABELS, Area, CognitiveLevel, Competency, CrosswalkLink, Framework, ItemDraft, ItemStatus, ItemText,
+    ItemVersion, TranslationStatus, can_transition,
+)
+
+ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_LANG_COLUMN = re.compile(r"^(stem|option_[a-f]|rationale|translation_status)_([a-z]{2,3}(?:-[a-z0-9]+)?)$")
+# Control characters other than tab and newline cannot be written to .xlsx and are never meant in item text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+FRAMEWORK_CSV_COLUMNS = ("framework_code", "framework_name", "version", "area_code", "area_title",
+                         "competency_code", "competency_title")
+
+
+# ---- reading tables -----------------------------------------------------------------------------------------
+
+
+def read_rows(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Read a wide-layout file into (header, [(row number, {column: text})]); InputError if unreadable."""
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError(Problem("the file does not exist or cannot be read", name))
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return _read_csv(path)
+        if suffix == ".json":
+            return _read_json(path)
+        if suffix == ".xlsx":
+            return _read_xlsx(path)
+    except InputError:
+        raise
+    except UnicodeDecodeError:
+        raise InputError(Problem(f"the file cannot be read as {suffix[1:]}: it is not UTF-8 text (in Excel, save "
+                                 "as 'CSV UTF-8')", name)) from None
+    except (csv.Error, json.JSONDecodeError, zipfile.BadZipFile, KeyError, OSError,
+            ValueError) as err:
+        raise InputError(Problem(f"the file cannot be read as {suffix[1:]} ({err})", name)) from None
+    raise InputError(Problem(f"unsupported file type {suffix!r}; use .xlsx, .csv or .json", name))
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return "; ".join(_cell_text(v) for v in value)
+    return str(value)
+
+
+def _read_csv(path: Path):
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip() for h in next(reader, [])]
+        rows = [(n, dict(zip(header, rec))) for n, rec in enumerate(reader, start=2) if any(c.strip() for c in rec)]
+    return header, rows
+
+
+def _read_json(path: Path):
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise InputError(Problem("a .json item file must be a list of row objects", str(path)))
+    header: list[str] = []
+    for r in data:
+        header.extend(k for k in r if k not in header)
+    return header, [(n, {k: _cell_text(v) for k, v in r.items()}) for n, r in enumerate(data, start=2)]
+
+
+def _read_xlsx(path: Path):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = next((n for n in wb.sheetnames if n.strip().lower() == ITEMS_SHEET), None)
+        if sheet is None:
+            raise InputError(Problem(f"the workbook has no sheet named '{ITEMS_SHEET}' (it has: "
+                                     f"{', '.join(wb.sheetnames)})", str(path)))
+        it = wb[sheet].iter_rows(values_only=True)
+        header = [_cell_text(h).strip() for h in next(it, ())]
+        while header and not header[-1]:
+            header.pop()
+        rows = []
+        for n, rec in enumerate(it, start=2):
+            values = [_cell_text(v) for v in rec[: len(header)]]
+            if any(v.strip() for v in values):
+                rows.append((n, dict(zip(header, values))))
+    finally:
+        wb.close()
+    return header, rows
+
+
+# ---- validating items ---------------------------------------------------------------------------------------
+
+
+def parse_items(path: str | Path, bank, other_ids: frozenset[str] = frozenset()) -> list[ItemDraft]:
+    """Read and validate an item file against ``bank``; return drafts or raise one InputError with all problems.
+
+    ``other_ids``: ids of items arriving with this file from other files (they may be named as enemies).
+    """
+    name = str(path)
+    header, rows = read_rows(path)
+    problems: list[Problem] = []
+    languages: list[str] = []
+    for col in sorted({c for c in header if header.count(c) > 1}):
+        problems.append(Problem("the column appears more than once", name, 1, col))
+    for col in header:
+        if not col:
+            continue  # an unnamed column (e.g. a trailing comma) holds nothing we read
+        m = _LANG_COLUMN.match(col)
+        if m and m.group(2) not in languages:
+            languages.append(m.group(2))
+        elif not m and col not in BASE_COLUMNS:
+            problems.append(Problem("unknown column (check its spelling against `certbank items template`)",
+                                    name, 1, col))
+    for col in REQUIRED_COLUMNS:
+        if col not in header:
+            problems.append(Problem("required column is missing", name, 1, col))
+    if not rows:
+        problems.append(Problem("the file has no item rows", name))
+    if problems:
+        raise InputError(problems)
+    languages.sort(key=lambda lang: (lang != "en", lang))
+    known = bank.competency_codes()
+    existing = {it.item_id: it.status for it in bank.items()}
+    file_ids = {r.get("item_id", "").strip() for _, r in rows} | set(other_ids)
+    first_row: dict[str, int] = {}
+    drafts = []
+    for n, row in rows:
+        draft = _parse_row(name, n, row, languages, known, existing, file_ids, first_row, problems)
+        if draft is not None:
+            drafts.append(draft)
+    if problems:
+        raise InputError(problems)
+    return drafts
+
+
+def _parse_row(name, n, row, languages, known, existing, file_ids, first_row, problems) -> ItemDraft | None:
+    before = len(problems)
+
+    def bad(column, message):
+        problems.append(Problem(message, name, n, column))
+
+    def get(column):
+        value = row.get(column, "") or ""
+        if _CONTROL.search(value):
+            bad(column, "contains a control character")
+        return value.strip()
+
+    item_id = get("item_id")
+    if not item_id:
+        bad("item_id", "item_id is empty")
+    elif not ITEM_ID_PATTERN.match(item_id):
+        bad("item_id", f"item_id {item_id!r} may hold only letters, digits, '.', '_' and '-'")
+    elif item_id in first_row:
+        bad("item_id", f"duplicate item id {item_id} (first on row {first_row[item_id]})")
+    else:
+        first_row[item_id] = n
+    status = _enum(ItemStatus, get("status") or "draft", "status", bad)
+    if status is not None and item_id in existing and status != existing[item_id] \
+            and not can_transition(existing[item_id], status):
+        bad("status", f"item {item_id} is {existing[item_id].value} in the bank and cannot move to {status.value}")
+    primary = get("primary_competency")
+    if not primary:
+        bad("primary_competency", "primary_competency is empty")
+    elif primary not in known:
+        bad("primary_competency", f"unknown competency {primary!r} (import its framework first)")
+    secondary = split_list(get("secondary_competencies"))
+    for code in secondary:
+        if code not in known:
+            bad("secondary_competencies", f"unknown competency {code!r}")
+    level = _enum(CognitiveLevel, get("cognitive_level"), "cognitive_level", bad)
+    enemies = split_list(get("enemies"))
+    for e in enemies:
+        if e == item_id:
+            bad("enemies", "an item cannot be its own enemy")
+        elif e not in file_ids and e not in existing:
+            bad("enemies", f"enemy {e!r} is neither in this import nor in the bank")
+    texts = []
+    en_count = None
+    for lang in languages:
+        cols = language_columns(lang)
+        values = {c: get(c) for c in cols}
+        stem_col, rat_col, ts_col = f"stem_{lang}", f"rationale_{lang}", f"translation_status_{lang}"
+        if lang != "en" and not any(v for c, v in values.items() if c != ts_col):
+            continue  # no text in that language (a translation status alone does not make one)
+        if not values[stem_col]:
+            bad(stem_col, "empty stem")
+        options = [values[f"option_{lab.lower()}_{lang}"] for lab in OPTION_LABELS]
+        count = len(options) - next((i for i, o in enumerate(reversed(options)) if o), len(options))
+        gaps = [OPTION_LABELS[i] for i in range(count) if not options[i]]
+        if gaps:
+            bad(f"option_{gaps[0].lower()}_{lang}", f"option {gaps[0]} is empty but a later option is filled")
+        if count < 2:
+            bad(f"option_{OPTION_LABELS[count].lower()}_{lang}", "an item needs at least 2 options")
+        if lang == "en":
+            en_count = count
+        elif en_count is not None and count != en_count:
+            first_off = OPTION_LABELS[min(count, en_count)].lower()  # first option present in one only
+            bad(f"option_{first_off}_{lang}", f"{count} options in {lang} but {en_count} in en (must be the same)")
+        ts = _enum(TranslationStatus, values[ts_col] or "draft", ts_col, bad)
+        texts.append(ItemText(lang, values[stem_col], tuple(options[:count]), values[rat_col],
+                              ts or TranslationStatus.DRAFT))
+    key = get("key").upper()
+    if not key:
+        bad("key", "the key is missing")
+    elif en_count is not None and key not in OPTION_LABELS[:max(en_count, 0)]:
+        labels = ", ".join(OPTION_LABELS[:en_count]) if en_count else "none"
+        bad("key", f"key {key!r} is not among the options ({labels})")
+    if len(problems) > before:
+        return None
+    version = ItemVersion(item_id=item_id, version=0, key=key, primary_competency=primary, texts=tuple(texts),
+                          secondary_competencies=tuple(secondary), cognitive_level=level, author=get("author"),
+                          source=get("source"), keywords=tuple(split_list(get("keywords"))))
+    return ItemDraft(version=version, status=status, enemies=tuple(enemies))
+
+
+def _enum(enum, value, column, bad):
+    try:
+        return enum(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        bad(column, f"{value!r} is not allowed; use one of {allowed}" if value else f"empty; use one of {allowed}")
+        return None
+
+
+def import_items(bank, path: str | Path) -> dict[str, list[str]]:
+    """Validate the whole file, then add items / new versions in one transaction (see Bank.save_items)."""
+    drafts = parse_items(path, bank)
+    return bank.save_items(drafts, reason=f"import {Path(path).name}")
+
+
+# ---- frameworks and crosswalks ------------------------------------------------------------------------------
+
+
+def read_framework_file(path: str | Path) -> tuple[list[Framework], list[CrosswalkLink]]:
+    """Read a framework file: TOML ([framework] + [[areas]], and/or [[crosswalk]]) or CSV (one row per
+    competency, columns :data:`FRAMEWORK_CSV_COLUMNS`). Collects every problem before raising."""
+    path = Path(path)
+    name = str(path)
+    if not path.is_file():
+        raise InputError(Problem("the file does not exist or cannot be read", name))
+    if path.suffix.lower() == ".csv":
+        return _framework_csv(path), []
+    if path.suffix.lower() != ".toml":
+        raise InputError(Problem("a framework file must be .toml or .csv", name))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InputError(Problem(f"the file is not valid TOML ({err})", name)) from None
+    problems: list[Problem] = []
+    frameworks = []
+    if "framework" in data:
+        fw = data["framework"]
+        code = str(fw.get("code", "")).strip()
+        for key in ("code", "name", "version"):
+            if not str(fw.get(key, "")).strip():
+                problems.append(Problem(f"[framework] needs a {key}", name, None, key))
+        areas = []
+        for i, a in enumerate(data.get("areas", []), start=1):
+            if not a.get("code") or not a.get("title"):
+                problems.append(Problem(f"area {i} needs a code and a title", name))
+                continue
+            comps = []
+            for j, c in enumerate(a.get("competencies", []), start=1):
+                if not c.get("code") or not c.get("title"):
+                    problems.append(Problem(f"competency {j} of area {a['code']} needs a code and a title", name))
+                    continue
+                comps.append(Competency(str(c["code"]).strip(), str(c["title"]).strip(), a["code"], code))
+            areas.append(Area(str(a["code"]).strip(), str(a["title"]).strip(), code, tuple(comps)))
+        if not areas:
+            problems.append(Problem("the framework has no [[areas]]", name))
+        frameworks.append(Framework(code, str(fw.get("name", "")).strip(), str(fw.get("version", "")).strip(),
+                                    tuple(areas)))
+    links = []
+    for i, link in enumerate(data.get("crosswalk", []), start=1):
+        if not link.get("from") or not link.get("to"):
+            problems.append(Problem(f"crosswalk entry {i} needs 'from' and 'to'", name))
+            continue
+        links.append(CrosswalkLink(str(link["from"]).strip(), str(link["to"]).strip(), str(link.get("note", ""))))
+    if not frameworks and not links:
+        problems.append(Problem("the file has neither a [framework] table nor [[crosswalk]] entries", name))
+    if problems:
+        raise InputError(problems)
+    return frameworks, links
+
+
+def _framework_csv(path: Path) -> list[Framework]:
+    name = str(path)
+    try:
+        header, rows = _read_csv(path)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(Problem(f"the file cannot be read as csv ({err})", name)) from None
+    problems = [Problem("required column is missing", name, 1, c) for c in FRAMEWORK_CSV_COLUMNS if c not in header]
+    if problems:
+        raise InputError(problems)
+    heads: dict[str, tuple[str, str]] = {}
+    areas: dict[str, dict[str, list]] = {}
+    area_titles: dict[str, str] = {}
+    for n, r in rows:
+        v = {c: (r.get(c) or "").strip() for c in FRAMEWORK_CSV_COLUMNS}
+        missing = [c for c in FRAMEWORK_CSV_COLUMNS if not v[c]]
+        for c in missing:
+            problems.append(Problem("empty", name, n, c))
+        if missing:
+            continue
+        fw = v["framework_code"]
+        if heads.setdefault(fw, (v["framework_name"], v["version"])) != (v["framework_name"], v["version"]):
+            problems.append(Problem(f"framework {fw} has another name or version on an earlier row", name, n,
+                                    "framework_name"))
+        area_titles.setdefault(v["area_code"], v["area_title"])
+        areas.setdefault(fw, {}).setdefault(v["area_code"], []).append(
+            Competency(v["competency_code"], v["competency_title"], v["area_code"], fw))
+    if not rows:
+        problems.append(Problem("the file has no rows", name))
+    if problems:
+        raise InputError(problems)
+    return [Framework(fw, heads[fw][0], heads[fw][1],
+                      tuple(Area(code, area_titles[code], fw, tuple(comps)) for code, comps in areas[fw].items()))
+            for fw in heads]
+
+
+def import_frameworks(bank, path: str | Path) -> dict:
+    """Import frameworks and/or crosswalk links from one file, in one transaction."""
+    frameworks, links = read_framework_file(path)
+    with bank.transaction():
+        summaries = [bank.save_framework(fw, source=str(path)) for fw in frameworks]
+        n_links = bank.save_crosswalk(links, source=str(path)) if links else 0
+    return {"frameworks": summaries, "crosswalk_links": n_links}

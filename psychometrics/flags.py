@@ -1,0 +1,248 @@
+"""Item flags: the one home for "this item needs a look", whatever statistic raised it (CTT, IRT, DIF).
+
+A ``Flag`` says which item, what (``code``), how bad (``severity``: review < severe < critical), why (one
+plain-English sentence with the numbers, for a board), and what to do (``suggested_action``: keep, revise,
+retire, check key). CTT flags come from ``ctt_flags``; IRT and DIF code build ``Flag`` objects of their own
+and everything is combined with ``merge_flags``.
+
+Default thresholds (``Thresholds``; every one configurable and written out with the results) follow common
+certification practice and the Iteman 4 manual's defaults: P < .30 or > .90 review, P < .20 or ≥ .96 severe;
+corrected point-biserial < .20 review, < .10 severe, ≤ 0 critical; key check when a distractor's
+point-biserial is at least the key's, or a distractor draws more of the top score group than the key;
+omit rate > 5%; a distractor chosen by < 2% is not functioning.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: Severities from mildest to worst.
+SEVERITIES = ("review", "severe", "critical")
+#: Suggested actions, from the one that wins least to the one that wins most when an item has several flags.
+ACTIONS = ("keep", "revise", "retire", "check key")
+SOURCES = ("ctt", "irt", "dif")
+
+# Flag codes raised by classical analysis.
+P_LOW = "P_LOW"
+P_HIGH = "P_HIGH"
+DISCRIMINATION_LOW = "RPBIS_LOW"
+DISCRIMINATION_NEGATIVE = "RPBIS_NEGATIVE"
+NO_VARIANCE = "NO_VARIANCE"
+NO_DATA = "NO_DATA"
+SMALL_N = "SMALL_N"
+KEY_CHECK_RPBIS = "KEY_CHECK_RPBIS"
+KEY_CHECK_TOP_GROUP = "KEY_CHECK_TOP_GROUP"
+OMIT_RATE = "OMIT_RATE"
+NONFUNCTIONING_DISTRACTOR = "NONFUNCTIONING_DISTRACTOR"
+
+
+#: A correlation within this of a limit counts as on it (floating-point noise must not decide a severity).
+ROUNDING_TOLERANCE = 1e-10
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Flag thresholds. P bounds are proportions correct; discrimination is the corrected point-biserial."""
+
+    p_review_low: float = 0.30
+    p_review_high: float = 0.90
+    p_severe_low: float = 0.20
+    p_severe_high: float = 0.96  # P ≥ this is severe
+    rpbis_review: float = 0.20
+    rpbis_severe: float = 0.10
+    rpbis_critical: float = 0.0  # r ≤ this is critical
+    omit_rate: float = 0.05
+    distractor_min_proportion: float = 0.02
+    min_n: int = 30  # fewer candidates than this: statistics unstable
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One reason to look at one item.
+
+    detail: what inside the item the flag is about (an option label), so several flags of one code can
+    coexist; group: which candidates ('all', 'language=es', ...); value: the statistic that triggered it.
+    """
+
+    item_id: str
+    code: str
+    severity: str
+    reason: str
+    suggested_action: str
+    source: str = "ctt"
+    group: str = "all"
+    detail: str = ""
+    value: float = float("nan")
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+        if self.suggested_action not in ACTIONS:
+            raise ValueError(f"suggested_action must be one of {ACTIONS}, not {self.suggested_action!r}")
+
+
+def merge_flags(*flag_lists: Iterable[Flag]) -> list[Flag]:
+    """Combine flag lists (CTT, IRT, DIF, ...) into one: duplicates (same item, code, source, group, detail)
+    keep the worst severity; sorted by item, then worst severity first, then source and code.
+    """
+    best: dict[tuple, Flag] = {}
+    for flags in flag_lists:
+        for f in flags or ():
+            k = (f.item_id, f.code, f.source, f.group, f.detail)
+            if k not in best or SEVERITIES.index(f.severity) > SEVERITIES.index(best[k].severity):
+                best[k] = f
+    return sorted(best.values(), key=lambda f: (f.item_id, -SEVERITIES.index(f.severity), f.source, f.group,
+                                                f.code, f.detail))
+
+
+def flags_frame(flags: Sequence[Flag]) -> pd.DataFrame:
+    """One row per flag (columns item_id, group, source, code, severity, detail, value, reason, suggested_action)."""
+    cols = ["item_id", "group", "source", "code", "severity", "detail", "value", "reason", "suggested_action"]
+    return pd.DataFrame([{c: getattr(f, c) for c in cols} for f in flags], columns=cols)
+
+
+def item_summary(flags: Sequence[Flag], item_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per item: number of flags, worst severity, codes ('; '-joined) and the suggested action that wins
+    (check key > retire > revise > keep). Items without flags get action 'keep'.
+    """
+    rows = {}
+    for i in item_ids or ():
+        rows[i] = {"item_id": i, "n_flags": 0, "worst_severity": "", "flags": "", "suggested_action": "keep"}
+    for f in merge_flags(flags):
+        r = rows.setdefault(f.item_id, {"item_id": f.item_id, "n_flags": 0, "worst_severity": "", "flags": "",
+                                        "suggested_action": "keep"})
+        r["n_flags"] += 1
+        if not r["worst_severity"] or SEVERITIES.index(f.severity) > SEVERITIES.index(r["worst_severity"]):
+            r["worst_severity"] = f.severity
+        codes = [c for c in r["flags"].split("; ") if c]
+        if f.code not in codes:
+            r["flags"] = "; ".join(codes + [f.code])
+        if ACTIONS.index(f.suggested_action) > ACTIONS.index(r["suggested_action"]):
+            r["suggested_action"] = f.suggested_action
+    return pd.DataFrame(list(rows.values()),
+                        columns=["item_id", "n_flags", "worst_severity", "flags", "suggested_action"])
+
+
+# ------------------------------------------------------------------------------------------------------
+# Classical flags
+# ------------------------------------------------------------------------------------------------------
+
+def _pct(x: float) -> str:
+    """41% / 1.5% / 0%: whole percents unless below 10% and not whole."""
+    v = 100 * x
+    if v >= 10 or abs(v - round(v)) < 1e-9:
+        return f"{v:.0f}%"
+    return f"{v:.1f}%"
+
+
+def ctt_flags(analysis, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Flag]:
+    """Flags from one ``ctt.ItemAnalysis`` (difficulty, discrimination, key checks, omits, distractors).
+
+    Degenerate items (nobody reached it, no variance, tiny N) get a flag instead of a number.
+    """
+    t = thresholds
+    group = analysis.label
+    items = analysis.items
+    out: list[Flag] = []
+    disc_name = "item–rest correlation" if analysis.corrected else "item–total correlation"
+    disc = items.point_biserial if analysis.corrected else items.point_biserial_total
+
+    def add(item, code, severity, reason, action, detail="", value=float("nan")):
+        out.append(Flag(item, code, severity, reason, action, "ctt", group, detail, float(value)))
+
+    for j, item in enumerate(items.item_ids):
+        n, p, r = int(items.n[j]), float(items.p_value[j]), float(disc[j])
+        if n == 0:
+            add(item, NO_DATA, "severe", "No candidate reached this item, so it has no statistics.", "revise")
+            continue
+        if n < t.min_n:
+            add(item, SMALL_N, "review", f"Only {n} candidates reached this item; its statistics are unstable "
+                f"below {t.min_n}.", "keep", value=n)
+        if p < t.p_severe_low:
+            add(item, P_LOW, "severe", f"Only {_pct(p)} answered correctly (P = {p:.2f}, below {t.p_severe_low:.2f}): "
+                "very hard; check the key and the wording.", "revise", value=p)
+        elif p < t.p_review_low:
+            add(item, P_LOW, "review", f"{_pct(p)} answered correctly (P = {p:.2f}, below {t.p_review_low:.2f}): "
+                "hard.", "keep", value=p)
+        if p >= t.p_severe_high:
+            add(item, P_HIGH, "severe", f"{_pct(p)} answered correctly (P = {p:.2f}, at or above "
+                f"{t.p_severe_high:.2f}): very easy; it tells candidates apart very little.", "revise", value=p)
+        elif p > t.p_review_high:
+            add(item, P_HIGH, "review", f"{_pct(p)} answered correctly (P = {p:.2f}, above {t.p_review_high:.2f}): "
+                "easy.", "keep", value=p)
+        if not np.isfinite(r):
+            why = ("every candidate answered it correctly" if p == 1 else
+                   "no candidate answered it correctly" if p == 0 else
+                   "all candidates who reached it have the same rest score")
+            add(item, NO_VARIANCE, "severe", f"Its discrimination cannot be computed: {why} (N = {n}).", "revise")
+        elif r <= t.rpbis_critical + ROUNDING_TOLERANCE:
+            add(item, DISCRIMINATION_NEGATIVE, "critical", f"The {disc_name} is {r:.2f} (at or below "
+                f"{t.rpbis_critical:.2f}): candidates who did worse on the rest of the test did as well or better "
+                "on this item. Check the key; retire the item if the key is right.", "check key", value=r)
+        elif r < t.rpbis_severe:
+            add(item, DISCRIMINATION_LOW, "severe", f"The {disc_name} is {r:.2f} (below {t.rpbis_severe:.2f}): "
+                "the item barely separates stronger from weaker candidates.", "revise", value=r)
+        elif r < t.rpbis_review:
+            add(item, DISCRIMINATION_LOW, "review", f"The {disc_name} is {r:.2f} (below {t.rpbis_review:.2f}): "
+                "weak discrimination.", "revise", value=r)
+        omit_rate = items.omits[j] / n
+        if omit_rate > t.omit_rate:
+            add(item, OMIT_RATE, "review", f"{_pct(omit_rate)} of the candidates who reached this item left it "
+                f"blank ({int(items.omits[j])} of {n}; more than {_pct(t.omit_rate)}): it may be unclear.",
+                "revise", value=omit_rate)
+
+    out += _option_flags(analysis, t, disc_name, group)
+    return merge_flags(out)
+
+
+def _option_flags(analysis, t: Thresholds, disc_name: str, group: str) -> list[Flag]:
+    """Key checks and non-functioning distractors, found with array masks; text is built only for hits."""
+    opts, quant, items = analysis.options, analysis.quantiles, analysis.items
+    if set(items.key) <= {"0", "1"}:
+        return []  # already-scored data: no real options to judge
+    out: list[Flag] = []
+    real = opts.option != "omit"
+    item_pos = {item: j for j, item in enumerate(items.item_ids)}
+    key_r = {i: r for i, r, k, m in zip(opts.item_id, opts.point_biserial, opts.is_key, real) if k and m}
+    top = quant.n_groups
+    in_top = (quant.group == top) & (quant.option != "omit")
+    top_prop = dict(zip(zip(quant.item_id[in_top], quant.option[in_top]), quant.proportion[in_top]))
+    lo, hi = quant.group_score_min[top - 1], quant.group_score_max[top - 1]
+    top_range = f"scores {lo:.0f}–{hi:.0f}" if np.isfinite(lo) else "top score group"
+    key_of = dict(zip(items.item_ids, items.key))
+
+    distractor = real & ~opts.is_key
+    key_r_arr = np.array([key_r.get(i, np.nan) for i in opts.item_id], dtype=float)
+    with np.errstate(invalid="ignore"):
+        rpbis_hit = distractor & (opts.n > 0) & (opts.point_biserial >= key_r_arr)
+        rare_hit = distractor & (opts.proportion < t.distractor_min_proportion)
+    for r in np.flatnonzero(rpbis_hit):
+        item, opt, rv = opts.item_id[r], opts.option[r], float(opts.point_biserial[r])
+        out.append(Flag(item, KEY_CHECK_RPBIS, "severe",
+                        f"Option {opt} correlates {rv:.2f} with the rest score, at least as much as the key "
+                        f"{key_of[item]} ({key_r[item]:.2f}): check the key.", "check key", "ctt", group, opt, rv))
+    for r in np.flatnonzero(rare_hit):
+        item, opt, prop, n = opts.item_id[r], opts.option[r], float(opts.proportion[r]), int(opts.n[r])
+        n_item = int(items.n[item_pos[item]])
+        out.append(Flag(item, NONFUNCTIONING_DISTRACTOR, "review",
+                        f"Option {opt} was chosen by {_pct(prop)} of candidates ({n} of {n_item}; fewer than "
+                        f"{_pct(t.distractor_min_proportion)}): it does not distract anyone; rewrite it.",
+                        "revise", "ctt", group, opt, prop))
+    for r in np.flatnonzero(distractor):
+        item, opt = opts.item_id[r], opts.option[r]
+        dt, kt = top_prop.get((item, opt), np.nan), top_prop.get((item, key_of[item]), np.nan)
+        if np.isfinite(dt) and np.isfinite(kt) and dt > kt:
+            out.append(Flag(item, KEY_CHECK_TOP_GROUP, "severe",
+                            f"Option {opt} was chosen by {_pct(dt)} of top scorers ({top_range}), more than the "
+                            f"key {key_of[item]} ({_pct(kt)}): check the key.", "check key", "ctt", group, opt,
+                            float(dt)))
+    return out

@@ -1,0 +1,273 @@
+"""Item fit and local dependence for dichotomous IRT models, and the IRT item flags.
+
+- S-X² (Orlando & Thissen 2000): for item j and summed score k (1 … n−1) compare the observed proportion
+  correct O_jk with E_jk = Σ_q P_j(x_q) f*_j(k−1 | x_q) π_q / Σ_q f(k | x_q) π_q, where f is the
+  Lord–Wingersky distribution of the summed score and f*_j the same without item j:
+      S-X²_j = Σ_k N_k (O_jk − E_jk)² / (E_jk (1 − E_jk)),   df = (groups) − (free parameters of item j).
+  Adjacent score groups are pooled from both ends until every expected count N E and N (1 − E) is at
+  least ``MIN_EXPECTED`` (Orlando & Thissen 2000, p. 58; mirt's mincell = 1). Uses persons with every item
+  answered. p-values are adjusted across items by Benjamini & Hochberg (1995).
+- Infit and outfit mean squares (Wright & Masters 1982, eqs. 5.4.x): with residual y − P and variance
+  W = P(1 − P) at each person's θ (WLE), outfit = mean_i (y − P)²/W and infit = Σ_i (y − P)² / Σ_i W;
+  standardized by the Wilson–Hilferty cube-root transformation, t = (MNSQ^{1/3} − 1)(3/q) + q/3, with
+  q² = Σ_i (C_i/W_i²)/n² − 1/n (outfit) and q² = Σ_i (C_i − W_i²)/(Σ_i W_i)² (infit), C = E(y − P)⁴.
+- Yen's (1984) Q3: the correlation over persons of the residuals y_ij − P_j(θ̂_i) (θ̂: EAP) for each item
+  pair, pairwise over persons who answered both.
+- Flags: slope < 0.3, |b| > 3, c > 0.35, S-X² misfit at BH-adjusted p < .01, |Q3| > 0.2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from psychometrics.flags import Flag
+from psychometrics.irt import scoring
+from psychometrics.irt.models import probability
+from psychometrics.irt.quadrature import make_quadrature
+
+MIN_EXPECTED = 1.0
+SLOPE_LOW = 0.3
+B_EXTREME = 3.0
+GUESSING_HIGH = 0.35
+MISFIT_ALPHA = 0.01
+Q3_LIMIT = 0.2
+_P_FLOOR = 1e-10
+
+# Flag codes raised by IRT.
+IRT_SLOPE_LOW = "IRT_SLOPE_LOW"
+IRT_SLOPE_NEGATIVE = "IRT_SLOPE_NEGATIVE"
+IRT_B_EXTREME = "IRT_B_EXTREME"
+IRT_C_HIGH = "IRT_C_HIGH"
+IRT_MISFIT = "IRT_MISFIT"
+IRT_LOCAL_DEPENDENCE = "IRT_LOCAL_DEPENDENCE"
+
+
+def benjamini_hochberg(p_values) -> np.ndarray:
+    """BH-adjusted p-values (Benjamini & Hochberg 1995): p_(i) · m / i, made monotone, capped at 1. NaN kept."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    if ok.size == 0:
+        return out
+    order = ok[np.argsort(p[ok])]
+    m = ok.size
+    adj = p[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(adj[::-1])[::-1]
+    out[order] = np.minimum(adj, 1.0)
+    return out
+
+
+def _pool(n_k, o_k, e_k, min_expected):
+    """Pool adjacent score groups from the tails inward until expected counts reach ``min_expected``."""
+    groups = [[n, n * o, n * e] for n, o, e in zip(n_k, o_k, e_k) if n > 0]
+
+    def small(g):
+        return g[2] < min_expected or g[0] - g[2] < min_expected
+
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        if small(groups[0]):
+            g = groups.pop(0)
+            groups[0] = [x + y for x, y in zip(g, groups[0])]
+            changed = True
+        if len(groups) > 1 and small(groups[-1]):
+            g = groups.pop()
+            groups[-1] = [x + y for x, y in zip(g, groups[-1])]
+            changed = True
+        if not changed:
+            for i in range(1, len(groups) - 1):
+                if small(groups[i]):
+                    nb = i + 1 if groups[i + 1][0] < groups[i - 1][0] else i - 1
+                    lo, hi = sorted((i, nb))
+                    groups[lo] = [x + y for x, y in zip(groups[lo], groups[hi])]
+                    groups.pop(hi)
+                    changed = True
+                    break
+    return np.array(groups, dtype=float).reshape(-1, 3)
+
+
+def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=None,
+         min_expected: float = MIN_EXPECTED, mean: float = 0.0, sd: float = 1.0) -> pd.DataFrame:
+    """S-X² item fit (Orlando & Thissen 2000) with BH-adjusted p-values.
+
+    responses (n_persons, n_items); a, b, c (n_items,); n_free (n_items,) free parameters per item (default:
+    2, or 3 where c > 0). Only persons who answered every item are used (the statistic conditions on the
+    summed score). Returns columns item_id index, s_x2, df, p_value, p_adjusted, n_used.
+    """
+    x = np.asarray(responses, dtype=float)
+    n_items = x.shape[1]
+    a = np.broadcast_to(np.asarray(a, float), (n_items,))
+    b = np.asarray(b, float)
+    c = np.zeros(n_items) if c is None else np.broadcast_to(np.asarray(c, float), (n_items,))
+    if n_free is None:
+        n_free = np.where(c > 0, 3, 2)
+    n_free = np.broadcast_to(np.asarray(n_free), (n_items,))
+    complete = ~np.isnan(x).any(axis=1)
+    xc = x[complete]
+    quad = quadrature or make_quadrature()
+    w = quad.weights_for(mean, sd)
+    p = probability(quad.nodes, a, b, c, D)                    # (n_nodes, n_items)
+    full = scoring.lord_wingersky(a, b, c, D=D, theta=quad.nodes)   # (n_items+1, n_nodes)
+    denominators = full @ w                                    # (n_items+1,)
+    # f*_j for all j at once: add items one at a time to every "without j" distribution except j's own
+    without = np.zeros((n_items, n_items, quad.n_nodes))       # (j, score 0..n-2, node)
+    without[:, 0] = 1.0
+    for i in range(n_items):
+        pi = p[:, i]
+        upd = without.copy()
+        upd[:, 1:] = without[:, 1:] * (1 - pi) + without[:, :-1] * pi
+        upd[:, 0] = without[:, 0] * (1 - pi)
+        upd[i] = without[i]
+        without = upd
+    totals = xc.sum(axis=1).astype(int)
+    rows = []
+    for j in range(n_items):
+        ks = np.arange(1, n_items)
+        e = (without[j, ks - 1] * p[:, j][None, :]) @ w / denominators[ks]
+        n_k = np.bincount(totals, minlength=n_items + 1)[ks]
+        right = np.bincount(totals, weights=xc[:, j], minlength=n_items + 1)[ks]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            o = np.where(n_k > 0, right / n_k, 0.0)
+        pooled = _pool(n_k, o, e, min_expected)
+        n_g, obs, exp = pooled[:, 0], pooled[:, 1], pooled[:, 2]
+        df = pooled.shape[0] - int(n_free[j])
+        if df < 1 or n_g.sum() == 0:
+            rows.append((np.nan, df, np.nan, int(n_g.sum())))
+            continue
+        stat = float(np.sum((obs - exp) ** 2 / (exp * (1 - exp / n_g))) / 1.0)
+        # (O − E)² / (E (1 − E/N)) on counts equals N (o − e)² / (e (1 − e)) on proportions
+        rows.append((stat, df, float(stats.chi2.sf(stat, df)), int(n_g.sum())))
+    frame = pd.DataFrame(rows, columns=["s_x2", "df", "p_value", "n_used"])
+    frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy())
+    return frame[["s_x2", "df", "p_value", "p_adjusted", "n_used"]]
+
+
+def infit_outfit(responses, theta, a, b, c=None, *, D: float = 1.0) -> pd.DataFrame:
+    """Infit and outfit mean squares with ZSTD (Wright & Masters 1982) at the given θ (n_persons,).
+
+    Returns columns infit, outfit, infit_zstd, outfit_zstd (one row per item)."""
+    x = np.asarray(responses, dtype=float)
+    m = ~np.isnan(x)
+    p = np.clip(probability(theta, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)
+    resid2 = np.where(m, (np.nan_to_num(x) - p) ** 2, 0.0)
+    var = np.where(m, p * (1 - p), 0.0)
+    kurt = np.where(m, p * (1 - p) ** 4 + (1 - p) * p ** 4, 0.0)
+    n = m.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        outfit = np.where(m, resid2 / np.where(m, var, 1.0), 0.0).sum(axis=0) / n
+        infit = resid2.sum(axis=0) / var.sum(axis=0)
+        q_out = np.sqrt(np.maximum(np.where(m, kurt / np.where(m, var, 1.0) ** 2, 0.0).sum(axis=0) / n ** 2
+                                   - 1.0 / n, 1e-12))
+        q_in = np.sqrt(np.maximum((kurt - var ** 2).sum(axis=0) / var.sum(axis=0) ** 2, 1e-12))
+        z_out = (np.cbrt(outfit) - 1) * (3 / q_out) + q_out / 3
+        z_in = (np.cbrt(infit) - 1) * (3 / q_in) + q_in / 3
+    return pd.DataFrame({"infit": infit, "outfit": outfit, "infit_zstd": z_in, "outfit_zstd": z_out})
+
+
+def yen_q3(responses, theta, a, b, c=None, *, D: float = 1.0) -> np.ndarray:
+    """Yen's Q3 matrix (n_items, n_items): correlations of residuals y − P(θ̂), pairwise complete; diagonal 1."""
+    x = np.asarray(responses, dtype=float)
+    m = (~np.isnan(x)).astype(float)
+    d = np.where(m > 0, np.nan_to_num(x) - probability(theta, a, b, c, D), 0.0)
+    n = m.T @ m
+    s1 = d.T @ m                       # Σ over pairs' common persons of d_j
+    s2 = (d * d).T @ m
+    sxy = d.T @ d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy / n - (s1 / n) * (s1.T / n)
+        var_j = s2 / n - (s1 / n) ** 2
+        q3 = cov / np.sqrt(var_j * var_j.T)
+    np.fill_diagonal(q3, 1.0)
+    return q3
+
+
+@dataclass(frozen=True)
+class ItemFit:
+    """Fit of every item (frame rows in item order) and the Q3 matrix."""
+
+    item_ids: tuple[str, ...]
+    items: pd.DataFrame          # s_x2, df, p_value, p_adjusted, n_used, infit, outfit, infit_zstd, outfit_zstd
+    q3: np.ndarray               # (n_items, n_items)
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = self.items.copy()
+        frame.insert(0, "item_id", list(self.item_ids))
+        q = np.abs(self.q3.copy())
+        np.fill_diagonal(q, np.nan)
+        with np.errstate(invalid="ignore"):
+            frame["max_abs_q3"] = np.nanmax(q, axis=1) if q.shape[0] > 1 else np.nan
+        return frame
+
+    def q3_pairs(self, limit: float = Q3_LIMIT) -> pd.DataFrame:
+        """Item pairs with |Q3| > limit, worst first."""
+        i, j = np.triu_indices(len(self.item_ids), 1)
+        v = self.q3[i, j]
+        keep = np.abs(v) > limit
+        frame = pd.DataFrame({"item_1": np.array(self.item_ids)[i[keep]], "item_2": np.array(self.item_ids)[j[keep]],
+                              "q3": v[keep]})
+        return frame.reindex(frame.q3.abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def item_fit(responses, calibration) -> ItemFit:
+    """S-X², infit/outfit (at WLE θ) and Q3 (at EAP θ) for a Calibration's items."""
+    cal = calibration
+    x = np.asarray(responses, dtype=float)
+    n_free = {"rasch": 1, "1pl": 1, "2pl": 2, "3pl": 3}[cal.model] if cal.model in ("rasch", "1pl", "2pl", "3pl") \
+        else 2
+    frees = np.where(cal.fixed, 0, n_free)
+    sx = s_x2(x, cal.a, cal.b, cal.c, D=cal.D, n_free=frees, quadrature=cal.quadrature,
+              mean=cal.latent_mean, sd=cal.latent_sd)
+    has = ~np.isnan(x).all(axis=1)
+    wle = scoring.wle(x[has], cal.a, cal.b, cal.c, D=cal.D).theta
+    io = infit_outfit(x[has], wle, cal.a, cal.b, cal.c, D=cal.D)
+    eap = scoring.eap(x, cal.a, cal.b, cal.c, D=cal.D,
+                      prior_mean=cal.latent_mean, prior_sd=cal.latent_sd).theta
+    q3 = yen_q3(x, eap, cal.a, cal.b, cal.c, D=cal.D)
+    return ItemFit(tuple(cal.item_ids), pd.concat([sx, io], axis=1), q3)
+
+
+def irt_flags(calibration, fit: ItemFit | None = None) -> list[Flag]:
+    """IRT flags with plain-English reasons (slope, difficulty, guessing, misfit, local dependence)."""
+    cal = calibration
+    flags: list[Flag] = []
+    for j, iid in enumerate(cal.item_ids):
+        a, b, c = float(cal.a[j]), float(cal.b[j]), float(cal.c[j])
+        if a < 0:
+            flags.append(Flag(iid, IRT_SLOPE_NEGATIVE, "critical",
+                              f"The IRT slope is negative (a = {a:.2f}): stronger candidates do worse on this item.",
+                              "check key", source="irt", value=a))
+        elif a < SLOPE_LOW:
+            flags.append(Flag(iid, IRT_SLOPE_LOW, "severe",
+                              f"The IRT slope is {a:.2f}, below {SLOPE_LOW}: the item barely separates stronger "
+                              f"from weaker candidates.", "revise", source="irt", value=a))
+        if abs(b) > B_EXTREME:
+            side = "hard" if b > 0 else "easy"
+            flags.append(Flag(iid, IRT_B_EXTREME, "review",
+                              f"The IRT difficulty is {b:.2f}: the item is very {side} for this population "
+                              f"(|b| > {B_EXTREME:g}) and adds little information near the cut.", "revise",
+                              source="irt", value=b))
+        if c > GUESSING_HIGH:
+            flags.append(Flag(iid, IRT_C_HIGH, "review",
+                              f"The lower asymptote is {c:.2f} (above {GUESSING_HIGH}): weak candidates get it right "
+                              f"too often; a distractor may be implausible or the key guessable.", "revise",
+                              source="irt", value=c))
+    if fit is not None:
+        frame = fit.items
+        for j, iid in enumerate(fit.item_ids):
+            padj = frame["p_adjusted"].iloc[j]
+            if np.isfinite(padj) and padj < MISFIT_ALPHA:
+                flags.append(Flag(iid, IRT_MISFIT, "review",
+                                  f"The item does not follow the model (S-X² = {frame['s_x2'].iloc[j]:.1f}, "
+                                  f"df {int(frame['df'].iloc[j])}, adjusted p = {padj:.3g} < {MISFIT_ALPHA}).",
+                                  "revise", source="irt", value=float(padj)))
+        for _, row in fit.q3_pairs().iterrows():
+            for me, other in ((row.item_1, row.item_2), (row.item_2, row.item_1)):
+                flags.append(Flag(me, IRT_LOCAL_DEPENDENCE, "review",
+                                  f"Responses to this item and {other} are related beyond ability (Q3 = "
+                                  f"{row.q3:.2f}, |Q3| > {Q3_LIMIT}): they may cue each other or overlap.",
+                                  "revise", source="irt", detail=other, value=float(row.q3)))
+    return flags

@@ -1,0 +1,184 @@
+"""The IRT jobs behind the CLI: calibrate a response matrix (with fit and flags) and score one.
+
+Each job is one library call returning a result that knows how to write itself, so ``cli.py`` only parses
+options. Files are written atomically (temporary file, then ``os.replace``), all or nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from itembank.errors import InputError, Problem
+from psychometrics.flags import Flag, flags_frame
+from psychometrics.irt import fit as irt_fit
+from psychometrics.irt import scoring
+from psychometrics.irt.estimation import Calibration, calibrate
+from psychometrics.irt.quadrature import make_quadrature
+
+ENGINES = ("certbank", "girth")
+PARAM_COLUMNS = ("item_id", "a", "b", "c")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("certbank")
+    except Exception:  # pragma: no cover - not installed
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class CalibrationReport:
+    """A calibration with its item fit and IRT flags."""
+
+    calibration: Calibration
+    fit: irt_fit.ItemFit | None
+    flags: tuple[Flag, ...] = field(default=())
+
+    def params_frame(self) -> pd.DataFrame:
+        """params.csv: item_id, a, b, c, se_a, se_b, se_c, n, fixed, D, then fit columns."""
+        frame = self.calibration.to_frame()
+        frame["D"] = self.calibration.D
+        if self.fit is not None:
+            extra = self.fit.to_frame().drop(columns=["item_id"])
+            frame = pd.concat([frame, extra.set_index(frame.index)], axis=1)
+        return frame
+
+    def summary(self) -> dict:
+        out = self.calibration.summary()
+        out["version"] = _version()
+        out["n_flags"] = len(self.flags)
+        return out
+
+    def write(self, params_path) -> list[Path]:
+        """Write params.csv, calibration.json and irt_flags.csv beside it. Returns the paths written."""
+        params_path = Path(params_path)
+        folder = params_path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = [
+            (params_path, self.params_frame().to_csv(index=False)),
+            (folder / "calibration.json", json.dumps(self.summary(), indent=2, default=_json_default) + "\n"),
+            (folder / "irt_flags.csv", flags_frame(list(self.flags)).to_csv(index=False)),
+        ]
+        return write_atomically(targets)
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_atomically(targets) -> list[Path]:
+    """Write every (path, text) to a temporary file first; rename them all only when all succeeded."""
+    temps = []
+    try:
+        for path, text in targets:
+            fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+            temps.append((tmp, path))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    return [Path(p) for p, _ in targets]
+
+
+def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0, engine: str = "certbank",
+                        anchors: Mapping[str, tuple[float, float, float]] | None = None,
+                        n_nodes: int = 61, quadrature_method: str = "equal", with_fit: bool = True
+                        ) -> CalibrationReport:
+    """Calibrate scored responses (n_persons, n_items) and add item fit and IRT flags."""
+    engine = engine.lower()
+    if engine not in ENGINES:
+        raise InputError(Problem(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"))
+    quad = make_quadrature(n_nodes, quadrature_method)
+    if engine == "girth":
+        if anchors:
+            raise InputError(Problem("the girth engine cannot hold anchor items fixed; use the certbank engine"))
+        if D != 1.0:
+            raise InputError(Problem("the girth engine reports parameters with D = 1 only"))
+        from psychometrics.girth_adapter import calibrate_girth
+        cal = calibrate_girth(scored, model, item_ids=item_ids, n_nodes=n_nodes)
+    else:
+        cal = calibrate(scored, model, item_ids=item_ids, D=D, quadrature=quad, anchors=anchors)
+    item_fit = irt_fit.item_fit(scored, cal) if with_fit else None
+    flags = tuple(irt_fit.irt_flags(cal, item_fit))
+    return CalibrationReport(cal, item_fit, flags)
+
+
+def read_params(path, D: float | None = None) -> pd.DataFrame:
+    """Read a params.csv (item_id, a, b[, c][, D]); every problem is collected into one InputError."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype={"item_id": str})
+    except FileNotFoundError:
+        raise InputError(Problem("the parameter file does not exist", file=str(path))) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(Problem(f"cannot read the parameter file: {err}", file=str(path))) from None
+    problems = []
+    for col in ("item_id", "a", "b"):
+        if col not in frame.columns:
+            problems.append(Problem(f"there is no '{col}' column", file=str(path), row=1))
+    if problems:
+        raise InputError(problems)
+    if "c" not in frame.columns:
+        frame["c"] = 0.0
+    for col in ("a", "b", "c", "D"):
+        if col not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[col], errors="coerce")
+        for r in np.flatnonzero(~np.isfinite(values.to_numpy(float))):
+            problems.append(Problem(f"'{frame[col].iloc[r]}' is not a number", str(path), int(r) + 2, col))
+        frame[col] = values
+    dup = frame["item_id"].duplicated()
+    for r in np.flatnonzero(dup.to_numpy()):
+        problems.append(Problem(f"item {frame['item_id'].iloc[r]} appears twice", str(path), int(r) + 2, "item_id"))
+    if "c" in frame.columns:
+        bad = (frame["c"] < 0) | (frame["c"] >= 1)
+        for r in np.flatnonzero(bad.fillna(False).to_numpy()):
+            problems.append(Problem("c must be in [0, 1)", str(path), int(r) + 2, "c"))
+    if problems:
+        raise InputError(problems)
+    if D is not None:
+        frame["D"] = float(D)
+    elif "D" not in frame.columns:
+        frame["D"] = 1.0
+    if frame["D"].nunique() > 1:
+        raise InputError(Problem("the parameter file mixes scaling constants D", file=str(path)))
+    return frame
+
+
+def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap", person_ids=None
+                    ) -> scoring.ThetaScores:
+    """Score responses with parameters from ``read_params``; items are matched by id."""
+    by_id = params.set_index("item_id")
+    missing = [i for i in item_ids if i not in by_id.index]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise InputError(Problem(f"{len(missing)} item(s) in the responses have no parameters: {shown}"))
+    rows = by_id.loc[list(item_ids)]
+    return scoring.score(scored, rows["a"].to_numpy(float), rows["b"].to_numpy(float), rows["c"].to_numpy(float),
+                         method=method, D=float(rows["D"].iloc[0]), person_ids=person_ids)
+
+
+def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str, tuple[float, float, float]]:
+    """Anchors {item_id: (a, b, c)} on scaling constant ``D`` from ``Bank.item_parameters`` rows."""
+    anchors = {}
+    wanted = set(item_ids)
+    for row in bank_params.itertuples(index=False):
+        if row.item_id in wanted and np.isfinite(row.a) and np.isfinite(row.b):
+            c = float(row.c) if np.isfinite(row.c) else 0.0
+            d_bank = float(row.D) if np.isfinite(row.D) else 1.0
+            anchors[row.item_id] = (float(row.a) * d_bank / D, float(row.b), c)
+    return anchors

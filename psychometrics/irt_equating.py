@@ -1,0 +1,208 @@
+"""One standard across forms: item parameters, TCC inversion, a form's raw cut, IRT equating (K&B ch. 6).
+
+- A θ cut gives each form a raw cut through its TCC (``raw_cut_from_theta``; rounding rule stated there).
+- IRT true-score equating (Kolen & Brennan 2014, §6.4): θ = TCC_X⁻¹(x), e_Y(x) = TCC_Y(θ); scores at or below
+  the sum of the c's of X are equated linearly from (0, 0) to (Σc_X, Σc_Y) (K&B eq. 6.23), and K_X maps to K_Y.
+- IRT observed-score equating (K&B §6.4.2): Lord–Wingersky summed-score distributions, then equipercentile.
+
+Item parameter arrays are (n_items,); θ arrays (n_theta,).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from itembank.errors import InputError
+from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
+from psychometrics.irt.models import D_LOGISTIC, probability, test_characteristic_curve
+from psychometrics.irt.scoring import lord_wingersky
+
+#: Search interval for inverting a TCC (logits); true scores outside reach map to these bounds.
+THETA_SEARCH_BOUNDS = (-15.0, 15.0)
+#: Bisection steps for TCC inversion: 60 halvings of a 30-logit interval leave < 1e-16 logits.
+BISECTION_STEPS = 60
+#: Default quadrature for observed-score equating / Lee classification: N(0, 1) on 61 equally spaced nodes.
+DEFAULT_QUAD_NODES = 61
+DEFAULT_QUAD_RANGE = 6.0
+#: Rounding rules for a raw cut taken from a θ cut (see ``raw_cut_from_theta``).
+ROUNDING_RULES = ("at_least", "nearest")
+
+
+# --------------------------------------------------------------------------------------------------------
+# Item parameters and the TCC
+# --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ItemParameters:
+    """IRT parameters of one form's scored items. Arrays are (n_items,); ``c`` is 0 for 1PL/2PL."""
+
+    item_ids: tuple[str, ...]
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    D: float = D_LOGISTIC
+
+    @classmethod
+    def from_arrays(cls, a=None, b=None, c=None, D: float = D_LOGISTIC, item_ids=None) -> "ItemParameters":
+        b = np.atleast_1d(np.asarray(b, dtype=float))
+        a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), b.shape).copy()
+        c = np.broadcast_to(np.asarray(0.0 if c is None else c, dtype=float), b.shape).copy()
+        c = np.nan_to_num(c, nan=0.0)
+        ids = tuple(item_ids) if item_ids is not None else tuple(f"item{j + 1}" for j in range(b.size))
+        return cls(ids, a, b, c, float(D))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, item_ids=None, source: str = "item parameters") -> "ItemParameters":
+        """From a frame with columns item_id, a, b, c (optional), D (optional), e.g. bank.item_parameters().
+
+        ``item_ids`` (optional) selects and orders the items; every missing item is reported at once.
+        """
+        frame = frame.copy()
+        problems = []
+        for col in ("item_id", "b"):
+            if col not in frame.columns:
+                problems.append(f"{source}: column '{col}' is missing")
+        if problems:
+            raise InputError(problems)
+        frame["item_id"] = frame["item_id"].astype(str)
+        frame = frame.drop_duplicates("item_id", keep="last").set_index("item_id")
+        if item_ids is not None:
+            missing = [i for i in item_ids if i not in frame.index or pd.isna(frame.loc[i, "b"])]
+            if missing:
+                raise InputError([f"{source}: item {i} has no IRT parameters" for i in missing])
+            frame = frame.loc[list(item_ids)]
+        a = frame["a"].astype(float).fillna(1.0).to_numpy() if "a" in frame else None
+        c = frame["c"].astype(float).fillna(0.0).to_numpy() if "c" in frame else None
+        D = float(frame["D"].iloc[0]) if "D" in frame and frame["D"].notna().any() else D_LOGISTIC
+        return cls.from_arrays(a, frame["b"].astype(float).to_numpy(), c, D, tuple(frame.index))
+
+    @property
+    def n_items(self) -> int:
+        return int(self.b.size)
+
+    def tcc(self, theta) -> np.ndarray:
+        """Expected number-correct score at θ; theta (n_theta,) → (n_theta,)."""
+        return test_characteristic_curve(theta, self.a, self.b, self.c, self.D)
+
+    def p(self, theta) -> np.ndarray:
+        """P(correct) at θ: (n_theta, n_items)."""
+        return probability(theta, self.a, self.b, self.c, self.D)
+
+
+def theta_for_true_score(true_score, params: ItemParameters) -> np.ndarray:
+    """Invert the TCC: θ with Σ_j P_j(θ) = τ (Lord 1980, eq. 4-5), by vectorized bisection.
+
+    Unlike ``irt.scoring.theta_from_raw_score`` (reported θ, clipped to ±4) this searches ±15 logits: true-
+    score equating and cut placement need the exact θ even for extreme scores on an easy or hard form.
+
+    true_score: scalar or (n,). Values at or below Σc_j (or ≥ n_items) have no finite θ and are returned at
+    the search bounds ``THETA_SEARCH_BOUNDS``. The TCC is strictly increasing when every a_j > 0.
+    """
+    tau = np.atleast_1d(np.asarray(true_score, dtype=float))
+    lo = np.full(tau.shape, THETA_SEARCH_BOUNDS[0])
+    hi = np.full(tau.shape, THETA_SEARCH_BOUNDS[1])
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo + hi)
+        below = params.tcc(mid) < tau
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def raw_cut_from_theta(theta_cut: float, params: ItemParameters, rule: str = "at_least") -> int:
+    """A form's raw cut for a θ cut: from its true score τ_c = TCC(θ_c) (K&B §6.4; Lord 1980 ch. 4).
+
+    rule "at_least" (default): the smallest integer raw score r with r ≥ τ_c, so that every passing raw score
+    has an estimated true score at or above the standard. rule "nearest": round τ_c half up.
+    """
+    if rule not in ROUNDING_RULES:
+        raise InputError(f"unknown rounding rule {rule!r}; use one of {', '.join(ROUNDING_RULES)}")
+    tau = float(params.tcc([theta_cut])[0])
+    # 1e-9 guards against a true score like 72.0000000001 caused by floating point.
+    raw = int(np.ceil(tau - 1e-9)) if rule == "at_least" else int(np.floor(tau + 0.5))
+    return min(max(raw, 0), params.n_items)
+
+
+# --------------------------------------------------------------------------------------------------------
+# IRT equating (K&B ch. 6)
+# --------------------------------------------------------------------------------------------------------
+def summed_score_distribution(params: ItemParameters, theta) -> np.ndarray:
+    """P(X = x | θ) for x = 0..n_items: (n_theta, n_items + 1), by Lord–Wingersky (1984) in irt.scoring."""
+    return lord_wingersky(params.a, params.b, params.c, D=params.D, theta=np.atleast_1d(theta)).T
+
+
+def normal_quadrature(n_nodes: int = DEFAULT_QUAD_NODES, half_range: float = DEFAULT_QUAD_RANGE,
+                      mean: float = 0.0, sd: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Equally spaced nodes over mean ± half_range·sd with normalized N(mean, sd²) weights."""
+    z = np.linspace(-half_range, half_range, n_nodes)
+    w = np.exp(-0.5 * z**2)
+    return mean + sd * z, w / w.sum()
+
+
+def irt_true_score_equating(params_x: ItemParameters, params_y: ItemParameters) -> EquatingResult:
+    """IRT true-score equating (K&B §6.4.1): e_Y(τ_X) = τ_Y(TCC_X⁻¹(τ_X)) for Σc_X < τ_X < K_X.
+
+    Integer scores at or below Σc_X are equated linearly between (0, 0) and (Σc_X, Σc_Y) (K&B eq. 6.23);
+    K_X maps to K_Y. Returns the concordance for x = 0..K_X and θ in details.
+    """
+    x = np.arange(params_x.n_items + 1, dtype=float)
+    cx, cy = float(params_x.c.sum()), float(params_y.c.sum())
+    inside = (x > cx) & (x < params_x.n_items)
+    theta = np.full(x.shape, np.nan)
+    theta[inside] = theta_for_true_score(x[inside], params_x)
+    eq = np.empty(x.shape)
+    eq[inside] = params_y.tcc(theta[inside])
+    low = x <= cx
+    eq[low] = x[low] * (cy / cx) if cx > 0 else 0.0
+    eq[x >= params_x.n_items] = params_y.n_items
+    return EquatingResult("irt_true_score", x, eq, _nan(x.size), details={"theta": theta})
+
+
+def irt_observed_score_equating(params_x: ItemParameters, params_y: ItemParameters, w1: float = 0.5,
+                                theta_x=None, weights_x=None, theta_y=None, weights_y=None) -> EquatingResult:
+    """IRT observed-score equating (K&B §6.4.2): marginal summed-score distributions from Lord–Wingersky,
+
+    f(x) = Σ_q P(X = x | θ_q) w_q, over a synthetic population (w1 of population 1's ability distribution,
+    w2 of population 2's; both default to N(0, 1) on the common scale), then equipercentile with K&B's
+    conventions. Standard errors are not computed (NaN).
+    """
+    if theta_x is None:
+        theta_x, weights_x = normal_quadrature()
+    if theta_y is None:
+        theta_y, weights_y = theta_x, weights_x
+    theta = np.concatenate([theta_x, theta_y])
+    w = np.concatenate([w1 * np.asarray(weights_x) / np.sum(weights_x),
+                        (1 - w1) * np.asarray(weights_y) / np.sum(weights_y)])
+    fx = w @ summed_score_distribution(params_x, theta)
+    gy = w @ summed_score_distribution(params_y, theta)
+    res = equipercentile_equating(fx, gy, n_x=np.inf, n_y=np.inf, method="irt_observed_score")
+    return EquatingResult(res.method, res.scores, res.equated, _nan(res.scores.size),
+                          details={"f_x": fx, "g_y": gy})
+
+
+def read_item_parameters(path) -> ItemParameters:
+    """Item parameters from a .csv/.xlsx with columns item_id, b and optionally a, c, D (form order)."""
+    from pathlib import Path
+
+    from itembank.errors import Problem
+
+    numbers = read_numeric_table(path, ["b"], ["a", "c", "d"])
+    ids = pd.read_excel(path, dtype=str) if Path(path).suffix.lower() in (".xlsx", ".xlsm") else \
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+    ids.columns = [str(c).strip().lower() for c in ids.columns]
+    if "item_id" not in ids.columns:
+        raise InputError(Problem("column 'item_id' is missing", file=str(path)))
+    item_ids = [str(v).strip() for v in ids["item_id"]]
+    problems = [Problem("blank item_id", str(path), i + 2, "item_id") for i, v in enumerate(item_ids) if not v]
+    if "a" in numbers:
+        problems += [Problem(f"slope a = {v:g} must be positive", str(path), i + 2, "a")
+                     for i, v in enumerate(numbers["a"]) if v <= 0]
+    if "c" in numbers:
+        problems += [Problem(f"lower asymptote c = {v:g} must be in [0, 1)", str(path), i + 2, "c")
+                     for i, v in enumerate(numbers["c"]) if not 0 <= v < 1]
+    if problems:
+        raise InputError(problems)
+    D = float(numbers["d"].iloc[0]) if "d" in numbers else D_LOGISTIC
+    return ItemParameters.from_arrays(numbers["a"].to_numpy() if "a" in numbers else None, numbers["b"].to_numpy(),
+                                      numbers["c"].to_numpy() if "c" in numbers else None, D, item_ids)

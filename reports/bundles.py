@@ -1,0 +1,210 @@
+"""Gather finished results (CTT, IRT, DIF, standard, assembly) into the bundles the workbooks render.
+
+Nothing here estimates anything: it selects, joins and renames the frames that the result objects already
+expose (``to_frame()``), and evaluates the item response function where a chart needs a curve.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from psychometrics import flags as flagging
+from psychometrics.irt import models
+from reports.form_report import FormReport
+from reports.item_analysis import ItemAnalysisReport
+from reports.standard_report import StandardReport
+
+#: θ grid of the information / CSEM and TIF / TCC charts.
+CHART_THETA = np.round(np.linspace(-4.0, 4.0, 33), 2)
+
+
+def _group_value(label: str) -> str:
+    """'language=es' → 'es'; 'all' stays."""
+    return label.split("=", 1)[1] if "=" in label else label
+
+
+def items_with_flags(items: pd.DataFrame, all_flags: Sequence[flagging.Flag],
+                     groups: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The combined item table with every source's flags summarised per item (worst severity, codes, action)
+    and each group's P beside the overall P."""
+    base = items.drop(columns=[c for c in ("flags", "worst_severity", "suggested_action", "n_flags", "group")
+                               if c in items.columns])
+    summary = flagging.item_summary(all_flags, list(base["item_id"]))
+    out = base.merge(summary, on="item_id", how="left")
+    out = out.rename(columns={"worst_severity": "severity"})
+    for name, frame in (groups or {}).items():
+        col = f"p_value_{name}"
+        out.insert(out.columns.get_loc("p_value") + 1, col,
+                   out["item_id"].map(frame.set_index("item_id")["p_value"]))
+    return out
+
+
+def item_analysis_bundle(classical, *, title: str, calibration=None, fit=None, dif=None,
+                         texts: pd.DataFrame | None = None, conversion: pd.DataFrame | None = None,
+                         cut: int | None = None, linking=None, extra_flags: Sequence[flagging.Flag] = (),
+                         areas: Mapping[str, str] | None = None, input_files: Sequence[str] = (),
+                         settings: Mapping[str, object] | None = None,
+                         sentences: Sequence[str] = ()) -> ItemAnalysisReport:
+    """Bundle a ``ctt.ClassicalReport`` with optional IRT calibration/fit, DIF result and conversion table."""
+    analysis = classical.analysis
+    combined = analysis.combined
+    items_all = classical.items_frame()
+    if "group" in items_all.columns:
+        items_all = items_all[items_all["group"] == combined.label]
+    groups = {_group_value(g.label): g.items.to_frame() for g in analysis.groups} if analysis.groups else {}
+    all_flags = list(classical.flags)
+    if calibration is not None:
+        from psychometrics.irt.fit import irt_flags
+
+        all_flags += irt_flags(calibration, fit)
+    if dif is not None:
+        all_flags += list(dif.flags())
+    all_flags = flagging.merge_flags(all_flags, extra_flags)
+    items = items_with_flags(items_all, all_flags, groups)
+    if areas:
+        items.insert(1, "area", items["item_id"].map(areas))
+
+    test = combined.test
+    summary: dict[str, object] = {
+        "n": test.n_persons, "n_items": test.n_items, "mean": test.mean, "sd": test.sd, "min": test.minimum,
+        "max": test.maximum, "median": test.median, "alpha": test.alpha, "alpha_ci_low": test.alpha_ci[0],
+        "alpha_ci_high": test.alpha_ci[1], "sem": test.sem, "mean_p": test.mean_p,
+        "mean_point_biserial": test.mean_point_biserial,
+    }
+    for s in test.split_halves:
+        summary[f"split-half ({s.method}), Spearman–Brown"] = s.spearman_brown
+    if cut is not None:
+        summary["cut"] = int(cut)
+        freq = test.frequency
+        summary["pass_rate"] = float(freq[int(cut):].sum() / max(freq.sum(), 1))
+    if calibration is not None:
+        summary["irt_model"] = f"{calibration.model} (D = {calibration.D:g})"
+        summary["irt_converged"] = bool(calibration.converged)
+        summary["irt_log_likelihood"] = calibration.log_likelihood
+    if linking is not None:
+        summary["linking_A"], summary["linking_B"] = float(linking.A), float(linking.B)
+
+    n_by_group = {}
+    for g in analysis.groups or ():
+        n_by_group[_group_value(g.label)] = int(g.test.n_persons)
+
+    irt = pd.DataFrame()
+    information = pd.DataFrame()
+    if calibration is not None:
+        irt = calibration.to_frame()
+        if fit is not None:
+            fit_frame = fit.to_frame().rename(columns={"p_value": "sx2_p", "p_adjusted": "sx2_p_adjusted"})
+            irt = irt.merge(fit_frame, on="item_id", how="left", suffixes=("", "_fit"))
+        a, b, c = calibration.a, calibration.b, calibration.c
+        if linking is not None:  # show the curves on the bank scale
+            a, b = a / linking.A, linking.A * b + linking.B
+        info = models.test_information(CHART_THETA, a, b, c, calibration.D)
+        information = pd.DataFrame({"theta": CHART_THETA, "information": info, "csem": 1 / np.sqrt(info)})
+
+    dif_frame = pd.DataFrame()
+    if dif is not None:
+        dif_frame = dif.to_frame(texts) if texts is not None else dif.to_frame()
+        if "ets_level" in dif_frame.columns:
+            dif_frame = dif_frame.assign(ets_class=dif_frame["ets_level"].fillna(dif_frame["ets_class"]))
+
+    dist = test.frequency_frame()[["raw_score", "n"]].rename(columns={"n": "frequency"})
+    domains = combined.subscores.to_frame() if combined.subscores is not None else pd.DataFrame()
+    return ItemAnalysisReport(
+        title=title, summary=summary, items=items, options=analysis.options_frame(),
+        quantiles=_quantiles_long(analysis.quantiles_frame()), flags=flagging.flags_frame(all_flags),
+        domains=domains, dif=dif_frame, irt=irt, scores=conversion if conversion is not None else pd.DataFrame(),
+        score_distribution=dist, information=information, n_by_group=n_by_group, sentences=tuple(sentences),
+        settings=dict(settings or {}), input_files=tuple(str(f) for f in input_files))
+
+
+def _quantiles_long(frame: pd.DataFrame) -> pd.DataFrame:
+    """Quantile tables in the long layout the charts use: item_id, group (1 = lowest scores), option,
+    proportion — whatever the analysis's own layout."""
+    if frame.empty:
+        return frame
+    if "group" in frame.columns and frame["group"].dtype == object and "score_group" in frame.columns:
+        frame = frame[frame["group"] == "all"].drop(columns="group")
+    if "score_group" in frame.columns:
+        frame = frame.rename(columns={"score_group": "group"})
+    return frame
+
+
+def form_bundle(form, pool: pd.DataFrame, texts: pd.DataFrame, *, verification: pd.DataFrame | None = None,
+                params: pd.DataFrame | None = None, targets: pd.DataFrame | None = None,
+                title: str | None = None, languages: Sequence[str] = ("en", "es")) -> FormReport:
+    """A form's map, conformance, curves, key distribution and booklets.
+
+    form: an ``itembank.model.Form``; pool: ``bank.item_pool()``; texts: ``bank.item_texts()``; params: item
+    parameters (item_id, a, b, c, D) for the curves; targets: theta, tif_target, tcc_target (optional).
+    """
+    rows = pd.DataFrame([{"position": fi.position, "item_id": fi.item_id, "version": fi.version,
+                          "pretest": bool(fi.is_pretest)} for fi in form.items])
+    cols = [c for c in ("item_id", "area", "primary_competency", "cognitive_level", "key", "p_value",
+                        "point_biserial") if c in pool.columns]
+    fm = rows.merge(pool[cols], on="item_id", how="left")
+    if params is not None and not params.empty:
+        fm = fm.merge(params[["item_id", "a", "b", "c"]], on="item_id", how="left")
+    curves = pd.DataFrame()
+    if params is not None and not params.empty:
+        p = params.set_index("item_id").reindex(fm["item_id"])
+        ok = p["b"].notna().to_numpy()
+        if ok.any():
+            D = float(p["D"].dropna().iloc[0]) if "D" in p and p["D"].notna().any() else 1.0
+            a, b, c = (p[k].to_numpy(dtype=float)[ok] for k in ("a", "b", "c"))
+            c = np.nan_to_num(c)
+            curves = pd.DataFrame({"theta": CHART_THETA,
+                                   "tif": models.test_information(CHART_THETA, a, b, c, D),
+                                   "tcc": models.test_characteristic_curve(CHART_THETA, a, b, c, D)})
+            if targets is not None and not targets.empty:
+                curves = curves.merge(targets, on="theta", how="left")
+    keys = fm["key"].value_counts().sort_index()
+    key_distribution = pd.DataFrame({"key": keys.index, "count": keys.to_numpy()})
+    booklets = {}
+    t = texts.set_index("item_id")
+    for lang in languages:
+        if f"stem_{lang}" not in t.columns:
+            continue
+        b = pd.DataFrame({"position": fm["position"], "item_id": fm["item_id"],
+                          "stem": fm["item_id"].map(t[f"stem_{lang}"])})
+        for label in "abcdef":
+            col = f"option_{label}_{lang}"
+            if col in t.columns:
+                b[f"option_{label}"] = fm["item_id"].map(t[col])
+        booklets[lang] = b
+    conformance = pd.DataFrame()
+    if verification is not None and not verification.empty:
+        conformance = verification
+    sentences = [f"Form {form.form_id} ({form.name}) has {len(fm)} items; status {form.status}."]
+    return FormReport(form_id=form.form_id, title=title or f"Form {form.form_id}", form_map=fm,
+                      conformance=conformance, curves=curves, booklets=booklets,
+                      key_distribution=key_distribution, sentences=sentences)
+
+
+def standard_bundle(angoff, *, title: str, impact: pd.DataFrame | None = None,
+                    form_cuts: pd.DataFrame | None = None, conversions: Mapping[str, pd.DataFrame] | None = None,
+                    decision: pd.DataFrame | None = None, sentences: Sequence[str] = (),
+                    input_files: Sequence[str] = (), settings: Mapping[str, object] | None = None) -> StandardReport:
+    """The standard-setting workbook's bundle from an Angoff result and what was derived from it."""
+    s = angoff.summary()
+    cut = {"Recommended raw cut (mean of raters' cuts)": s["cut_raw"],
+           "Recommended cut as percent correct": s["cut_percent"],
+           "SD of raters' cuts": s["sd"], "Standard error of the cut (SD / √raters)": s["se"],
+           "Number of raters": s["n_raters"], "Number of items rated": s["n_items"]}
+    if s.get("theta_cut") is not None:
+        cut["θ cut on the bank scale"] = s["theta_cut"]
+    if s.get("outlier_raters"):
+        cut["Raters flagged as outliers"] = ", ".join(s["outlier_raters"])
+    conv = {}
+    for form_id, table in (conversions or {}).items():
+        t = table.rename(columns={"raw": "raw_score"})
+        if "passed" in t.columns:
+            t = t.assign(decision=np.where(t["passed"], "pass", "fail")).drop(columns="passed")
+        conv[form_id] = t
+    return StandardReport(title=title, raters=angoff.to_frame(), cut=cut,
+                          impact=impact if impact is not None else pd.DataFrame(),
+                          form_cuts=form_cuts if form_cuts is not None else pd.DataFrame(), conversions=conv,
+                          decision=decision if decision is not None else pd.DataFrame(),
+                          sentences=tuple(sentences), settings=dict(settings or {}),
+                          input_files=tuple(str(f) for f in input_files))

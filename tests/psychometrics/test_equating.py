@@ -1,0 +1,314 @@
+"""Equating checked against Kolen & Brennan's published results and independent computations.
+
+Published facts typed in (Kolen, M. J., & Brennan, R. L. (2014). Test Equating, Scaling, and Linking, 3rd ed.,
+Springer; "K&B"):
+- ACTmath random-groups frequencies (K&B Table 2.5) and the resulting moments (Table 2.6): μ(X) = 19.8524,
+  σ(X) = 8.2116, μ(Y) = 18.9798, σ(Y) = 8.9393; unsmoothed equipercentile equivalents (Table 2.7).
+- KBneat common-item moments (K&B Table 4.3) and Tucker / Levine observed-score results with w1 = 1
+  (Table 4.4): Tucker slope 1.0289, intercept .5370 (γ1 = 2.3751, γ2 = 2.4560, μ_s(Y) = 16.8153,
+  σ_s(Y) = 6.7168); Levine observed γ1 = 3.1779, γ2 = 3.2054, slope 1.0112, intercept .2513.
+- Braun–Holland with w1 = 1 (K&B ch. 5): μ_s(Y) = 16.8329, σ_s(Y) = 6.6017, slope 1.0113, intercept .8334
+  (checked only when the KBneat data are present locally; the data are not part of the repository).
+"""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+from scipy.optimize import brentq
+
+from psychometrics import equating as eq
+from psychometrics import irt_equating as ie
+
+# K&B Table 2.5: ACTmath form X and form Y frequencies for scores 0..40.
+ACT_X = [0, 1, 1, 3, 9, 18, 59, 67, 91, 144, 149, 192, 192, 192, 201, 204, 217, 181, 184, 170, 201, 147, 163,
+         147, 140, 147, 126, 113, 100, 106, 107, 91, 83, 73, 72, 75, 50, 37, 38, 23, 15]
+ACT_Y = [0, 1, 3, 13, 42, 59, 95, 131, 158, 161, 194, 164, 166, 197, 177, 158, 169, 132, 158, 151, 134, 137, 122,
+         110, 116, 132, 104, 104, 114, 97, 107, 88, 80, 79, 70, 61, 48, 47, 29, 32, 12]
+# K&B Table 2.7: unsmoothed equipercentile form Y equivalents of form X scores 1..40.
+KB_EQUIPERCENTILE = [0.9796, 1.6462, 2.2856, 2.8932, 3.6205, 4.4997, 5.5148, 6.3124, 7.2242, 8.1607, 9.1827,
+                     10.1859, 11.2513, 12.3896, 13.3929, 14.5240, 15.7169, 16.8234, 18.0092, 19.1647, 20.3676,
+                     21.4556, 22.6871, 23.9157, 25.0292, 26.1612, 27.2633, 28.1801, 29.1424, 30.1305, 31.1297,
+                     32.1357, 33.0781, 34.0172, 35.1016, 36.2426, 37.1248, 38.1321, 39.0807, 39.9006]
+# K&B Table 4.3: KBneat directly observable statistics (36 items, 12 internal anchor items).
+KB_NEAT_MOMENTS = {
+    "mu1_x": 15.8205, "var1_x": 6.5278**2, "mu1_v": 5.1063, "var1_v": 2.3760**2, "cov1_xv": 13.4088,
+    "mu2_y": 18.6728, "var2_y": 6.8784**2, "mu2_v": 5.8626, "var2_v": 2.4515**2, "cov2_yv": 14.7603,
+    "max_x": 36, "internal": True,
+}
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-data"
+
+
+def test_actmath_moments_mean_and_linear():
+    m = eq.mean_equating(ACT_X, ACT_Y)
+    assert m.details["mu_x"] == pytest.approx(19.8524, abs=1e-4)
+    assert m.details["sigma_x"] == pytest.approx(8.2116, abs=1e-4)
+    assert m.details["mu_y"] == pytest.approx(18.9798, abs=1e-4)
+    assert m.details["sigma_y"] == pytest.approx(8.9393, abs=1e-4)
+    assert m.intercept == pytest.approx(18.9798 - 19.8524, abs=1e-4)
+    lin = eq.linear_equating(ACT_X, ACT_Y)
+    # K&B eq. 2.6 with the Table 2.6 moments: slope 8.9393/8.2116, intercept μ(Y) − slope·μ(X).
+    slope = 8.9393 / 8.2116
+    assert lin.slope == pytest.approx(slope, abs=1e-4)
+    assert lin.intercept == pytest.approx(18.9798 - slope * 19.8524, abs=2e-3)
+
+
+def test_actmath_equipercentile_matches_kb_table_2_7():
+    res = eq.equipercentile_equating(ACT_X, ACT_Y)
+    np.testing.assert_allclose(res.equated[1:], KB_EQUIPERCENTILE, atol=5e-5)
+
+
+def test_linear_se_delta_method_matches_hand_formula_and_simulation():
+    lin = eq.linear_equating(ACT_X, ACT_Y)
+    nx, ny = sum(ACT_X), sum(ACT_Y)
+    # At x = μ(X) the SE reduces to σ(Y)·sqrt(1/N_X + 1/N_Y) (K&B eq. 7.23 with z = 0).
+    z0 = eq.EquatingResult("l", lin.scores, lin.equated, lin.se)
+    x_mu = 19.8524
+    se_at_mean = np.interp(x_mu, lin.scores, lin.se)
+    assert se_at_mean == pytest.approx(8.9393 * np.sqrt(1 / nx + 1 / ny), rel=2e-3)
+    assert z0(x_mu) == pytest.approx(18.9798, abs=1e-3)
+    # Bootstrap from normal populations with the same moments: the SE at x = 35 agrees within 15 %.
+    rng = np.random.default_rng(7)
+    reps = np.array([
+        (lambda a, b: b.std() / a.std() * (35 - a.mean()) + b.mean())(
+            rng.normal(19.85, 8.21, nx), rng.normal(18.98, 8.94, ny)) for _ in range(400)])
+    assert lin.se[35] == pytest.approx(reps.std(), rel=0.15)
+
+
+def test_equipercentile_se_is_positive_and_grows_in_sparse_tails():
+    res = eq.equipercentile_equating(ACT_X, ACT_Y)
+    assert np.all(res.se[1:] > 0)
+    # Lord's (1982) analytic SE against a multinomial bootstrap of both samples, middle scores, within 15 %.
+    rng = np.random.default_rng(12)
+    nx, ny = sum(ACT_X), sum(ACT_Y)
+    boot = np.array([eq.equipercentile_equating(rng.multinomial(nx, np.array(ACT_X) / nx),
+                                                rng.multinomial(ny, np.array(ACT_Y) / ny)).equated
+                     for _ in range(300)])
+    np.testing.assert_allclose(res.se[10:31], boot.std(axis=0)[10:31], rtol=0.15)
+    assert res.se[1] > res.se[20]  # few form Y scores near the bottom: a poorly determined equivalent
+
+
+def test_tucker_and_levine_match_kb_table_4_4():
+    t = eq.tucker_equating(KB_NEAT_MOMENTS, w1=1.0)
+    assert t.details["gamma1"] == pytest.approx(2.3751, abs=1e-4)
+    assert t.details["gamma2"] == pytest.approx(2.4560, abs=1e-4)
+    assert t.details["mu_s_y"] == pytest.approx(16.8153, abs=2e-4)
+    assert t.details["sigma_s_y"] == pytest.approx(6.7168, abs=2e-4)
+    assert t.slope == pytest.approx(1.0289, abs=1e-4)
+    assert t.intercept == pytest.approx(0.5370, abs=1e-3)  # K&B round intermediate moments
+    lo = eq.levine_observed_equating(KB_NEAT_MOMENTS, w1=1.0)
+    assert lo.details["gamma1"] == pytest.approx(3.1779, abs=1e-4)
+    assert lo.details["gamma2"] == pytest.approx(3.2054, abs=2e-4)
+    assert lo.slope == pytest.approx(1.0112, abs=1e-4)
+    assert lo.intercept == pytest.approx(0.2513, abs=1e-3)
+
+
+def test_levine_true_and_chained_linear_by_hand_from_table_4_3():
+    m = KB_NEAT_MOMENTS
+    g1 = m["var1_x"] / m["cov1_xv"]
+    g2 = m["var2_y"] / m["cov2_yv"]
+    lt = eq.levine_true_equating(m)
+    assert lt.slope == pytest.approx(g2 / g1, rel=1e-12)
+    assert lt.intercept == pytest.approx(18.6728 - g2 / g1 * 15.8205 + g2 * (5.1063 - 5.8626), rel=1e-12)
+    # Levine true-score equating does not depend on w1; observed-score Levine does.
+    lo0, lo1 = eq.levine_observed_equating(m, 0.0), eq.levine_observed_equating(m, 1.0)
+    assert lo0.slope != pytest.approx(lo1.slope, abs=1e-6)
+    cl = eq.chained_linear_equating(m)
+    # Chain by hand: X → V in population 1 then V → Y in population 2, at x = 20.
+    v = 5.1063 + 2.3760 / 6.5278 * (20 - 15.8205)
+    y = 18.6728 + 6.8784 / 2.4515 * (v - 5.8626)
+    assert cl.equated[20] == pytest.approx(y, abs=1e-9)
+
+
+ANCHOR_B = np.linspace(-1, 1, 10)
+UNIQUE_B = np.linspace(-1.5, 1.5, 20)
+X_EXTRA_DIFFICULTY = 0.3
+
+
+def _draw(rng, theta, extra):
+    p_anchor = 1 / (1 + np.exp(-(theta[:, None] - ANCHOR_B)))
+    p_unique = 1 / (1 + np.exp(-(theta[:, None] - UNIQUE_B - extra)))
+    v = (rng.random(p_anchor.shape) < p_anchor).sum(1)
+    return v + (rng.random(p_unique.shape) < p_unique).sum(1), v
+
+
+def _neat_sim(rng, n1=3000, n2=3000, shift=0.0):
+    """X and Y both 30 items with a 10-item internal anchor; X's unique items are harder; population 2 is
+    more able by ``shift`` logits."""
+    x, vx = _draw(rng, rng.normal(0, 1, n1), X_EXTRA_DIFFICULTY)
+    y, vy = _draw(rng, rng.normal(shift, 1, n2), 0.0)
+    return eq.NeatData.from_scores(x, vx, y, vy, 30, 30, 10)
+
+
+def test_frequency_estimation_equals_equipercentile_when_anchor_distributions_agree():
+    # With identical populations the anchor distributions coincide, f2 = f1 and g1 = g2 (K&B eq. 5.7 with
+    # h1 = h2), so frequency estimation is plain equipercentile equating of the two marginals.
+    data = _neat_sim(np.random.default_rng(1))
+    h = data.joint1.sum(0) / data.joint1.sum()
+    joint2 = data.joint2.sum(1)[:, None] * h[None, :]  # force the anchor marginal of population 2 to h
+    same = eq.NeatData(data.joint1, joint2 / joint2.sum() * 1000)
+    fe = eq.frequency_estimation_equating(same, w1=0.5)
+    direct = eq.equipercentile_equating(data.joint1.sum(1), joint2.sum(1))
+    np.testing.assert_allclose(fe.equated, direct.equated, atol=1e-9)
+
+
+def test_frequency_estimation_distributions_hand_worked():
+    # Two anchor scores, two total scores. Population 1: f1(x|v=0) = (.8, .2), f1(x|v=1) = (.2, .8), h1 = (.5, .5);
+    # population 2: h2 = (.25, .75). f2(x) = Σ_v f1(x|v) h2(v) = (.8·.25 + .2·.75, .2·.25 + .8·.75) = (.35, .65).
+    joint1 = np.array([[40, 10], [10, 40]], float)
+    joint2 = np.array([[25, 15], [0, 60]], float)  # g2(y|v=0) = (1, 0), g2(y|v=1) = (.2, .8)
+    fs, gs = eq.frequency_estimation_distributions(eq.NeatData(joint1, joint2), w1=0.0)
+    np.testing.assert_allclose(fs, [0.35, 0.65])
+    # w1 = 0: g_s = g2 = (.40, .60).
+    np.testing.assert_allclose(gs, [0.40, 0.60])
+    fs1, gs1 = eq.frequency_estimation_distributions(eq.NeatData(joint1, joint2), w1=1.0)
+    # g1(y) = Σ_v g2(y|v) h1(v) = (1·.5 + .2·.5, 0·.5 + .8·.5) = (.6, .4).
+    np.testing.assert_allclose(gs1, [0.6, 0.4])
+    np.testing.assert_allclose(fs1, [0.5, 0.5])
+
+
+def test_neat_methods_recover_the_equating_in_the_synthetic_population():
+    # Truth: both forms given to one large sample of the synthetic population (w1 = .5 mixture of the two
+    # ability distributions), equated equipercentile. Every NEAT method should land within a point of it at
+    # x = 15, and the methods built for nonequivalent groups (Levine, chained) within half a point.
+    rng = np.random.default_rng(3)
+    data = _neat_sim(rng, shift=0.5)
+    theta = np.concatenate([rng.normal(0, 1, 100_000), rng.normal(0.5, 1, 100_000)])
+    x_true, _ = _draw(rng, theta, X_EXTRA_DIFFICULTY)
+    y_true, _ = _draw(rng, theta, 0.0)
+    truth = eq.equipercentile_equating(eq.frequencies(x_true, 30), eq.frequencies(y_true, 30)).equated[15]
+    results = {name: f(data, 0.5).equated[15] for name, f in eq.NEAT_METHODS.items()}
+    for name, value in results.items():
+        assert abs(value - truth) < 1.0, name
+    for name in ("levine_observed", "chained_linear", "chained_equipercentile"):
+        assert abs(results[name] - truth) < 0.5, name
+
+
+def _tcc_by_hand(theta, a, b, c):
+    return float(np.sum(c + (1 - c) / (1 + np.exp(-a * (theta - b)))))
+
+
+def test_irt_true_score_equating_matches_brute_force_root_finding():
+    rng = np.random.default_rng(11)
+    ax, bx, cx = rng.uniform(0.6, 2, 25), rng.normal(0, 1, 25), rng.uniform(0.1, 0.25, 25)
+    ay, by, cy = rng.uniform(0.6, 2, 25), rng.normal(0.2, 1, 25), rng.uniform(0.1, 0.25, 25)
+    px = ie.ItemParameters.from_arrays(ax, bx, cx)
+    py = ie.ItemParameters.from_arrays(ay, by, cy)
+    res = ie.irt_true_score_equating(px, py)
+    for x in range(int(np.ceil(cx.sum() + 1e-9)), 25):
+        theta = brentq(lambda t: _tcc_by_hand(t, ax, bx, cx) - x, -30, 30, xtol=1e-12)
+        assert res.equated[x] == pytest.approx(_tcc_by_hand(theta, ay, by, cy), abs=1e-8)
+    # Below the chance score: linear from (0, 0) to (Σc_X, Σc_Y) (K&B eq. 6.23).
+    assert res.equated[1] == pytest.approx(cy.sum() / cx.sum(), abs=1e-12)
+    assert res.equated[25] == 25
+
+
+def test_irt_observed_score_equating_of_a_form_to_itself_is_identity():
+    p = ie.ItemParameters.from_arrays([1.2, 0.8, 1.5, 1.0, 0.7, 1.1], [-1, -0.5, 0, 0.3, 0.8, 1.5])
+    res = ie.irt_observed_score_equating(p, p)
+    np.testing.assert_allclose(res.equated, np.arange(7), atol=1e-9)
+    # The marginal distribution is a probability distribution.
+    assert res.details["f_x"].sum() == pytest.approx(1.0)
+
+
+def test_raw_cut_from_theta_rounding_rules():
+    p = ie.ItemParameters.from_arrays(np.ones(10), np.linspace(-2, 2, 10))
+    theta = 0.1
+    tau = _tcc_by_hand(theta, np.ones(10), np.linspace(-2, 2, 10), np.zeros(10))
+    assert ie.raw_cut_from_theta(theta, p) == int(np.ceil(tau))
+    assert ie.raw_cut_from_theta(theta, p, "nearest") == int(np.floor(tau + 0.5))
+    with pytest.raises(ie.InputError):
+        ie.raw_cut_from_theta(theta, p, "banker")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=6, max_size=6), st.lists(st.integers(1, 50), min_size=6, max_size=6))
+def test_equipercentile_is_monotone_and_in_range(fx, gy):
+    if sum(fx) == 0:
+        fx[0] = 1
+    res = eq.equipercentile_equating(fx, gy)
+    assert np.all(np.diff(res.equated) >= -1e-12)
+    assert res.equated.min() >= -0.5 and res.equated.max() <= 5.5
+
+
+@pytest.mark.skipif(not (REFERENCE / "kbneat_x.csv").exists(), reason="KBneat reference data not available")
+def test_kbneat_raw_data_reproduce_kb_tables_4_3_4_4_and_braun_holland():
+    x = pd.read_csv(REFERENCE / "kbneat_x.csv")
+    y = pd.read_csv(REFERENCE / "kbneat_y.csv")
+    data = eq.NeatData.from_scores(x.total, x.anchor, y.total, y.anchor, 36, 36, 12)
+    s = data.stats()
+    for key in ("mu1_x", "mu1_v", "cov1_xv", "mu2_y", "mu2_v", "cov2_yv"):
+        assert s[key] == pytest.approx(KB_NEAT_MOMENTS[key], abs=1e-4)
+    t = eq.tucker_equating(data, 1.0)
+    assert (t.slope, t.intercept) == (pytest.approx(1.0289, abs=1e-4), pytest.approx(0.5370, abs=1e-3))
+    bh = eq.braun_holland_equating(data, 1.0)
+    assert bh.details["mu_s_y"] == pytest.approx(16.8329, abs=1e-4)
+    assert bh.details["sigma_s_y"] == pytest.approx(6.6017, abs=1e-4)
+    assert bh.slope == pytest.approx(1.0113, abs=1e-4)
+    assert bh.intercept == pytest.approx(0.8334, abs=2e-4)
+
+
+# ---- CLI ------------------------------------------------------------------------------------------------
+def test_cli_equate_random_groups_from_frequency_tables(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    fx, fy, out = tmp_path / "x.csv", tmp_path / "y.csv", tmp_path / "conc.csv"
+    pd.DataFrame({"score": range(41), "count": ACT_X}).to_csv(fx, index=False)
+    pd.DataFrame({"score": range(41), "count": ACT_Y}).to_csv(fy, index=False)
+    res = CliRunner().invoke(main, ["equate", "--method", "equipercentile", "--x", str(fx), "--y", str(fy),
+                                    "--max-x", "40", "--max-y", "40", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    conc = pd.read_csv(out)
+    assert conc.columns.tolist() == ["score", "equated", "se"]
+    np.testing.assert_allclose(conc["equated"][1:], KB_EQUIPERCENTILE, atol=5e-5)
+
+
+def test_cli_equate_neat_and_bad_input(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    data = _neat_sim(np.random.default_rng(8), n1=400, n2=400)
+    def per_person(joint):
+        t, v = np.nonzero(joint)
+        reps = joint[t, v].astype(int)
+        return pd.DataFrame({"total": np.repeat(t, reps), "anchor": np.repeat(v, reps)})
+    fx, fy, out = tmp_path / "x.csv", tmp_path / "y.csv", tmp_path / "c.csv"
+    per_person(data.joint1).to_csv(fx, index=False)
+    per_person(data.joint2).to_csv(fy, index=False)
+    args = ["equate", "--method", "tucker", "--x", str(fx), "--y", str(fy), "--max-x", "30", "--max-y", "30",
+            "--max-anchor", "10", "--w1", "1", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(pd.read_csv(out)["equated"], eq.tucker_equating(data, 1.0).equated)
+    bad = per_person(data.joint1)
+    bad.loc[0, "anchor"] = 11
+    bad.loc[2, "total"] = -1
+    bad.to_csv(fx, index=False)
+    out.unlink()
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2
+    assert "row 2, column 'anchor': 11 is outside 0–10" in res.output
+    assert "row 4, column 'total': -1 is outside 0–30" in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, ["equate", "--method", "magic", "--x", str(fx), "--y", str(fy), "--max-x", "30",
+                                    "--max-y", "30", "--out", str(out)])
+    assert res.exit_code == 2 and "unknown equating method" in res.output
+
+
+def test_cli_equate_irt_true_score_from_parameter_files(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+
+    px, py, out = tmp_path / "px.csv", tmp_path / "py.csv", tmp_path / "c.csv"
+    pd.DataFrame({"item_id": [f"X{i}" for i in range(5)], "a": 1.0, "b": [-1, -0.5, 0, 0.5, 1]}).to_csv(px, index=False)
+    pd.DataFrame({"item_id": [f"Y{i}" for i in range(5)], "a": 1.0, "b": [-0.8, -0.3, 0.2, 0.7, 1.2]}).to_csv(py, index=False)
+    res = CliRunner().invoke(main, ["equate", "--method", "irt_true_score", "--params-x", str(px), "--params-y", str(py),
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    conc = pd.read_csv(out)
+    assert np.all(conc["equated"][1:5] < conc["score"][1:5])  # form Y is harder: lower equivalents
