@@ -492,6 +492,114 @@ def score(obj: Context, responses: Path, params_file: Path, key_file, method, ou
 
 # ---- section: blueprints and assembly (blueprint, assemble, forms) -----------------------------------------
 
+
+@main.group()
+def blueprint():
+    """Blueprints: check one against the bank before assembling."""
+
+
+@blueprint.command("check")
+@click.argument("file")
+@click.option("--forms", "n_forms", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many forms the bank must supply.")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
+              help="Seconds for the trial assembly.")
+@pass_context
+def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
+    """Validate blueprint FILE (.toml/.csv/.xlsx, a stored blueprint's name, or 'default') and check the bank
+    can supply the forms. Exit code 2 when it cannot, with the reasons."""
+    from blueprints.service import check_blueprint_file, render_feasibility
+    from itembank.errors import AssemblyError
+
+    with obj.open_bank() as bank:
+        report = check_blueprint_file(bank, file, n_forms=n_forms, time_limit=time_limit)
+    if not report.feasible:
+        raise AssemblyError(render_feasibility(report))
+    click.echo(render_feasibility(report))
+
+
+@main.command()
+@click.argument("file")
+@click.option("--forms", "n_forms", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=int, default=None, help="Seed: same seed, same forms.")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              help="Solver time limit in seconds.")
+@click.option("--gap", type=click.FloatRange(min=0.0, max=1.0), default=0.01, show_default=True,
+              help="Relative MIP gap at which the solver may stop.")
+@click.option("--name", default=None, help="Form name prefix (default: the blueprint's exam name).")
+@pass_context
+def assemble(obj: Context, file: str, n_forms: int, seed, time_limit: float, gap: float, name):
+    """Assemble N parallel forms from blueprint FILE and save them in the bank as drafts."""
+    from blueprints.service import assemble_into_bank
+
+    with obj.open_bank() as bank:
+        saved = assemble_into_bank(bank, file, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
+                                   name=name)
+    click.echo(saved.summary())
+
+
+@main.group()
+def forms():
+    """Forms: list, show, approve, publish, export."""
+
+
+@forms.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@pass_context
+def forms_list(obj: Context, fmt: str):
+    """List the forms in the bank."""
+    with obj.open_bank() as bank:
+        frame = bank.list_forms()
+    if fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2))
+    else:
+        click.echo(frame.to_string(index=False) if len(frame) else "No forms yet.")
+
+
+@forms.command("show")
+@click.argument("form_id")
+@pass_context
+def forms_show(obj: Context, form_id: str):
+    """Show a form: header and its items in order."""
+    from blueprints.service import show_form
+
+    with obj.open_bank() as bank:
+        click.echo(show_form(bank, form_id))
+
+
+@forms.command("approve")
+@click.argument("form_id")
+@pass_context
+def forms_approve(obj: Context, form_id: str):
+    """Approve a draft form."""
+    with obj.open_bank() as bank:
+        bank.set_form_status(form_id, "approved")
+    click.echo(f"Form {form_id} approved.")
+
+
+@forms.command("publish")
+@click.argument("form_id")
+@pass_context
+def forms_publish(obj: Context, form_id: str):
+    """Publish an approved form: it is frozen and its items' exposure counts go up by one."""
+    with obj.open_bank() as bank:
+        bank.set_form_status(form_id, "published")
+    click.echo(f"Form {form_id} published (frozen).")
+
+
+@forms.command("export")
+@click.argument("form_id")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
+@pass_context
+def forms_export(obj: Context, form_id: str, fmt: str, out):
+    """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx."""
+    from blueprints.service import export_form
+
+    with obj.open_bank() as bank:
+        written = export_form(bank, form_id, fmt, out)
+    click.echo(f"Wrote {written}" if out else written)
+
 # ---- end section: blueprints and assembly --------------------------------------------------------------------
 
 # ---- section: standard setting and equating (cutscore, standard, equate) --------------------------------------

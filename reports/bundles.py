@@ -124,7 +124,7 @@ def _quantiles_long(frame: pd.DataFrame) -> pd.DataFrame:
     proportion — whatever the analysis's own layout."""
     if frame.empty:
         return frame
-    if "group" in frame.columns and frame["group"].dtype == object and "score_group" in frame.columns:
+    if "group" in frame.columns and "score_group" in frame.columns:  # 'group' is the candidate group here
         frame = frame[frame["group"] == "all"].drop(columns="group")
     if "score_group" in frame.columns:
         frame = frame.rename(columns={"score_group": "group"})
@@ -175,11 +175,34 @@ def form_bundle(form, pool: pd.DataFrame, texts: pd.DataFrame, *, verification: 
         booklets[lang] = b
     conformance = pd.DataFrame()
     if verification is not None and not verification.empty:
-        conformance = verification
+        conformance = conformance_frame(verification)
     sentences = [f"Form {form.form_id} ({form.name}) has {len(fm)} items; status {form.status}."]
     return FormReport(form_id=form.form_id, title=title or f"Form {form.form_id}", form_map=fm,
                       conformance=conformance, curves=curves, booklets=booklets,
                       key_distribution=key_distribution, sentences=sentences)
+
+
+def _bound(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def _required(lower, upper) -> str:
+    lo, hi = _bound(lower), _bound(upper)
+    if lo and hi:
+        return lo if lo == hi else f"{lo}–{hi}"
+    return f"at least {lo}" if lo else (f"at most {hi}" if hi else "")
+
+
+def conformance_frame(verification: pd.DataFrame) -> pd.DataFrame:
+    """``Verification.to_frame()`` in the words of the Conformance sheet: rule, form, required, actual, ok."""
+    v = verification
+    required = [_required(lo, hi) for lo, hi in zip(v["lower"], v["upper"])]
+    out = pd.DataFrame({"rule": v["rule"], "kind": v["kind"], "form": v["form"], "required": required,
+                        "actual": v["achieved"], "ok": v["passed"].astype(bool),
+                        "binding": np.where(v["hard"], "required", "target (soft)"), "message": v["message"]})
+    return out
 
 
 def standard_bundle(angoff, *, title: str, impact: pd.DataFrame | None = None,

@@ -315,8 +315,7 @@ def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, f
     verification = assembly.rules_frame()
     for form_id, assembled in zip((form_a, form_b), assembly.forms):
         form = bank.get_form(form_id)
-        ver = verification[verification["form"] == assembled.name] if "form" in verification.columns \
-            else verification
+        ver = verification[verification["form"].str.contains(assembled.name, regex=False)]
         params = bank.item_parameters(form.item_ids)
         rep = form_bundle(form, pool, bank.item_texts(form.item_ids), verification=ver, params=params,
                           title=f"Form {form_id}: {form.name}")
