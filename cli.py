@@ -321,21 +321,27 @@ def _parse_thresholds(pairs):
 @click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for items.csv, options.csv, quantiles.csv, test.json, flags.csv.")
 @click.option("--group", "group_column", default=None, help="Also analyse each value of this column (e.g. language).")
+@click.option("--areas", "areas_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="item_id,area file for subscores (with --form the bank's areas are used).")
 @click.option("--quantiles", default=5, show_default=True, type=click.IntRange(3, 9), help="Score groups in quantiles.csv.")
 @click.option("--numeric-options", is_flag=True, help="Cells are option numbers 1–6 (= A–F).")
 @click.option("--no-not-reached", is_flag=True, help="Treat trailing blanks as omits, not as not reached.")
+@click.option("--omits-excluded", is_flag=True, help="Leave omits out of an item's N (default: they count as wrong).")
+@click.option("--not-reached-wrong", is_flag=True,
+              help="Count not-reached candidates in an item's N as wrong (default: left out).")
 @click.option("--uncorrected", is_flag=True, help="Correlate items with the total score, not the rest score.")
 @click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
               help="Change a flag threshold, e.g. --threshold rpbis_review=0.15 (repeatable).")
 @click.option("--save-to-bank", is_flag=True, help="With --form: save the item statistics in the bank's history.")
 @click.option("--label", default=None, help="Analysis label stored with --save-to-bank (default: form and file name).")
 @pass_context
-def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, group_column, quantiles,
-            numeric_options, no_not_reached, uncorrected, thresholds, save_to_bank, label):
+def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, group_column, areas_file, quantiles,
+            numeric_options, no_not_reached, omits_excluded, not_reached_wrong, uncorrected, thresholds,
+            save_to_bank, label):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from itembank.errors import InputError
     from psychometrics.ctt import analyze_responses
-    from psychometrics.responses import read_key_file, read_responses
+    from psychometrics.responses import read_item_areas, read_key_file, read_responses
 
     if form_id and key_file:
         raise InputError("Give either --form or --key, not both.")
@@ -355,11 +361,14 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
         areas = areas if len(areas) == len(key) else None
     elif key_file:
         key = read_key_file(key_file)
+    if areas_file:
+        areas = read_item_areas(areas_file)
     matrix = read_responses(responses, key=key, options=options, numeric_options=numeric_options,
                             not_reached_rule=not no_not_reached, form_id=form_id)
     report = analyze_responses(matrix, group_column=group_column, quantiles=quantiles, areas=areas,
                                corrected=not uncorrected, thresholds=limits, item_versions=versions,
-                               pretest=pretest)
+                               pretest=pretest, omits_in_n=not omits_excluded,
+                               not_reached_in_n=not_reached_wrong)
     if save_to_bank:
         # the files are written inside the bank transaction: if either fails, neither happens
         with obj.open_bank() as bank, bank.transaction():

@@ -45,13 +45,22 @@ def simulate(n_persons: int, n_items: int, seed: int = 2024):
     return labels, ["ABCD"[k] for k in key]
 
 
-def best_of(fn, repeat: int) -> float:
-    times = []
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def interleaved_best(contenders: dict, repeat: int) -> dict:
+    """Best-of-``repeat`` wall and CPU time of each contender, running them in turn each round so that a
+    machine shared with other jobs slows all of them alike."""
+    best = {name: (float("inf"), float("inf")) for name in contenders}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for name, fn in contenders.items():
+            wall, cpu = timed(fn)
+            best[name] = (min(best[name][0], wall), min(best[name][1], cpu))
+    return best
 
 
 def fresh(rm: ResponseMatrix) -> ResponseMatrix:
@@ -125,31 +134,34 @@ def main() -> None:
     rm = from_labels(labels, key, options={f"item{j + 1}": tuple("ABCD") for j in range(args.items)})
     print(f"{args.persons:,} candidates × {args.items} items, best of {args.repeat}")
 
-    results = {}
-    results["certbank analyze (items+options+quantiles+test)"] = best_of(lambda: analyze(fresh(rm)), args.repeat)
-    results["certbank analyze + flags"] = best_of(lambda: ctt_flags(analyze(fresh(rm))), args.repeat)
-    results["plain numpy (loop over items)"] = best_of(lambda: plain_numpy(rm), 1)
-    results["naive pandas (loop over items)"] = best_of(lambda: naive_pandas(rm), 1)
+    fast = {
+        "certbank analyze (items+options+quantiles+test)": lambda: analyze(fresh(rm)),
+        "certbank analyze + flags": lambda: ctt_flags(analyze(fresh(rm))),
+    }
     try:
         import mirt
 
         codes = rm.option_codes.astype(float)
         codes[codes >= 6] = np.nan  # omitted / not reached: missing for mirt
         scored = rm.scored.copy()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results["mirt.traditional (items only)"] = best_of(lambda: mirt.traditional(scored), args.repeat)
-            results["mirt.traditional + itemstats (items + option frequencies)"] = best_of(
-                lambda: (mirt.traditional(scored), mirt.itemstats(codes)), args.repeat)
+        warnings.simplefilter("ignore")
+        fast["mirt.traditional (items only)"] = lambda: mirt.traditional(scored)
+        fast["mirt.traditional + itemstats (items + option frequencies)"] = lambda: (mirt.traditional(scored),
+                                                                                    mirt.itemstats(codes))
     except ImportError:
         print("(PyPI mirt is not installed: pip install '.[bench]')")
+    results = interleaved_best(fast, args.repeat)
+    results["plain numpy (loop over items)"] = timed(lambda: plain_numpy(rm))
+    results["naive pandas (loop over items)"] = timed(lambda: naive_pandas(rm))
 
-    ours = results["certbank analyze (items+options+quantiles+test)"]
+    ours_wall, ours_cpu = results["certbank analyze (items+options+quantiles+test)"]
     width = max(len(k) for k in results)
-    for name, seconds in results.items():
-        print(f"{name:<{width}}  {seconds:8.3f} s   {seconds / ours:6.1f}× certbank")
-    verdict = "meets" if ours <= TARGET_SECONDS else "MISSES"
-    print(f"certbank full analysis {ours:.3f} s {verdict} the {TARGET_SECONDS} s target")
+    print(f"{'':<{width}}  {'wall':>8}   {'ratio':>6}   {'CPU':>8}   {'ratio':>6}")
+    for name, (wall, cpu) in results.items():
+        print(f"{name:<{width}}  {wall:8.3f} s {wall / ours_wall:6.1f}×  {cpu:8.3f} s {cpu / ours_cpu:6.1f}×")
+    verdict = "meets" if ours_wall <= TARGET_SECONDS else "MISSES"
+    print(f"certbank full analysis {ours_wall:.3f} s wall ({ours_cpu:.3f} s CPU) {verdict} the "
+          f"{TARGET_SECONDS} s target (wall time depends on what else the machine is running)")
 
 
 if __name__ == "__main__":

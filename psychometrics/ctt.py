@@ -21,8 +21,8 @@ Every item, option and quantile statistic is a sum over that table:
     N_jc = Σ_s T[j,c,s],   Σ_{i: code=c} t_i = Σ_s s·T[j,c,s],   Σ_{i: code=c} t_i² = Σ_s s²·T[j,c,s]
 
 so the cost is one pass over the (n_persons, n_items) codes plus work proportional to
-n_items × 8 × (n_items + 1). Half-test and subscores come from one matrix product of the 0/1 scores with a
-small (n_items, n_parts) indicator matrix.
+n_items × 8 × (n_items + 1). Total, half-test and area scores come from popcounts of each person's answers
+packed into 64-bit words against one bit mask per part (``part_sums``).
 
 Moments inside correlations are population moments (divide by N); reported SDs are sample SDs (N − 1).
 Shapes: codes (n_persons, n_items) uint8; item arrays (n_items,).
@@ -48,8 +48,9 @@ MAX_QUANTILES = 9
 DEFAULT_CI_LEVEL = 0.95
 #: Seed of the random split-half when the caller gives none.
 DEFAULT_SPLIT_SEED = 20240501
-#: Label of the option-table row of omits.
+#: Labels of the option-table rows of omits and (when they count in N) of not-reached.
 OMIT_LABEL = "omit"
+NOT_REACHED_LABEL = "not reached"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -149,6 +150,7 @@ class ItemStatistics:
     key: tuple[str, ...]
     pretest: np.ndarray  # bool: not counted in the total score
     n: np.ndarray
+    n_reached: np.ndarray  # candidates who reached the item (answered or omitted)
     p_value: np.ndarray
     point_biserial: np.ndarray
     point_biserial_total: np.ndarray
@@ -165,7 +167,7 @@ class ItemStatistics:
             "p_value": self.p_value,
             "point_biserial": self.point_biserial, "point_biserial_total": self.point_biserial_total,
             "biserial": self.biserial, "alpha_if_deleted": self.alpha_if_deleted, "omits": self.omits,
-            "omit_rate": _ratio(self.omits, self.n), "not_reached": self.not_reached,
+            "omit_rate": _ratio(self.omits, self.n_reached), "not_reached": self.not_reached,
             "mean_total_correct": self.mean_total_correct, "mean_total_incorrect": self.mean_total_incorrect,
         })
 
@@ -338,6 +340,8 @@ class ItemAnalysis:
     test: TestStatistics
     subscores: SubscoreStatistics | None = None
     corrected: bool = True
+    omits_in_n: bool = True
+    not_reached_in_n: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -375,7 +379,11 @@ class GroupedAnalysis:
             out["subscores"] = _subscores_dict(self.combined.subscores)
         if self.groups:
             out["group_column"] = self.column
-            out["groups"] = {a.label: a.test.to_dict() for a in self.groups}
+            out["groups"] = {}
+            for a in self.groups:
+                out["groups"][a.label] = a.test.to_dict()
+                if a.subscores is not None:
+                    out["groups"][a.label]["subscores"] = _subscores_dict(a.subscores)
         return out
 
 
@@ -399,35 +407,57 @@ def _ratio(a, b):
 # The analysis
 # ------------------------------------------------------------------------------------------------------
 
-#: Rows per block of the single pass: small enough that a block's index array stays in the CPU cache.
+#: Rows per block of the counting pass: small enough that a block's index array stays in the CPU cache.
 ROWS_PER_BLOCK = 2048
 
 
-def count_table(codes: np.ndarray, key_codes: np.ndarray, parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One pass over the responses: part scores and the count table T[j, c, s].
+def part_sums(correct: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Number correct within each part (total, half-tests, areas) for every person, without BLAS.
 
-    T[j, c, s] = number of persons with response code c on item j and total score s, from one ``bincount``
-    per block of rows over the flat index  j·(C·(k+1)) + c·(k+1) + s.
-    codes: (n_persons, n_items) uint8 in 0..N_CODES−1; key_codes: (n_items,); parts: (n_items, n_parts)
-    0/1 indicator matrix whose first column is all ones (the total).
-    Returns part_scores (n_persons, n_parts) float32 (exact integers) and T (n_items, N_CODES, n_items + 1).
+    correct: (n_persons, n_items) bool; parts: (n_items, n_parts) 0/1. Returns (n_persons, n_parts) int32.
+    Each person's answers are packed into 64-bit words and each part is a bit mask, so a part score is
+    Σ_words popcount(answers & mask): a few cheap passes over n_persons words. (A float matrix product
+    gives the same numbers, but a multi-threaded BLAS on a shared machine can be 10× slower than this.)
+    """
+    n_persons, n_items = correct.shape
+    n_bytes = -(-n_items // 64) * 8
+    masks = np.asarray(parts, dtype=bool).T
+    if not hasattr(np, "bitwise_count"):  # numpy < 2.0
+        return np.rint(correct.astype(np.float32) @ masks.T.astype(np.float32)).astype(np.int32)
+
+    def words(bits: np.ndarray) -> np.ndarray:
+        packed = np.packbits(bits, axis=1)
+        packed = np.pad(packed, ((0, 0), (0, n_bytes - packed.shape[1])))
+        return np.ascontiguousarray(packed).view(np.uint64)
+
+    answer_words, mask_words = words(correct), words(masks)  # (n, w), (n_parts, w)
+    out = np.zeros((n_persons, masks.shape[0]), dtype=np.int32)
+    for p in range(masks.shape[0]):
+        for w in range(answer_words.shape[1]):
+            if mask_words[p, w]:
+                out[:, p] += np.bitwise_count(answer_words[:, w] & mask_words[p, w])
+    return out
+
+
+def count_table(codes: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """T[j, c, s] = number of persons with response code c on item j and total score s.
+
+    One ``bincount`` per block of rows over the flat index  j·(C·(k+1)) + c·(k+1) + s.
+    codes: (n_persons, n_items) uint8 in 0..N_CODES−1; total: (n_persons,) int in 0..n_items.
+    Returns (n_items, N_CODES, n_items + 1) int64.
     """
     n_persons, n_items = codes.shape
     n_scores = n_items + 1
-    key = key_codes.astype(np.uint8)[None, :]
     base = (np.arange(n_items, dtype=np.int32) * (N_CODES * n_scores))[None, :]
+    total = total.astype(np.int32)
     counts = np.zeros(n_items * N_CODES * n_scores, dtype=np.int64)
-    part_scores = np.empty((n_persons, parts.shape[1]), dtype=np.float32)
     for start in range(0, n_persons, ROWS_PER_BLOCK):
         block = codes[start:start + ROWS_PER_BLOCK]
-        # float32 sums of 0/1 are exact below 2**24, and BLAS does the half-test and area sums in one product
-        scores = (block == key).astype(np.float32) @ parts
-        part_scores[start:start + ROWS_PER_BLOCK] = scores
         idx = np.multiply(block, np.int32(n_scores), dtype=np.int32)
-        idx += np.rint(scores[:, :1]).astype(np.int32)
+        idx += total[start:start + ROWS_PER_BLOCK, None]
         idx += base
         counts += np.bincount(idx.ravel(), minlength=counts.size)
-    return part_scores, counts.reshape(n_items, N_CODES, n_scores)
+    return counts.reshape(n_items, N_CODES, n_scores)
 
 
 def score_groups(frequency: np.ndarray, n_groups: int) -> np.ndarray:
@@ -458,7 +488,7 @@ def _as_matrix(responses) -> ResponseMatrix:
 def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str, str] | None = None,
             corrected: bool = True, split_seed: int | None = DEFAULT_SPLIT_SEED,
             ci_level: float = DEFAULT_CI_LEVEL, label: str = "all",
-            pretest: Sequence[str] = ()) -> ItemAnalysis:
+            pretest: Sequence[str] = (), omits_in_n: bool = True, not_reached_in_n: bool = False) -> ItemAnalysis:
     """Full classical analysis: item, option, quantile, test and (with ``areas``) subscore statistics.
 
     responses: a ResponseMatrix, or a (n_persons, n_items) array of 0/1 with NaN = not presented.
@@ -467,6 +497,8 @@ def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str
     pretest: items that do not count in the total score (Iteman's convention for pretest items): they are
     analysed against the total of the scored items (their "rest" score is the whole total) and are left out
     of alpha, the split-halves, the subscores and the score distribution.
+    omits_in_n / not_reached_in_n: whether omitted / not-reached candidates count in an item's N as wrong
+    answers (Iteman's defaults: omits yes, not-reached no). The total score counts both as wrong either way.
     """
     rm = _as_matrix(responses)
     if not MIN_QUANTILES <= quantiles <= MAX_QUANTILES:
@@ -488,15 +520,19 @@ def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str
 
     # ---- one pass: number-correct, half-test and area scores, and the count table ---------------------
     parts, split_defs, area_names = _part_matrix(rm.item_ids, areas, split_seed, in_total)
-    part_scores, table = count_table(codes, key_codes, parts)  # (n, parts), (k, C, k+1)
-    total = np.rint(part_scores[:, 0]).astype(np.int64)
+    part_scores = part_sums(codes == key_codes.astype(np.uint8)[None, :], parts)  # (n, n_parts) int32
+    total = part_scores[:, 0].astype(np.int64)
+    table = count_table(codes, total)  # (k, C, k+1)
     s = np.arange(k + 1, dtype=np.float64)
     n_jc = table.sum(axis=2).astype(np.float64)  # (k, C)
     sum_t = table @ s  # (k, C)
     sum_tt = table @ (s * s)
     frequency = table[0].sum(axis=0)  # (k+1,) every person appears once per item; zero above k_op
 
-    valid = slice(0, CODE_NOT_REACHED)  # codes of persons who reached the item (options + omit)
+    # codes counted in an item's N: every option, and omits / not-reached as chosen
+    counted = np.ones(N_CODES, dtype=bool)
+    counted[CODE_OMIT], counted[CODE_NOT_REACHED] = omits_in_n, not_reached_in_n
+    valid = counted
     rows = np.arange(k)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_j = n_jc[:, valid].sum(axis=1)
@@ -534,7 +570,8 @@ def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str
 
     key_labels = tuple(_label(rm, item, int(c)) for item, c in zip(rm.item_ids, key_codes))
     items = ItemStatistics(
-        item_ids=rm.item_ids, key=key_labels, pretest=~in_total, n=n_j.astype(np.int64), p_value=p,
+        item_ids=rm.item_ids, key=key_labels, pretest=~in_total, n=n_j.astype(np.int64),
+        n_reached=n_jc[:, :CODE_NOT_REACHED].sum(axis=1).astype(np.int64), p_value=p,
         point_biserial=r_rest,
         point_biserial_total=r_total, biserial=biserial_from_point_biserial(r_main, p),
         alpha_if_deleted=alpha_if_deleted, omits=n_jc[:, CODE_OMIT].astype(np.int64),
@@ -542,14 +579,15 @@ def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str
         mean_total_correct=np.where(n_key > 0, mean_right, np.nan),
         mean_total_incorrect=np.where(n_j - n_key > 0, mean_wrong, np.nan))
 
-    options = _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, var_r, p, w, corrected)
+    options = _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, var_r, p, w, corrected,
+                                 counted)
     groups = score_groups(frequency, quantiles)
-    quant = _quantile_table(rm, key_codes, table, frequency, groups, quantiles)
+    quant = _quantile_table(rm, key_codes, table, frequency, groups, quantiles, counted)
     test = _test_statistics(total, frequency[:k_op + 1], k_op, alpha, ci_level, part_scores, split_defs,
                             p[in_total], r_main[in_total])
     subs = _subscores(part_scores, area_names, len(split_defs), parts, var_items) if area_names else None
     return ItemAnalysis(label=label, items=items, options=options, quantiles=quant, test=test, subscores=subs,
-                        corrected=corrected)
+                        corrected=corrected, omits_in_n=omits_in_n, not_reached_in_n=not_reached_in_n)
 
 
 def analyze_by_group(responses: ResponseMatrix, group_column: str | None = None, **kwargs) -> GroupedAnalysis:
@@ -606,19 +644,25 @@ def _part_matrix(item_ids, areas, split_seed, in_total):
     return np.stack(cols, axis=1).astype(np.float32), splits, area_names
 
 
-def _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, var_r, p, w, corrected):
-    """Option rows: each offered option, then omits. Point-biserial of the choice indicator d against the
-    rest score r = t − x_j:  cov(d, r) = E[d·t] − [c is key]·p_c − p_c·(E[t] − p),  over persons who reached j.
-    """
-    k = rm.n_items
+def _shown_codes(rm, counted: np.ndarray) -> np.ndarray:
+    """(n_items, N_CODES) bool: the rows of option and quantile tables — each offered option, the omits, and
+    the not-reached when they count in N."""
     n_opts = np.array([len(rm.option_labels(i)) for i in rm.item_ids])
-    code = np.arange(CODE_NOT_REACHED)[None, :]  # options + omit
-    keep = (code < n_opts[:, None]) | (code == CODE_OMIT)
+    code = np.arange(N_CODES)[None, :]
+    return (code < n_opts[:, None]) | (code == CODE_OMIT) | ((code == CODE_NOT_REACHED) & counted[CODE_NOT_REACHED])
+
+
+def _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, var_r, p, w, corrected, counted):
+    """Option rows: each offered option, then omits (and not-reached if they count in N). Point-biserial of the
+    choice indicator d against the rest score r = t − x_j:
+        cov(d, r) = E[d·t] − [c is key]·p_c − p_c·(E[t] − p),   over the persons counted in the item's N.
+    Rows of codes not counted in N (omits with ``omits_in_n=False``) get n and mean_total but no proportion.
+    """
+    code = np.arange(N_CODES)[None, :]
+    keep = _shown_codes(rm, counted)
     is_key = code == key_codes[:, None]
     nj = n_j[:, None]
-    cnt = n_jc[:, :CODE_NOT_REACHED]
-    st = sum_t[:, :CODE_NOT_REACHED]
-    stt = sum_tt[:, :CODE_NOT_REACHED]
+    cnt, st, stt = n_jc, sum_t, sum_tt
     with np.errstate(divide="ignore", invalid="ignore"):
         prop = cnt / nj
         var_d = prop * (1.0 - prop)
@@ -630,11 +674,13 @@ def _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, v
             r = correlation_from_moments(cov, var_d, var_t[:, None])
         mean = st / cnt
         sd = np.sqrt(np.maximum(stt - cnt * mean ** 2, 0.0) / (cnt - 1))
+    in_n = counted[None, :] & (nj > 0)
     mean = np.where(cnt > 0, mean, np.nan)
     sd = np.where(cnt > 1, sd, np.nan)
-    prop = np.where(nj > 0, prop, np.nan)
-    labels = np.array([_option_label_row(rm, i) for i in rm.item_ids], dtype=object)  # (k, 7)
-    item_col = np.repeat(np.array(rm.item_ids, dtype=object)[:, None], CODE_NOT_REACHED, axis=1)
+    prop = np.where(in_n, prop, np.nan)
+    r = np.where(in_n, r, np.nan)
+    labels = np.array([_option_label_row(rm, i) for i in rm.item_ids], dtype=object)  # (k, N_CODES)
+    item_col = np.repeat(np.array(rm.item_ids, dtype=object)[:, None], N_CODES, axis=1)
     return OptionStatistics(item_id=item_col[keep], option=labels[keep], is_key=is_key[keep],
                             n=cnt[keep].astype(np.int64), proportion=prop[keep], point_biserial=r[keep],
                             mean_total=mean[keep], sd_total=sd[keep])
@@ -643,17 +689,17 @@ def _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, v
 def _option_label_row(rm, item):
     labels = list(rm.option_labels(item))
     row = labels[:CODE_OMIT] + [""] * (CODE_OMIT - len(labels))
-    return row + [OMIT_LABEL]
+    return row + [OMIT_LABEL, NOT_REACHED_LABEL]
 
 
-def _quantile_table(rm, key_codes, table, frequency, groups, n_groups) -> QuantileTable:
+def _quantile_table(rm, key_codes, table, frequency, groups, n_groups, counted) -> QuantileTable:
     k = rm.n_items
     onehot = np.zeros((k + 1, n_groups))
     onehot[np.arange(k + 1), groups] = 1.0
-    by_group = table[:, :CODE_NOT_REACHED, :] @ onehot  # (k, 7, G)
-    n_jg = by_group.sum(axis=1, keepdims=True)
+    by_group = table @ onehot  # (k, N_CODES, G)
+    n_jg = by_group[:, counted, :].sum(axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        prop = np.where(n_jg > 0, by_group / n_jg, np.nan)
+        prop = np.where((n_jg > 0) & counted[None, :, None], by_group / n_jg, np.nan)
     score = np.arange(k + 1)
     present = frequency > 0
     gmin = np.array([score[(groups == g) & present].min() if ((groups == g) & present).any() else np.nan
@@ -662,10 +708,8 @@ def _quantile_table(rm, key_codes, table, frequency, groups, n_groups) -> Quanti
                      for g in range(n_groups)], dtype=float)
     gn = np.bincount(groups, weights=frequency, minlength=n_groups).astype(np.int64)
 
-    n_opts = np.array([len(rm.option_labels(i)) for i in rm.item_ids])
-    code = np.arange(CODE_NOT_REACHED)
-    keep = (code[None, :] < n_opts[:, None]) | (code[None, :] == CODE_OMIT)  # (k, 7)
-    keep3 = np.broadcast_to(keep[:, :, None], prop.shape)
+    code = np.arange(N_CODES)
+    keep3 = np.broadcast_to(_shown_codes(rm, counted)[:, :, None], prop.shape)
     labels = np.array([_option_label_row(rm, i) for i in rm.item_ids], dtype=object)
     shape = prop.shape
     item_col = np.broadcast_to(np.array(rm.item_ids, dtype=object)[:, None, None], shape)
@@ -793,6 +837,10 @@ class ClassicalReport:
     def test_dict(self) -> dict:
         out = self.analysis.test_dict()
         out["corrected_correlations"] = self.analysis.combined.corrected
+        out["omits_in_n"] = self.analysis.combined.omits_in_n
+        out["not_reached_in_n"] = self.analysis.combined.not_reached_in_n
+        out["pretest_items"] = [i for i, pre in zip(self.analysis.combined.items.item_ids,
+                                                    self.analysis.combined.items.pretest) if pre]
         out["n_quantile_groups"] = self.analysis.combined.quantiles.n_groups
         out["flag_thresholds"] = self.thresholds.to_dict()
         return out
@@ -845,13 +893,15 @@ class ClassicalReport:
 def analyze_responses(responses: ResponseMatrix, *, group_column: str | None = None,
                       quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str, str] | None = None,
                       corrected: bool = True, thresholds=None, item_versions: Mapping[str, int] | None = None,
-                      split_seed: int | None = DEFAULT_SPLIT_SEED, pretest: Sequence[str] = ()) -> ClassicalReport:
+                      split_seed: int | None = DEFAULT_SPLIT_SEED, pretest: Sequence[str] = (),
+                      omits_in_n: bool = True, not_reached_in_n: bool = False) -> ClassicalReport:
     """Analyse everyone and each group, flag the items, and keep the thresholds used (``certbank analyze``)."""
     from psychometrics.flags import DEFAULT_THRESHOLDS, ctt_flags, merge_flags
 
     thresholds = thresholds or DEFAULT_THRESHOLDS
     grouped = analyze_by_group(responses, group_column, quantiles=quantiles, areas=areas, corrected=corrected,
-                               split_seed=split_seed, pretest=tuple(pretest))
+                               split_seed=split_seed, pretest=tuple(pretest), omits_in_n=omits_in_n,
+                               not_reached_in_n=not_reached_in_n)
     flags = merge_flags(*(ctt_flags(a, thresholds) for a in grouped.all))
     return ClassicalReport(analysis=grouped, flags=tuple(flags), thresholds=thresholds,
                            item_versions=item_versions)

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from itembank.errors import InputError
-from psychometrics.irt_equating import ItemParameters, normal_quadrature, summed_score_distribution
+from psychometrics.irt.quadrature import make_quadrature
+from psychometrics.irt_equating import ItemParameters, summed_score_distribution
 from psychometrics.irt.models import conditional_sem
 
 #: Bins for integrating over a beta true-score distribution (midpoints of equal-probability-mass bins
@@ -46,6 +47,22 @@ class DecisionResult:
 def _kappa(p0: float, pass_rate: float) -> float:
     pc = pass_rate**2 + (1.0 - pass_rate) ** 2
     return float((p0 - pc) / (1.0 - pc)) if pc < 1 else float("nan")
+
+
+def _classification(method: str, w: np.ndarray, p_pass: np.ndarray, true_pass: np.ndarray,
+                    details: dict | None = None) -> DecisionResult:
+    """Indices from P(observed pass | true level q) over a true-level distribution with weights w (all (n_q,)):
+
+    pass rate Σ w P; consistency Σ w [P² + (1 − P)²] (two independent parallel administrations; Hanson &
+    Brennan 1990, Lee 2010); false positive Σ w P [not true pass]; false negative Σ w (1 − P) [true pass];
+    accuracy = 1 − FP − FN.
+    """
+    pass_rate = float(w @ p_pass)
+    consistency = float(w @ (p_pass**2 + (1 - p_pass) ** 2))
+    fp = float(w @ np.where(true_pass, 0.0, p_pass))
+    fn = float(w @ np.where(true_pass, 1 - p_pass, 0.0))
+    return DecisionResult(method, 1 - fp - fn, consistency, _kappa(consistency, pass_rate), pass_rate, fp, fn,
+                          details)
 
 
 def _clean(scores) -> np.ndarray:
@@ -107,13 +124,8 @@ def _beta_binomial_decisions(alpha: float, beta: float, n: int, cut_count: int, 
     w = np.diff(stats.beta.cdf(edges, alpha, beta, loc=lower, scale=upper - lower))
     tau = 0.5 * (edges[1:] + edges[:-1])
     p_pass = stats.binom.sf(cut_count - 1, n, tau)
-    true_pass = tau >= true_cut
-    pass_rate = float(w @ p_pass)
-    consistency = float(w @ (p_pass**2 + (1 - p_pass) ** 2))
-    fp = float(w @ np.where(true_pass, 0.0, p_pass))
-    fn = float(w @ np.where(true_pass, 1 - p_pass, 0.0))
-    return DecisionResult(method, 1 - fp - fn, consistency, _kappa(consistency, pass_rate), pass_rate, fp, fn,
-                          dict(details, alpha=alpha, beta=beta, lower=lower, upper=upper))
+    return _classification(method, w, p_pass, tau >= true_cut,
+                           dict(details, alpha=alpha, beta=beta, lower=lower, upper=upper))
 
 
 def true_score_moments(scores, n: int) -> tuple[float, float, float, float]:
@@ -259,17 +271,14 @@ def lee_classification(params: ItemParameters, raw_cut: int, theta_cut: float | 
     if not 0 <= raw_cut <= params.n_items:
         raise InputError(f"raw cut {raw_cut} is outside the score range 0–{params.n_items}")
     if theta is None:
-        theta, weights = normal_quadrature()
+        quad = make_quadrature()
+        theta, weights = quad.nodes, quad.weights
     theta = np.asarray(theta, dtype=float)
     w = np.full(theta.shape, 1.0 / theta.size) if weights is None else np.asarray(weights, float) / np.sum(weights)
     dist = summed_score_distribution(params, theta)
     p_pass = dist[:, int(raw_cut):].sum(axis=1)
     true_pass = theta >= theta_cut if theta_cut is not None else params.tcc(theta) >= raw_cut
-    pass_rate = float(w @ p_pass)
-    consistency = float(w @ (p_pass**2 + (1 - p_pass) ** 2))
-    fp = float(w @ np.where(true_pass, 0.0, p_pass))
-    fn = float(w @ np.where(true_pass, 1 - p_pass, 0.0))
-    return DecisionResult("lee", 1 - fp - fn, consistency, _kappa(consistency, pass_rate), pass_rate, fp, fn)
+    return _classification("lee", w, p_pass, true_pass)
 
 
 def livingston_k2(scores, cut: float, reliability: float) -> float:

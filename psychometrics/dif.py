@@ -22,31 +22,32 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from itembank.errors import InputError
+from psychometrics.dif_logistic import (JODOIN_GIERL_B, JODOIN_GIERL_C, ZUMBO_THOMAS_B, ZUMBO_THOMAS_C,
+                                        LogisticDif, effect_size_class, fit_logistic_batch, logistic_dif,
+                                        nagelkerke_r2)
+from psychometrics.dif_mantel_haenszel import (DEFAULT_ALPHA, DELTA_PER_LOG_ODDS, ETS_B_MIN_ABS_DELTA,
+                                               ETS_C_MIN_ABS_DELTA, MantelHaenszel, StratumTables, ets_classify,
+                                               mantel_haenszel, matching_scores, std_p_dif, stratum_tables)
 
-# ---- named constants (one place) ---------------------------------------------------------------------------
-#: Δ_MH = DELTA_PER_LOG_ODDS · ln α_MH puts the common odds ratio on the ETS delta scale (Holland & Thayer 1988).
-DELTA_PER_LOG_ODDS = -2.35
-#: ETS rule thresholds on |Δ_MH| (Dorans & Holland 1993; Zwick 2012): below B is A, at least C may be C.
-ETS_B_MIN_ABS_DELTA = 1.0
-ETS_C_MIN_ABS_DELTA = 1.5
-#: Default significance level of every test (MH χ², LR χ², and the one-sided "|Δ| > 1" test of class C).
-DEFAULT_ALPHA = 0.05
-#: Zumbo & Thomas (1997) Nagelkerke ΔR² bounds: A < .13 ≤ B ≤ .26 < C.
-ZUMBO_THOMAS_B, ZUMBO_THOMAS_C = 0.13, 0.26
-#: Jodoin & Gierl (2001) Nagelkerke ΔR² bounds: A < .035 ≤ B ≤ .07 < C.
-JODOIN_GIERL_B, JODOIN_GIERL_C = 0.035, 0.07
+__all__ = [
+    "DEFAULT_ALPHA", "DELTA_PER_LOG_ODDS", "ETS_B_MIN_ABS_DELTA", "ETS_C_MIN_ABS_DELTA", "JODOIN_GIERL_B",
+    "JODOIN_GIERL_C", "ZUMBO_THOMAS_B", "ZUMBO_THOMAS_C", "MIN_REFERENCE_N", "MIN_FOCAL_N",
+    "MAX_PURIFICATION_ITERATIONS", "ADJUST_METHODS", "FRAME_COLUMNS", "EXTRA_COLUMNS", "StratumTables",
+    "MantelHaenszel", "LogisticDif", "DifResult", "split_groups", "matching_scores", "stratum_tables",
+    "mantel_haenszel", "ets_classify", "fit_logistic_batch", "nagelkerke_r2", "logistic_dif",
+    "effect_size_class", "std_p_dif", "adjust_p_values", "group_display_name", "analyze_dif",
+    "analyze_responses",
+]
+
+# ---- named constants (one place; the method modules hold their own thresholds) ------------------------------
 #: Group sizes below these give a warning (rules of thumb for stable MH/LR estimates; Zwick 2012 discusses
 #: the instability of small focal groups). An empty group is an error.
 MIN_REFERENCE_N = 200
 MIN_FOCAL_N = 100
 #: Purification stops when the DIF set repeats or after this many re-analyses (difR uses 10 as well).
 MAX_PURIFICATION_ITERATIONS = 10
-#: Newton–Raphson for the logistic models.
-_LOGISTIC_MAX_ITER = 50
-_LOGISTIC_TOL = 1e-10
 ADJUST_METHODS = ("bh", "holm")
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "zh": "Chinese",
@@ -91,277 +92,6 @@ def _check_inputs(scored, focal) -> tuple[np.ndarray, np.ndarray]:
     if problems:
         raise InputError(problems)
     return scored, focal
-
-
-# ---- matching score ------------------------------------------------------------------------------------------
-def matching_scores(scored: np.ndarray, anchor: np.ndarray | None = None) -> np.ndarray:
-    """Matching score of every person for every studied item: (n_persons, n_items) int.
-
-    The score is the number correct on the anchor items plus the studied item itself when it is not an anchor,
-    so the studied item is always part of its own matching criterion (Holland & Thayer 1988; Zwick 2012 §2:
-    leaving it out biases MH under the Rasch model). Without purification every item is an anchor and the
-    score is the plain total. Not-presented items (NaN) count 0.
-    """
-    x = np.nan_to_num(scored, nan=0.0)
-    n_items = x.shape[1]
-    anchor = np.ones(n_items, bool) if anchor is None else np.asarray(anchor, bool)
-    anchor_total = x[:, anchor].sum(axis=1)
-    match = anchor_total[:, None] + np.where(anchor[None, :], 0.0, x)
-    return np.rint(match).astype(np.int64)
-
-
-# ---- Mantel–Haenszel -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StratumTables:
-    """The 2×2×K tables of every item, named as in Holland & Thayer (1988). Each array is (n_items, K).
-
-    A_k: reference right, B_k: reference wrong, C_k: focal right, D_k: focal wrong; T_k = A+B+C+D.
-    """
-
-    A: np.ndarray
-    B: np.ndarray
-    C: np.ndarray
-    D: np.ndarray
-
-    @property
-    def T(self) -> np.ndarray:
-        return self.A + self.B + self.C + self.D
-
-
-def stratum_tables(scored: np.ndarray, focal: np.ndarray, match: np.ndarray) -> StratumTables:
-    """Count A_k, B_k, C_k, D_k per item and score stratum k = 0..max(match), vectorized with bincount.
-
-    scored: (n_persons, n_items) 0/1/NaN; focal: (n_persons,) bool; match: (n_persons, n_items) int.
-    """
-    n_persons, n_items = scored.shape
-    n_strata = int(match.max()) + 1 if match.size else 1
-    cell = np.arange(n_items)[None, :] * n_strata + match  # one bin per (item, stratum)
-    presented = ~np.isnan(scored)
-    right = presented & (scored == 1)
-    wrong = presented & (scored == 0)
-    ref = ~focal[:, None]
-    size = n_items * n_strata
-
-    def count(mask):
-        return np.bincount(cell[mask], minlength=size).reshape(n_items, n_strata).astype(float)
-
-    return StratumTables(A=count(right & ref), B=count(wrong & ref), C=count(right & ~ref), D=count(wrong & ~ref))
-
-
-@dataclass(frozen=True)
-class MantelHaenszel:
-    """Per-item MH results, each (n_items,)."""
-
-    chi2: np.ndarray
-    p_value: np.ndarray
-    alpha_mh: np.ndarray
-    delta_mh: np.ndarray
-    delta_se: np.ndarray
-    var_log_alpha: np.ndarray
-
-
-def mantel_haenszel(tables: StratumTables, correct: bool = True) -> MantelHaenszel:
-    """MH χ², common odds ratio α_MH, Δ_MH and its SE, from the stratum tables.
-
-    With n_Rk = A_k+B_k, n_Fk = C_k+D_k, m_1k = A_k+C_k, m_0k = B_k+D_k, over strata with T_k ≥ 2
-    (Holland & Thayer 1988, eqs. 2–4):
-
-        E(A_k) = n_Rk m_1k / T_k,     Var(A_k) = n_Rk n_Fk m_1k m_0k / (T_k² (T_k − 1))
-        χ²_MH = (|Σ A_k − Σ E(A_k)| − ½)² / Σ Var(A_k)          (continuity-corrected, 1 df)
-        α_MH  = Σ (A_k D_k / T_k) / Σ (B_k C_k / T_k)
-        Δ_MH  = −2.35 ln α_MH
-
-    The correction is min(½, |Σ A − Σ E|) so it never overshoots zero (as R's ``mantelhaen.test``).
-    Var(ln α_MH) is the Robins–Breslow–Greenland (1986) estimator, which equals the Phillips & Holland (1987)
-    form used for Δ in Dorans & Holland (1993): with P_k = (A_k+D_k)/T_k, Q_k = (B_k+C_k)/T_k,
-    R_k = A_k D_k/T_k, S_k = B_k C_k/T_k, R = ΣR_k, S = ΣS_k,
-
-        Var(ln α) = Σ P_k R_k / (2R²) + Σ (P_k S_k + Q_k R_k) / (2RS) + Σ Q_k S_k / (2S²),
-        SE(Δ_MH) = 2.35 · sqrt(Var(ln α)).
-    """
-    A, B, C, D = tables.A, tables.B, tables.C, tables.D
-    T = tables.T
-    use = T >= 2  # a single person carries no within-stratum information (and Var divides by T−1)
-    Ts = np.where(use, T, 1.0)
-    n_r, n_f, m1, m0 = A + B, C + D, A + C, B + D
-    expected = np.where(use, n_r * m1 / Ts, 0.0)
-    var_a = np.where(use, n_r * n_f * m1 * m0 / (Ts ** 2 * np.maximum(Ts - 1.0, 1.0)), 0.0)
-    diff = np.abs((np.where(use, A, 0.0) - expected).sum(axis=1))
-    var_sum = var_a.sum(axis=1)
-    correction = np.minimum(0.5, diff) if correct else 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        chi2 = np.where(var_sum > 0, (diff - correction) ** 2 / var_sum, np.nan)
-        R_k = np.where(use, A * D / Ts, 0.0)
-        S_k = np.where(use, B * C / Ts, 0.0)
-        P_k = np.where(use, (A + D) / Ts, 0.0)
-        Q_k = np.where(use, (B + C) / Ts, 0.0)
-        R, S = R_k.sum(axis=1), S_k.sum(axis=1)
-        alpha = np.where((R > 0) & (S > 0), R / S, np.nan)
-        var_log = ((P_k * R_k).sum(axis=1) / (2 * R ** 2)
-                   + (P_k * S_k + Q_k * R_k).sum(axis=1) / (2 * R * S)
-                   + (Q_k * S_k).sum(axis=1) / (2 * S ** 2))
-        var_log = np.where(np.isfinite(alpha), var_log, np.nan)
-        delta = DELTA_PER_LOG_ODDS * np.log(alpha)
-    p = stats.chi2.sf(chi2, 1)
-    return MantelHaenszel(chi2=chi2, p_value=p, alpha_mh=alpha, delta_mh=delta,
-                          delta_se=-DELTA_PER_LOG_ODDS * np.sqrt(var_log), var_log_alpha=var_log)
-
-
-def ets_classify(delta, delta_se, p_value, alpha: float = DEFAULT_ALPHA) -> tuple[np.ndarray, np.ndarray]:
-    """The ETS A/B/C rule with its significance tests (Dorans & Holland 1993; Zwick 2012, p. 2).
-
-    A: |Δ| < 1, or Δ not significantly different from 0 (MH χ² p ≥ alpha);
-    C: |Δ| ≥ 1.5 and |Δ| significantly greater than 1: (|Δ| − 1) / SE(Δ) > z_(1−alpha) (one-sided);
-    B: otherwise.
-    Returns (level, signed_class), both (n_items,) str. The signed class appends "-" when Δ < 0 (the item
-    disadvantages the focal group) and "+" when Δ > 0 (it disadvantages the reference group), as ETS reports
-    B−/C+; A is unsigned. Items whose Δ cannot be estimated get "" in both.
-    """
-    delta, se, p = (np.asarray(v, float) for v in (delta, delta_se, p_value))
-    z_crit = stats.norm.ppf(1 - alpha)
-    absd = np.abs(delta)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        is_a = (absd < ETS_B_MIN_ABS_DELTA) | ~(p < alpha)
-        is_c = ~is_a & (absd >= ETS_C_MIN_ABS_DELTA) & ((absd - ETS_B_MIN_ABS_DELTA) / se > z_crit)
-    level = np.where(is_a, "A", np.where(is_c, "C", "B")).astype(object)
-    sign = np.where(delta < 0, "-", "+")
-    signed = np.where(level == "A", "A", level + sign).astype(object)
-    unknown = ~np.isfinite(delta)
-    level[unknown] = ""
-    signed[unknown] = ""
-    return level, signed
-
-
-# ---- logistic regression -------------------------------------------------------------------------------------
-def fit_logistic_batch(X: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood logistic regressions, one per item, fitted together by Newton–Raphson.
-
-    X: (n_persons, n_items, n_par) design; y: (n_persons, n_items) 0/1; weight: (n_persons, n_items) 0/1
-    (0 = not presented). Returns (log_likelihood (n_items,), beta (n_items, n_par)).
-    Log-likelihood Σ w [y η − ln(1 + e^η)], η = X β; Newton step β += (XᵀWX)⁻¹ Xᵀ(y − π) with W = w π(1 − π),
-    step-halved whenever the likelihood would drop. Under complete separation the likelihood approaches its
-    supremum while β grows; iterations are capped and the likelihood returned is then within tolerance of it.
-    """
-    n_persons, n_items, n_par = X.shape
-    y = np.where(weight > 0, y, 0.0)
-    mean = (weight * y).sum(0) / np.maximum(weight.sum(0), 1)
-    beta = np.zeros((n_items, n_par))
-    beta[:, 0] = np.log(np.clip(mean, 1e-6, 1 - 1e-6) / (1 - np.clip(mean, 1e-6, 1 - 1e-6)))
-
-    def loglik(b):
-        eta = np.einsum("nip,ip->ni", X, b)
-        return (weight * (y * eta - np.logaddexp(0.0, eta))).sum(0), eta
-
-    ll, eta = loglik(beta)
-    ridge = 1e-9 * np.eye(n_par)
-    for _ in range(_LOGISTIC_MAX_ITER):
-        pi = 1.0 / (1.0 + np.exp(-eta))
-        grad = np.einsum("nip,ni->ip", X, weight * (y - pi))
-        hess = np.einsum("nip,ni,niq->ipq", X, weight * pi * (1 - pi), X) + ridge
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        scale = np.ones(n_items)
-        new_beta = beta + step
-        new_ll, new_eta = loglik(new_beta)
-        slack = _LOGISTIC_TOL * (1.0 + np.abs(ll))  # rounding noise is not a worse fit
-        for _halving in range(20):  # loops over halvings, not persons
-            worse = new_ll < ll - slack
-            if not worse.any():
-                break
-            scale = np.where(worse, scale / 2, scale)
-            new_beta = beta + scale[:, None] * step
-            new_ll, new_eta = loglik(new_beta)
-        gain = new_ll - ll
-        beta, ll, eta = new_beta, new_ll, new_eta
-        if np.all(np.abs(gain) < slack):
-            break
-    return ll, beta
-
-
-def nagelkerke_r2(ll_model, ll_null, n) -> np.ndarray:
-    """Nagelkerke (1991) R²: R²_CS / max R²_CS with R²_CS = 1 − exp(2(ℓ₀ − ℓ)/n), max = 1 − exp(2ℓ₀/n)."""
-    ll_model, ll_null, n = (np.asarray(v, float) for v in (ll_model, ll_null, n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cox_snell = 1 - np.exp(2 * (ll_null - ll_model) / n)
-        return cox_snell / (1 - np.exp(2 * ll_null / n))
-
-
-@dataclass(frozen=True)
-class LogisticDif:
-    """Per-item logistic-regression DIF (Swaminathan & Rogers 1990), each (n_items,).
-
-    Models: M1 logit π = β₀ + β₁ s; M2 adds β₂ g; M3 adds β₃ s·g (s = matching score, g = 1 focal).
-    """
-
-    loglik: np.ndarray          # (n_items, 3): ℓ(M1), ℓ(M2), ℓ(M3)
-    chi2_uniform: np.ndarray    # 2(ℓ₂ − ℓ₁), 1 df
-    chi2_nonuniform: np.ndarray  # 2(ℓ₃ − ℓ₂), 1 df
-    chi2_both: np.ndarray       # 2(ℓ₃ − ℓ₁), 2 df
-    p_uniform: np.ndarray
-    p_nonuniform: np.ndarray
-    p_both: np.ndarray
-    delta_r2_uniform: np.ndarray
-    delta_r2_nonuniform: np.ndarray
-    delta_r2_both: np.ndarray
-    group_coefficient: np.ndarray  # β₂ of M2: < 0 means harder for the focal group
-
-
-def logistic_dif(scored: np.ndarray, focal: np.ndarray, match: np.ndarray) -> LogisticDif:
-    """Fit M1, M2, M3 for every item at once and return LR χ² and Nagelkerke ΔR² (Zumbo 1999).
-
-    scored: (n_persons, n_items) 0/1/NaN; focal: (n_persons,) bool; match: (n_persons, n_items).
-    The matching score is centred and scaled before fitting; that changes β but not ℓ, χ² or R².
-    """
-    w = (~np.isnan(scored)).astype(float)
-    y = np.nan_to_num(scored, nan=0.0)
-    s = match.astype(float)
-    s = (s - s.mean()) / (s.std() or 1.0)
-    g = np.broadcast_to(focal.astype(float)[:, None], s.shape)
-    one = np.ones_like(s)
-    X3 = np.stack([one, s, g, s * g], axis=2)
-    ll1, _ = fit_logistic_batch(X3[:, :, :2], y, w)
-    ll2, b2 = fit_logistic_batch(X3[:, :, :3], y, w)
-    ll3, _ = fit_logistic_batch(X3, y, w)
-    n = w.sum(0)
-    n1 = (w * y).sum(0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ll0 = np.where((n1 > 0) & (n1 < n), n1 * np.log(n1 / n) + (n - n1) * np.log1p(-n1 / n), 0.0)
-    degenerate = (n1 == 0) | (n1 == n)
-    with np.errstate(invalid="ignore"):
-        r2 = [np.where(degenerate, np.nan, nagelkerke_r2(ll, ll0, n)) for ll in (ll1, ll2, ll3)]
-    chi_u = np.maximum(2 * (ll2 - ll1), 0.0)
-    chi_n = np.maximum(2 * (ll3 - ll2), 0.0)
-    chi_b = np.maximum(2 * (ll3 - ll1), 0.0)
-    nan_if = lambda a: np.where(degenerate, np.nan, a)  # noqa: E731  (no variance: nothing to test)
-    chi_u, chi_n, chi_b = nan_if(chi_u), nan_if(chi_n), nan_if(chi_b)
-    return LogisticDif(
-        loglik=np.stack([ll1, ll2, ll3], axis=1), chi2_uniform=chi_u, chi2_nonuniform=chi_n, chi2_both=chi_b,
-        p_uniform=stats.chi2.sf(chi_u, 1), p_nonuniform=stats.chi2.sf(chi_n, 1), p_both=stats.chi2.sf(chi_b, 2),
-        delta_r2_uniform=nan_if(r2[1] - r2[0]), delta_r2_nonuniform=nan_if(r2[2] - r2[1]),
-        delta_r2_both=nan_if(r2[2] - r2[0]), group_coefficient=nan_if(b2[:, 2]))
-
-
-def effect_size_class(delta_r2, significant, b_bound: float, c_bound: float) -> np.ndarray:
-    """A/B/C from Nagelkerke ΔR² and the 2-df LR test: B needs ΔR² ≥ b_bound, C ΔR² > c_bound, and both
-    a significant test (Zumbo & Thomas 1997; Jodoin & Gierl 2001). Not estimable → ""."""
-    r2 = np.asarray(delta_r2, float)
-    sig = np.asarray(significant, bool)
-    out = np.where(sig & (r2 > c_bound), "C", np.where(sig & (r2 >= b_bound), "B", "A")).astype(object)
-    out[~np.isfinite(r2)] = ""
-    return out
-
-
-# ---- standardization -----------------------------------------------------------------------------------------
-def std_p_dif(tables: StratumTables) -> np.ndarray:
-    """STD P-DIF = Σ_k n_Fk (P_Fk − P_Rk) / Σ_k n_Fk over strata holding both groups (Dorans & Kulick 1986),
-    with P_Fk = C_k / n_Fk and P_Rk = A_k / n_Rk. Negative: the focal group does worse than matched reference
-    takers. Returns (n_items,)."""
-    n_r = tables.A + tables.B
-    n_f = tables.C + tables.D
-    both = (n_r > 0) & (n_f > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.where(both, tables.C / np.where(both, n_f, 1) - tables.A / np.where(both, n_r, 1), 0.0)
-        weight = np.where(both, n_f, 0.0)
-        return (weight * gap).sum(1) / weight.sum(1)
 
 
 # ---- multiple comparisons ------------------------------------------------------------------------------------

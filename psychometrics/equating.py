@@ -69,6 +69,7 @@ def frequencies(scores, max_score: int) -> np.ndarray:
 
 
 def _moments(freq) -> tuple[float, float, float]:
+    """(μ, σ, N) of a frequency vector (K + 1,), σ with denominator N as in K&B eqs. 2.1–2.2 (Table 2.6)."""
     freq = np.asarray(freq, dtype=float)
     x = np.arange(freq.size)
     n = freq.sum()
@@ -234,6 +235,7 @@ def _neat_stats(data) -> dict:
 
 
 def _linear_from_synthetic(method, K_x, mu_sx, var_sx, mu_sy, var_sy, details) -> EquatingResult:
+    """l_Ys(x) = σs(Y)/σs(X) [x − μs(X)] + μs(Y) on the synthetic population (K&B eq. 4.1)."""
     x = np.arange(K_x + 1, dtype=float)
     slope = float(np.sqrt(var_sy / var_sx))
     intercept = float(mu_sy - slope * mu_sx)

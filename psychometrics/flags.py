@@ -39,6 +39,8 @@ OMIT_RATE = "OMIT_RATE"
 NONFUNCTIONING_DISTRACTOR = "NONFUNCTIONING_DISTRACTOR"
 
 
+#: Rows of option tables that are not options (ctt.OMIT_LABEL, ctt.NOT_REACHED_LABEL).
+NON_OPTION_ROWS = ("omit", "not reached")
 #: A correlation within this of a limit counts as on it (floating-point noise must not decide a severity).
 ROUNDING_TOLERANCE = 1e-10
 
@@ -194,10 +196,11 @@ def ctt_flags(analysis, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Fla
         elif r < t.rpbis_review:
             add(item, DISCRIMINATION_LOW, "review", f"The {disc_name} is {r:.2f} (below {t.rpbis_review:.2f}): "
                 "weak discrimination.", "revise", value=r)
-        omit_rate = items.omits[j] / n
+        reached = int(items.n_reached[j])
+        omit_rate = items.omits[j] / reached if reached else 0.0
         if omit_rate > t.omit_rate:
             add(item, OMIT_RATE, "review", f"{_pct(omit_rate)} of the candidates who reached this item left it "
-                f"blank ({int(items.omits[j])} of {n}; more than {_pct(t.omit_rate)}): it may be unclear.",
+                f"blank ({int(items.omits[j])} of {reached}; more than {_pct(t.omit_rate)}): it may be unclear.",
                 "revise", value=omit_rate)
 
     out += _option_flags(analysis, t, disc_name, group)
@@ -210,11 +213,11 @@ def _option_flags(analysis, t: Thresholds, disc_name: str, group: str) -> list[F
     if set(items.key) <= {"0", "1"}:
         return []  # already-scored data: no real options to judge
     out: list[Flag] = []
-    real = opts.option != "omit"
+    real = ~np.isin(opts.option.astype(str), NON_OPTION_ROWS)
     item_pos = {item: j for j, item in enumerate(items.item_ids)}
     key_r = {i: r for i, r, k, m in zip(opts.item_id, opts.point_biserial, opts.is_key, real) if k and m}
     top = quant.n_groups
-    in_top = (quant.group == top) & (quant.option != "omit")
+    in_top = (quant.group == top) & ~np.isin(quant.option.astype(str), NON_OPTION_ROWS)
     top_prop = dict(zip(zip(quant.item_id[in_top], quant.option[in_top]), quant.proportion[in_top]))
     lo, hi = quant.group_score_min[top - 1], quant.group_score_max[top - 1]
     top_range = f"scores {lo:.0f}–{hi:.0f}" if np.isfinite(lo) else "top score group"

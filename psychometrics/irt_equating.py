@@ -17,15 +17,13 @@ import pandas as pd
 from itembank.errors import InputError
 from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
 from psychometrics.irt.models import D_LOGISTIC, probability, test_characteristic_curve
+from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.irt.scoring import lord_wingersky
 
 #: Search interval for inverting a TCC (logits); true scores outside reach map to these bounds.
 THETA_SEARCH_BOUNDS = (-15.0, 15.0)
 #: Bisection steps for TCC inversion: 60 halvings of a 30-logit interval leave < 1e-16 logits.
 BISECTION_STEPS = 60
-#: Default quadrature for observed-score equating / Lee classification: N(0, 1) on 61 equally spaced nodes.
-DEFAULT_QUAD_NODES = 61
-DEFAULT_QUAD_RANGE = 6.0
 #: Rounding rules for a raw cut taken from a θ cut (see ``raw_cut_from_theta``).
 ROUNDING_RULES = ("at_least", "nearest")
 
@@ -132,14 +130,6 @@ def summed_score_distribution(params: ItemParameters, theta) -> np.ndarray:
     return lord_wingersky(params.a, params.b, params.c, D=params.D, theta=np.atleast_1d(theta)).T
 
 
-def normal_quadrature(n_nodes: int = DEFAULT_QUAD_NODES, half_range: float = DEFAULT_QUAD_RANGE,
-                      mean: float = 0.0, sd: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Equally spaced nodes over mean ± half_range·sd with normalized N(mean, sd²) weights."""
-    z = np.linspace(-half_range, half_range, n_nodes)
-    w = np.exp(-0.5 * z**2)
-    return mean + sd * z, w / w.sum()
-
-
 def irt_true_score_equating(params_x: ItemParameters, params_y: ItemParameters) -> EquatingResult:
     """IRT true-score equating (K&B §6.4.1): e_Y(τ_X) = τ_Y(TCC_X⁻¹(τ_X)) for Σc_X < τ_X < K_X.
 
@@ -168,7 +158,8 @@ def irt_observed_score_equating(params_x: ItemParameters, params_y: ItemParamete
     conventions. Standard errors are not computed (NaN).
     """
     if theta_x is None:
-        theta_x, weights_x = normal_quadrature()
+        quad = make_quadrature()
+        theta_x, weights_x = quad.nodes, quad.weights
     if theta_y is None:
         theta_y, weights_y = theta_x, weights_x
     theta = np.concatenate([theta_x, theta_y])

@@ -313,12 +313,13 @@ def _clean_cells(values: np.ndarray) -> np.ndarray:
     """Strip cells and turn spreadsheet floats like '1.0' into '1' (object array in, object array out)."""
     # A response file has few distinct cell values: clean those once, then map back (hash-based, fast).
     codes, uniques = pd.factorize(values.ravel(), use_na_sentinel=False)
-    cleaned = []
-    for u in uniques:
-        v = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u).strip()
-        v = _NUMERIC_FLOAT.sub(r"\1", v)
-        cleaned.append("" if v.lower() in ("nan", "none") else v)
-    return np.array(cleaned, dtype=object)[codes].reshape(values.shape)
+    return np.array([_clean_value(u) for u in uniques], dtype=object)[codes].reshape(values.shape)
+
+
+def _clean_value(u) -> str:
+    v = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u).strip()
+    v = _NUMERIC_FLOAT.sub(r"\1", v)
+    return "" if v.lower() in ("nan", "none") else v
 
 
 def read_key_file(path) -> dict[str, str]:
@@ -361,6 +362,40 @@ def read_key_file(path) -> dict[str, str]:
     return key
 
 
+def read_item_areas(path) -> dict[str, str]:
+    """Read item content areas from a file with columns ``item_id`` and ``area`` (.csv or .xlsx), e.g. a key
+    file with an extra ``area`` column. Blank or duplicate ids and blank areas are problems, all reported at once.
+    """
+    path = Path(path)
+    problems = _Problems(str(path))
+    values = _read_table(path, problems)
+    if values is None:
+        problems.raise_if_any()
+    values = _clean_cells(values)
+    header = [str(h).strip().lower() for h in values[0]]
+    if "item_id" not in header or "area" not in header:
+        problems.add("header", "an areas file needs the columns 'item_id' and 'area'", row=1)
+        problems.raise_if_any()
+    ci, ca = header.index("item_id"), header.index("area")
+    areas: dict[str, str] = {}
+    first_row: dict[str, int] = {}
+    for r, row in enumerate(values[1:], start=2):
+        item, area = str(row[ci]), str(row[ca])
+        if item == "" and area == "":
+            continue
+        if item == "":
+            problems.add("blank id", "the item id is blank", r, "item_id")
+        elif area == "":
+            problems.add("blank area", f"item {item} has no area", r, "area")
+        elif item in first_row:
+            problems.add("duplicate", f"item {item} appears again (first in row {first_row[item]})", r, "item_id")
+        else:
+            first_row[item] = r
+            areas[item] = area
+    problems.raise_if_any()
+    return areas
+
+
 def read_responses(path, *, key: Mapping[str, str] | None = None,
                    options: Mapping[str, Sequence[str]] | None = None, numeric_options: bool = False,
                    not_reached_rule: bool = True, item_ids: Sequence[str] | None = None,
@@ -383,10 +418,9 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     values = _read_table(path, problems)
     if values is None:
         problems.raise_if_any()
-    values = _clean_cells(values)
-    header = [str(h) for h in values[0]]
-    body = values[1:]
-    if body.shape[0] == 0:
+    header = [_clean_value(h) for h in values[0]]
+    body_raw = values[1:]  # item cells are cleaned per distinct value in _parse_cells
+    if body_raw.shape[0] == 0:
         problems.add("file", "the file has a header but no candidate rows")
         problems.raise_if_any()
 
@@ -405,7 +439,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     expected = tuple(item_ids) if item_ids is not None else (tuple(key) if key is not None else None)
     cand = lower.index(CANDIDATE_COLUMN)
     named_groups = {FORM_COLUMN, LANGUAGE_COLUMN} | {g.lower() for g in group_columns}
-    start = _first_item_column(header, body, cand, named_groups, expected, numeric_options)
+    start = _first_item_column(header, body_raw, cand, named_groups, expected, numeric_options)
     if start is None:
         problems.add("header", "no item columns found" + (" matching the key/form" if expected else ""), row=1)
         problems.raise_if_any()
@@ -424,7 +458,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
                 problems.add("missing item", f"item {i} is on the form/key but the file has no column for it")
 
     # candidate ids
-    ids = body[:, cand].astype(str)
+    ids = _clean_cells(body_raw[:, [cand]])[:, 0].astype(str)
     first_seen: dict[str, int] = {}
     for r, pid in enumerate(ids, start=2):
         if pid == "":
@@ -435,14 +469,14 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
         else:
             first_seen[pid] = r
 
-    groups = pd.DataFrame({header[c]: body[:, c].astype(str) for c in group_idx})
+    groups = pd.DataFrame({header[c]: _clean_cells(body_raw[:, [c]])[:, 0].astype(str) for c in group_idx})
     form_col = next((header[c] for c in group_idx if lower[c] == FORM_COLUMN), None)
     if form_id is not None and form_col is not None:
         for r in np.flatnonzero(groups[form_col].to_numpy() != str(form_id)):
             problems.add("form", f"form_id '{groups[form_col].iloc[r]}' is not the analysed form '{form_id}'",
                          int(r) + 2, form_col)
 
-    cells = body[:, item_idx].astype(str) if item_idx else np.empty((len(body), 0), dtype=str)
+    cells = body_raw[:, item_idx] if item_idx else np.empty((len(body_raw), 0), dtype=object)
     unknown = set(items) - set(expected) if expected is not None else set()
     matrix = _parse_cells(cells, items, key, options, numeric_options, unknown, problems)
     problems.raise_if_any()
@@ -459,7 +493,7 @@ def _looks_like_responses(column: np.ndarray, numeric_options: bool) -> bool:
     allowed = {"0", "1"} | NO_RESPONSE | set(OPTION_LABELS) | {o.lower() for o in OPTION_LABELS}
     if numeric_options:
         allowed |= {str(d) for d in range(1, len(OPTION_LABELS) + 1)}
-    vals = set(pd.unique(column))
+    vals = {_clean_value(v) for v in pd.unique(column)}
     return bool(vals) and vals <= allowed and not vals <= NO_RESPONSE
 
 
@@ -486,8 +520,8 @@ def _parse_cells(cells, items, key, options, numeric_options, unknown, problems)
     Returns (raw labels or scored floats, is_scored_input, options dict or None).
     """
     n, k = cells.shape
-    codes, uniques = pd.factorize(cells.ravel())
-    uniques = np.asarray(uniques, dtype=str)
+    codes, raw_uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
+    uniques = np.array([_clean_value(u) for u in raw_uniques], dtype=str)
     # per distinct value: label index (0..5), −1 no response, −2 scored 0/1 value, −3 invalid
     kind = np.full(len(uniques), -3, dtype=np.int64)
     label_of = np.full(len(uniques), "", dtype="<U1")
@@ -512,8 +546,11 @@ def _parse_cells(cells, items, key, options, numeric_options, unknown, problems)
         invalid = cell_kind < -1
         what = ("is not an option number 1–6 or blank" if numeric_options
                 else "is not an option label A–F or blank")
+    def cell(r, c):
+        return uniques[codes[r * k + c]]
+
     for r, c in zip(*np.nonzero(invalid)):
-        problems.add("bad cell", f"'{cells[r, c]}' {what}", int(r) + 2, items[c])
+        problems.add("bad cell", f"'{cell(r, c)}' {what}", int(r) + 2, items[c])
 
     blank_cols = (cell_kind == -1).all(axis=0) if n else np.zeros(k, dtype=bool)
     for c in np.flatnonzero(blank_cols):
@@ -542,7 +579,7 @@ def _parse_cells(cells, items, key, options, numeric_options, unknown, problems)
             outside = (cell_kind[:, c] >= 0) & ~np.isin(raw[:, c], allowed)
             for r in np.flatnonzero(outside):
                 problems.add("outside options",
-                             f"'{cells[r, c]}' is not one of this item's options {', '.join(allowed)}",
+                             f"'{cell(r, c)}' is not one of this item's options {', '.join(allowed)}",
                              int(r) + 2, item)
             if key is not None and item in key and key[item] not in allowed:
                 problems.add("key outside options",

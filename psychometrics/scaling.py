@@ -55,7 +55,10 @@ class ScaleDefinition:
         return dict(self.__dict__)
 
     def scaled(self, theta, theta_cut: float) -> np.ndarray:
-        """Unrounded scaled scores for θ (n,) given the θ cut."""
+        """Unrounded scaled scores for θ (n,) given the θ cut: linear S = S_cut + slope·(θ − θ_cut), or
+        piecewise-linear through (θ_low, S_low), (θ_cut, S_cut), (θ_high, S_high); clipped to [S_low, S_high].
+        Linear and piecewise-linear raw-to-scale conversions as in K&B 2014, ch. 9 (score scales); here the fixed
+        point is the cut, so the scaled cut is the same on every form."""
         th = np.asarray(theta, dtype=float)
         if self.kind == "linear":
             s = self.cut + self.slope * (th - theta_cut)

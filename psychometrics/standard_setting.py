@@ -358,6 +358,7 @@ def impact(scores, cut_raw: float, se: float = 0.0, groups=None, steps=IMPACT_SE
 
 
 def normal_cut_interval(cut: float, se: float, level: float = 0.95) -> tuple[float, float]:
-    """A normal-theory confidence interval for a cut: cut ± z·SE."""
+    """A normal-theory confidence interval for a cut: cut ± z_(1−(1−level)/2)·SE, SE = SD/√J of the raters' cuts
+    (Cizek & Bunch 2007, ch. 6, on reporting the standard error of an Angoff cut)."""
     z = stats.norm.ppf(0.5 + level / 2)
     return cut - z * se, cut + z * se

@@ -62,6 +62,43 @@ READ_ME = [
 ]
 
 
+#: Column headings in the reader's words (the frames keep their field names; CSV outputs use those).
+HEADERS = {
+    "item_id": "Item", "area": "Area", "key": "Key", "pretest": "Pretest", "n": "N", "p_value": "P",
+    "p_value_en": "P (English)", "p_value_es": "P (Spanish)", "point_biserial": "Rpbis (item-rest)",
+    "point_biserial_total": "Rpbis (item-total)", "biserial": "Biserial", "alpha_if_deleted": "Alpha if deleted",
+    "omits": "Omits", "omit_rate": "Omit rate", "not_reached": "Not reached",
+    "mean_total_correct": "Mean total, right", "mean_total_incorrect": "Mean total, wrong",
+    "n_flags": "Flags", "severity": "Worst flag", "flags": "Flag codes", "suggested_action": "Suggested action",
+    "group": "Candidates", "option": "Option", "is_key": "Key?", "proportion": "Proportion",
+    "mean_total": "Mean total of choosers", "sd_total": "SD total of choosers", "source": "Source",
+    "code": "Flag", "detail": "About", "value": "Value", "reason": "Reason",
+    "n_items": "Items", "mean": "Mean", "sd": "SD", "alpha": "Alpha",
+    "n_ref": "N English", "n_focal": "N Spanish", "mh_chi2": "MH χ²", "mh_p": "MH p", "alpha_mh": "α MH",
+    "delta_mh": "Δ MH", "delta_se": "SE of Δ", "ets_class": "ETS class", "lr_chi2_uniform": "LR χ² uniform",
+    "lr_chi2_nonuniform": "LR χ² non-uniform", "lr_chi2_both": "LR χ² both", "lr_p": "LR p",
+    "delta_r2": "ΔR²", "zt_class": "Zumbo–Thomas", "jg_class": "Jodoin–Gierl", "std_p_dif": "STD P-DIF",
+    "flagged": "Flagged", "stem_en": "English text", "stem_es": "Spanish text",
+    "a": "a (slope)", "b": "b (difficulty)", "c": "c (guessing)", "se_a": "SE a", "se_b": "SE b", "se_c": "SE c",
+    "fixed": "Anchor", "s_x2": "S-X²", "df": "df", "sx2_p": "S-X² p", "sx2_p_adjusted": "S-X² p (adjusted)",
+    "n_used": "N used", "infit": "Infit", "outfit": "Outfit", "infit_zstd": "Infit z", "outfit_zstd": "Outfit z",
+    "max_abs_q3": "Max |Q3|", "raw_score": "Raw score", "theta": "θ", "scaled": "Scaled score",
+    "decision": "Decision",
+}
+
+#: Labels of the Summary sheet's numbers.
+SUMMARY_LABELS = {
+    "n": "Candidates", "n_items": "Scored items", "mean": "Mean raw score", "sd": "SD of raw scores",
+    "min": "Lowest raw score", "max": "Highest raw score", "median": "Median raw score",
+    "alpha": "Reliability (KR-20 / coefficient alpha)", "alpha_ci_low": "Reliability, 95% CI lower (Feldt)",
+    "alpha_ci_high": "Reliability, 95% CI upper (Feldt)", "sem": "Standard error of measurement (raw points)",
+    "mean_p": "Mean item P", "mean_point_biserial": "Mean item-rest point-biserial", "cut": "Raw passing score",
+    "pass_rate": "Pass rate", "irt_model": "IRT model", "irt_converged": "IRT calibration converged",
+    "irt_log_likelihood": "IRT log-likelihood", "linking_A": "Linking constant A (Stocking–Lord)",
+    "linking_B": "Linking constant B (Stocking–Lord)",
+}
+
+
 @dataclass(frozen=True)
 class ItemAnalysisReport:
     """Everything the item-analysis workbook shows, as already-computed frames.
@@ -117,7 +154,7 @@ def _table_sheet(wb, name: str, frame: pd.DataFrame, title: str, subtitle: str, 
         wbk.write_sentences(ws, [empty_note], row)
         return ws, None
     first, last = wbk.write_table(ws, frame, start_row=row, formats=_formats_for(frame), wrap=wrap,
-                                  widths={c: 60 for c in wrap})
+                                  widths={c: 60 for c in wrap}, headers=HEADERS)
     ncols = len(frame.columns)
     if severity_col and severity_col in frame.columns:
         wbk.highlight_rows(ws, first, last, ncols, list(frame.columns).index(severity_col) + 1,
@@ -172,22 +209,27 @@ def build_item_analysis_workbook(report: ItemAnalysisReport, path: str | Path, f
     ws.title = "Summary"
     row = wbk.write_title(ws, report.title, "What was analyzed and what it found")
     row = wbk.write_sentences(ws, summary_sentences(report), row)
-    numbers = pd.DataFrame({"statistic": list(report.summary.keys()),
+    numbers = pd.DataFrame({"statistic": [SUMMARY_LABELS.get(k, k) for k in report.summary],
                             "value": [wbk.safe_value(v) for v in report.summary.values()]})
     wbk.write_table(ws, numbers, start_row=row, freeze=False, autofilter=False,
                     widths={"statistic": 110, "value": 14})
-    for r in range(row + 1, row + 1 + len(numbers)):
+    for r, key in zip(range(row + 1, row + 1 + len(numbers)), report.summary):
         cell = ws.cell(row=r, column=2)
         if isinstance(cell.value, float):
-            cell.number_format = "0.000"
+            cell.number_format = wbk.FORMATS["percent"] if key == "pass_rate" else "0.000"
 
     _table_sheet(wb, "Items", report.items, "Item statistics", "One row per item; rows coloured by the most "
                  "severe flag (red = critical, orange = severe, yellow = review)", "No items.",
                  severity_col="severity")
     _table_sheet(wb, "Options", report.options, "Options (distractor analysis)", "The key is highlighted green",
                  "No option-level data (scored responses only).", key_col="is_key")
-    _table_sheet(wb, "Flags", report.flags, "Flagged items", "One row per flag: the reason in plain words and "
-                 "the suggested action", "No item was flagged.", wrap=("reason",), severity_col="severity")
+    _, where = _table_sheet(wb, "Flags", report.flags, "Flagged items", "One row per flag: the reason in plain "
+                            "words and the suggested action", "No item was flagged.", wrap=("reason",),
+                            severity_col="severity")
+    if where is not None and "value" in report.flags.columns:
+        col = list(report.flags.columns).index("value") + 1
+        for r in range(where[1], where[2] + 1):
+            wb["Flags"].cell(row=r, column=col).number_format = "0.000"
     _table_sheet(wb, "Domains", report.domains, "Subscores by competency area", "Mean, SD and reliability of "
                  "each area's subscore", "No competency areas were given.")
     _table_sheet(wb, "DIF", report.dif, "Differential item functioning (English vs Spanish)",
@@ -252,3 +294,6 @@ def _charts_sheet(wb, report: ItemAnalysisReport) -> None:
             wbk.line_chart(ws, f"{item_id}: share choosing each option by score group", "Score group (low → high)",
                            "Proportion", (col, 3, last), series, next(anchors), scatter=True)
             col += len(wide.columns) + 1
+    # Print the charts, not the numbers behind them.
+    ws.print_area = f"A1:R{19 * 7 + 3}"
+    ws.page_setup.fitToHeight = 0

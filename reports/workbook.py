@@ -146,6 +146,12 @@ def write_table(ws: Worksheet, frame: pd.DataFrame, start_row: int = 1, start_co
             if name in wrap:
                 cell.alignment = WRAP
     last_row = start_row + values.shape[0]
+    if wrap:
+        wrap_width = {name: (widths or {}).get(name, 60) for name in wrap if name in columns}
+        for i in range(values.shape[0]):
+            lines = max((_wrapped_lines(values[i, columns.index(n)], w) for n, w in wrap_width.items()), default=1)
+            if lines > 1:
+                ws.row_dimensions[start_row + 1 + i].height = LINE_HEIGHT * lines
     for j, name in enumerate(columns):
         letter = get_column_letter(start_col + j)
         if widths and name in widths:
@@ -162,6 +168,18 @@ def write_table(ws: Worksheet, frame: pd.DataFrame, start_row: int = 1, start_co
     return start_row + 1, last_row
 
 
+#: Points per wrapped line of 11-point text; spreadsheets do not grow rows for wrapped text written by a
+#: library (LibreOffice and print previews keep the default height), so we set the height ourselves.
+LINE_HEIGHT = 15.0
+
+
+def _wrapped_lines(value, width_chars: float) -> int:
+    if value is None:
+        return 1
+    text = str(value)
+    return sum(max(1, math.ceil(len(part) / max(width_chars * 1.05, 1))) for part in text.split("\n"))
+
+
 def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: int = 110) -> int:
     """Plain-language sentences, one per row, wrapped across a wide first column; returns next free row."""
     ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, width)
@@ -169,6 +187,9 @@ def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: 
     for line in lines:
         cell = write_cell(ws, r, 1, line)
         cell.alignment = WRAP
+        n = _wrapped_lines(line, ws.column_dimensions["A"].width)
+        if n > 1:
+            ws.row_dimensions[r].height = LINE_HEIGHT * n
         r += 1
     return r + 1
 

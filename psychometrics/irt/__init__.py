@@ -1,1 +1,15 @@
-"""Item response theory: models, quadrature, estimation, scoring, fit, linking."""
+"""Item response theory: models, quadrature, estimation, scoring, fit, linking.
+
+Public API (import from the modules):
+
+- ``models``: probability, item_information, test_information, test_characteristic_curve, conditional_sem,
+  to_intercept, from_intercept.
+- ``quadrature``: make_quadrature(n_nodes=61, method="equal" | "gauss-hermite"), Quadrature.
+- ``estimation``: calibrate(responses, model, *, item_ids, D, quadrature, anchors, guessing_prior, slope_prior)
+  -> Calibration (frozen; to_frame(), summary(), aic, bic); marginal_log_likelihood.
+- ``scoring``: eap, map_estimate, mle, wle, score(method=...) -> ThetaScores; lord_wingersky,
+  summed_score_eap -> SummedScoreTable; theta_from_raw_score.
+- ``fit``: s_x2, infit_outfit, yen_q3, benjamini_hochberg, item_fit -> ItemFit, irt_flags -> list[Flag].
+- ``linking``: link(new, bank, method) -> Linking (A, B, apply()), transform.
+- ``jobs``: calibrate_responses, score_responses, read_params (what the CLI calls).
+"""

@@ -264,35 +264,39 @@ class _Model:
         return self.quad.weights_for(self.mean, float(np.exp(self.log_sd)))
 
     def posterior(self, normalize_freq: bool = True):
-        """E-step. Returns (W (n_rows, n_nodes) posterior × freq, log-likelihood, P)."""
+        """E-step. Returns (W (n_nodes, n_rows) posterior × freq, log-likelihood, P (n_items, n_nodes)).
+
+        Node-major layout: the per-person maximum and sum are reductions over 61 contiguous rows, which
+        numpy vectorizes, instead of along 61-long rows, which it does not.
+        """
         data = self.data
         p, _, _ = _irf(self.alpha, self.d, self.gamma, self.nodes)
         log_p, log_q = np.log(p), np.log1p(-p)
         dt = data.right.dtype
-        logl = data.right @ (log_p - log_q).astype(dt)
+        logl = (log_p - log_q).T.astype(dt) @ data.right.T
         if data.complete:
-            logl += log_q.sum(axis=0).astype(dt)[None, :]
+            logl += (log_q.sum(axis=0) + np.log(self.prior_weights())).astype(dt)[:, None]
         else:
-            logl += data.answered @ log_q.astype(dt)
-        logl += np.log(self.prior_weights()).astype(dt)[None, :]
-        top = logl.max(axis=1, keepdims=True)
+            logl += log_q.T.astype(dt) @ data.answered.T
+            logl += np.log(self.prior_weights()).astype(dt)[:, None]
+        top = logl.max(axis=0)
         np.subtract(logl, top, out=logl)
         np.exp(logl, out=logl)
-        tot = logl.sum(axis=1, keepdims=True)
-        ll = float(np.dot(data.freq, np.log(tot[:, 0].astype(float)) + top[:, 0].astype(float)))
-        scale = (data.freq[:, None] / tot) if normalize_freq else (1.0 / tot)
+        tot = logl.sum(axis=0)
+        ll = float(np.dot(data.freq, np.log(tot.astype(float)) + top.astype(float)))
+        scale = (data.freq / tot) if normalize_freq else (1.0 / tot)
         np.multiply(logl, scale.astype(dt), out=logl)
         return logl, ll, p
 
     def expected_counts(self, w):
-        """r (n_items, n_nodes), n (n_items, n_nodes), n_k (n_nodes,) from the posterior weights."""
+        """r (n_items, n_nodes), n (n_items, n_nodes), n_k (n_nodes,) from the posterior weights (n_nodes, n_rows)."""
         data = self.data
-        r = (data.right.T @ w).astype(float)
-        nk = w.sum(axis=0).astype(float)
+        r = (w @ data.right).T.astype(float)
+        nk = w.sum(axis=1).astype(float)
         if data.complete:
             n = np.broadcast_to(nk, r.shape)
         else:
-            n = (data.answered.T @ w).astype(float)
+            n = (w @ data.answered).T.astype(float)
         return r, n, nk
 
     # M-step -------------------------------------------------------------------------------------------
@@ -433,7 +437,7 @@ def _squarem(model: _Model, v0: np.ndarray, tol: float, ll_tol: float, max_iter:
 def _score_vectors(model: _Model):
     """Per-row score vectors (n_rows, n_free) of the marginal log-likelihood, by Fisher's identity."""
     w, _, p = model.posterior(normalize_freq=False)
-    w = w.astype(float)
+    w = w.T.astype(float)
     data = model.data
     x = model.nodes
     f = model.free
@@ -531,35 +535,41 @@ def _standard_errors(model: _Model, warnings: list[str]):
 # ----------------------------------------------------------------------------------------------------------
 # The public entry point
 
-def _initial_values(x: np.ndarray, model: str, D: float, guessing_prior):
-    """Starting values from classical statistics: α from the item–rest correlation, d from the p-value."""
-    answered = ~np.isnan(x)
-    y = np.where(answered, x, 0.0)
-    n = answered.sum(axis=0)
-    pval = np.clip(y.sum(axis=0) / np.maximum(n, 1), 0.02, 0.98)
-    prop = y.sum(axis=1) / np.maximum(answered.sum(axis=1), 1)
-    rest = prop[:, None] - y / np.maximum(answered.sum(axis=1), 1)[:, None]
-    yc = np.where(answered, y - pval, 0.0)
-    rc = np.where(answered, rest - rest.mean(axis=0), 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = (yc * rc).sum(0) / np.sqrt((yc ** 2).sum(0) * (rc ** 2).sum(0))
-    corr = np.nan_to_num(corr, nan=0.3)
+def _initial_values(data: _Data, model: str, D: float, guessing_prior):
+    """Starting values from classical statistics: α from the item–rest correlation, d from the p-value.
+
+    Everything comes from two weighted matrix–vector products over the (collapsed) rows.
+    """
+    f = data.freq
+    y, m = data.right, data.answered
+    n_j = f @ m
+    n_tot = f.sum()
+    pval = np.clip((f @ y) / np.maximum(n_j, 1), 0.02, 0.98)
+    total = (y.sum(axis=1, dtype=np.float64))
+    mean_t = f @ total / n_tot
+    var_t = f @ (total - mean_t) ** 2 / n_tot
+    cov_jt = (f * (total - mean_t)) @ y / n_tot            # cov(y_j, total), missing cells count as 0
+    var_j = pval * (1 - pval)
+    cov_rest = cov_jt - var_j
+    var_rest = np.maximum(var_t - 2 * cov_jt + var_j, 1e-12)
+    corr = np.nan_to_num(cov_rest / np.sqrt(var_j * var_rest), nan=0.3)
+    n_items = y.shape[1]
     if model in ("2pl", "3pl"):
         alpha = np.clip(1.7 * corr / np.sqrt(np.maximum(1 - corr ** 2, 0.05)), 0.3, 3.0)
     elif model == "1pl":
-        alpha = np.full(x.shape[1], 1.0)
+        alpha = np.full(n_items, 1.0)
     else:
-        alpha = np.full(x.shape[1], D)
+        alpha = np.full(n_items, D)
     if model == "3pl":
         c0 = 0.2
         if guessing_prior and guessing_prior[0] + guessing_prior[1] > 2:
             c0 = (guessing_prior[0] - 1) / (guessing_prior[0] + guessing_prior[1] - 2)
         pval = np.clip((pval - c0) / (1 - c0), 0.02, 0.98)
-        gamma = np.full(x.shape[1], np.log(c0 / (1 - c0)))
+        gamma = np.full(n_items, np.log(c0 / (1 - c0)))
     else:
-        gamma = np.full(x.shape[1], -np.inf)
+        gamma = np.full(n_items, -np.inf)
     d = np.log(pval / (1 - pval)) * np.sqrt(1 + np.pi * alpha ** 2 / 8)
-    return alpha, d, gamma
+    return alpha.astype(float), d.astype(float), gamma
 
 
 def _check_degenerate(x: np.ndarray, item_ids: Sequence[str], fixed_mask: np.ndarray, model: str) -> list[str]:
@@ -642,7 +652,7 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         raise EstimationError(f"The {model} model needs at least {MIN_PERSONS[model]} candidates with "
                               f"responses; these data have {n_persons}.")
 
-    alpha0, d0, gamma0 = _initial_values(x, model, D, guessing_prior)
+    alpha0, d0, gamma0 = _initial_values(data, model, D, guessing_prior)
     if model == "3pl" and guessing_prior is None:
         gamma0[:] = np.log(0.2 / 0.8)
     if fixed_mask.any():

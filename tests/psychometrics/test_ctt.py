@@ -141,6 +141,18 @@ def test_score_groups_keep_ties_together():
     assert groups.tolist()[2] == 2  # midpoint PR of score 2 = (1 + 4.5)/10 = .55 → ⌊5 · .55⌋ = 2
 
 
+@pytest.mark.parametrize("k", [1, 63, 64, 65, 130])
+def test_part_sums_equal_plain_sums(k):
+    from psychometrics.ctt import part_sums
+
+    rng = np.random.default_rng(k)
+    correct = rng.random((50, k)) < 0.6
+    parts = rng.random((k, 5)) < 0.5
+    parts[:, 0] = True
+    expected = correct.astype(int) @ parts.astype(int)  # integer product, no packing involved
+    np.testing.assert_array_equal(part_sums(correct, parts.astype(np.float32)), expected)
+
+
 def test_feldt_interval_against_f_table():
     # F tables: F.975(5, 15) = 3.5764 and F.975(15, 5) = 6.4277, so F.025(5, 15) = 1/6.4277 = 0.15558.
     # α̂ = 52/90, N = 6, k = 4: lower = 1 − (38/90)·3.5764 = −0.51004, upper = 1 − (38/90)·0.15558 = 0.93431.
@@ -174,6 +186,26 @@ def test_not_reached_leaves_the_item_n():
     assert a.test.frequency.tolist() == [0, 2, 0, 1]  # totals 3, 1, 1
     o = a.options.to_frame()
     assert o[(o.item_id == "item3")]["n"].sum() == 2  # not-reached are in no option row
+
+
+def test_switches_for_omits_and_not_reached_in_n():
+    # Omits left out of N: item2 loses c3 (total 2). x = 1,1,1,0,0 over totals 4,3,2,1,0 (c1,c2,c4,c5,c6):
+    #   P = 3/5; rest = 3,2,1,1,0 (mean 1.4, E[r²] = 15/5 = 3, var 1.04); E[x·r] = 6/5;
+    #   cov = 1.2 − .6·1.4 = .36; r = .36/√(.24 · 1.04) = 0.720577.
+    a = analyze(from_labels(HAND_RAW, list("ABCD")), omits_in_n=False)
+    assert a.items.n[1] == 5 and a.items.p_value[1] == pytest.approx(0.6)
+    assert a.items.point_biserial[1] == pytest.approx(0.720577, abs=1e-6)
+    assert a.items.omits[1] == 1 and a.items.to_frame()["omit_rate"][1] == pytest.approx(1 / 6)
+    omit = a.options.to_frame().query("item_id == 'item2' and option == 'omit'")
+    assert omit["n"].item() == 1 and np.isnan(omit["proportion"].item()) and omit["mean_total"].item() == 2
+    # Not-reached counted as wrong: item3 of the not-reached example has N = 3 and P = 1/3, and a
+    # "not reached" row holding the third candidate.
+    rm = from_labels([["A", "A", "A"], ["A", "B", "B"], ["B", "A", ""]], ["A", "A", "A"])
+    b = analyze(rm, not_reached_in_n=True)
+    assert b.items.n.tolist() == [3, 3, 3] and b.items.p_value[2] == pytest.approx(1 / 3)
+    nr = b.options.to_frame().query("item_id == 'item3' and option == 'not reached'")
+    assert nr["n"].item() == 1 and nr["proportion"].item() == pytest.approx(1 / 3)
+    assert "not reached" not in set(analyze(rm).options.option)  # not shown when not counted
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -473,6 +505,7 @@ def test_cli_analyze_bank_form_saves_history(tmp_path, form_bank):
     test = json.loads((out / "test.json").read_text())
     assert test["combined"]["n_items"] == 5
     assert test["subscores"]["areas"] == ["TST.I", "TST.II"]  # areas come from the bank
+    assert test["groups"]["language=es"]["subscores"]["n_items"] == [3, 2]  # T-0006 (area II) is pretest
     with Bank.open(form_bank) as bank:
         hist = bank.statistics_history("T-0001")
     assert set(hist["group"]) == {"all", "language=en", "language=es"}

@@ -137,3 +137,32 @@ def test_livingston_lewis_four_parameter_beta_matches_skewed_simulation():
     assert res.details["lower"] == pytest.approx(0.25, abs=0.08)
     assert res.consistency == pytest.approx(np.mean((x1 >= CUT) == (x2 >= CUT)), abs=0.015)
     assert res.accuracy == pytest.approx(np.mean((x1 >= CUT) == (tau >= CUT / N_ITEMS)), abs=0.015)
+
+
+def test_kr21_hand_worked():
+    # μ = 5, σ² = 5 (denominator N), n = 10: KR-21 = 10/9 · [1 − 5·5/(10·5)] = 10/9 · 1/2 = 5/9.
+    assert dc.kr21([2, 4, 6, 8], 10) == pytest.approx(5 / 9)
+
+
+def test_kappa_matches_simulated_agreement(binomial_sim):
+    """Cohen's (1960) kappa of two simulated administrations against the beta-binomial (Huynh) kappa."""
+    rng = np.random.default_rng(31)
+    tau = rng.beta(6, 4, 20_000)
+    pass1, pass2 = rng.binomial(N_ITEMS, tau) >= CUT, rng.binomial(N_ITEMS, tau) >= CUT
+    p0 = np.mean(pass1 == pass2)
+    pc = pass1.mean() * pass2.mean() + (1 - pass1.mean()) * (1 - pass2.mean())
+    res = dc.huynh(binomial_sim[0], N_ITEMS, CUT)
+    assert res.kappa == pytest.approx((p0 - pc) / (1 - pc), abs=0.03)
+
+
+def test_true_score_moments_recover_a_known_beta():
+    """Binomial-error moments of τ (Lord 1965) from simulated scores against the generating Beta(6, 4)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    x = rng.binomial(N_ITEMS, rng.beta(6, 4, 200_000))
+    mean, var, skew, _kurt = dc.true_score_moments(x, N_ITEMS)
+    m, v, s = (float(t) for t in stats.beta(6, 4).stats(moments="mvs"))
+    assert mean == pytest.approx(m, abs=0.002)
+    assert var == pytest.approx(v, rel=0.03)
+    assert skew == pytest.approx(s, abs=0.05)

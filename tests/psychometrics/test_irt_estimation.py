@@ -86,6 +86,15 @@ def test_3pl_recovery_small():
     assert np.all(np.isfinite(cal.se_c)) and np.all((cal.c > 0) & (cal.c < 0.5))
 
 
+def test_priors_shrink_toward_their_modes():
+    sim = simulate_dataset(600, 10, np.random.default_rng(4), model="3pl")
+    free = calibrate(sim.responses, "3pl", guessing_prior=None, standard_errors=False)
+    tight = calibrate(sim.responses, "3pl", guessing_prior=(5, 17), slope_prior=(0.0, 0.05), standard_errors=False)
+    # lognormal(0, .05) on a: slopes pinned near 1; Beta(5, 17) keeps c off the 0 boundary
+    assert np.all(np.abs(tight.a - 1) < 0.05) and np.ptp(free.a) > 1.0
+    assert tight.c.min() > 0.1 and free.c.min() < 0.01
+
+
 def test_agrees_with_girth_on_2pl_and_1pl():
     sim = simulate_dataset(1000, 12, np.random.default_rng(3), model="2pl")
     for model in ("2pl", "1pl"):

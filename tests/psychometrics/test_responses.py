@@ -187,3 +187,26 @@ def test_from_scored_round_trip():
     rm = from_scored([[1, np.nan, 0], [np.nan, 1, np.nan]])
     np.testing.assert_array_equal(rm.scored, [[1, 0, 0], [0, 1, np.nan]])
     assert rm.omitted.tolist() == [[False, True, False], [True, False, False]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["A", "b", "C", "d", "", "*", "-"]), min_size=3, max_size=3),
+                min_size=1, max_size=15),
+       st.sampled_from([".csv", ".xlsx"]))
+def test_file_round_trip(tmp_path_factory, rows, suffix):
+    """Whatever labels are written (any case, any no-response mark), reading gives them back upper-case."""
+    rows = [r[:2] + ["A"] for r in rows]  # a last answered item keeps every earlier blank an omit
+    frame = pd.DataFrame(rows, columns=["I1", "I2", "I3"])
+    frame.insert(0, "candidate_id", [f"p{i}" for i in range(len(rows))])
+    # a column with no answer at all is (rightly) an error; make sure each has one
+    frame.loc[0, ["I1", "I2"]] = ["A", "B"]
+    path = tmp_path_factory.mktemp("rt") / f"r{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_excel(path, index=False)
+    rm = read_responses(path, key={"I1": "A", "I2": "B", "I3": "A"}, not_reached_rule=False)
+    expected = frame[["I1", "I2", "I3"]].apply(lambda c: c.str.upper().replace({"*": "", "-": ""})).to_numpy()
+    assert rm.raw.tolist() == expected.tolist()
+    assert list(rm.person_ids) == list(frame["candidate_id"])
+    np.testing.assert_array_equal(rm.scored, (expected == np.array(["A", "B", "A"])).astype(float))

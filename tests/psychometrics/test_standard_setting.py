@@ -201,6 +201,12 @@ def test_angoff_is_invariant_to_rater_order(values, rnd):
     assert 0 <= a.cut_raw <= 4
 
 
+def test_normal_cut_interval_by_hand():
+    # 95 %: z = 1.959964; cut 30, SE 2 → 30 ± 3.919928.
+    lo, hi = ss.normal_cut_interval(30.0, 2.0)
+    assert (lo, hi) == (pytest.approx(30 - 3.919928, abs=1e-6), pytest.approx(30 + 3.919928, abs=1e-6))
+
+
 # ---- CLI ------------------------------------------------------------------------------------------------
 from click.testing import CliRunner  # noqa: E402
 

@@ -56,14 +56,16 @@ def test_item_analysis_workbook_sheets_values_and_safety(tmp_path, ia_report):
                              "Charts", "Read me"]
     _no_formulas(wb)
     items = wb["Items"]
-    header = _find_row(items, "item_id")
-    assert [c.value for c in items[header]][:5] == ["item_id", "n", "p_value", "point_biserial", "severity"]
+    header = _find_row(items, "Item")
+    assert [c.value for c in items[header]][:5] == ["Item", "N", "P", "Rpbis (item-rest)", "Worst flag"]
     assert items.cell(row=header + 3, column=1).value == "=EVIL()"
     assert items.cell(row=header + 1, column=3).number_format == "0.00"
     assert items.freeze_panes == f"A{header + 1}"
     assert len(items.conditional_formatting) >= 1
     summary = wb["Summary"]
     texts = [c.value for c in summary["A"] if c.value]
+    assert summary.cell(row=_find_row(summary, "Pass rate"), column=2).number_format == "0.0%"
+    assert summary.cell(row=_find_row(summary, "Reliability (KR-20 / coefficient alpha)"), column=2).value == 0.81
     assert "100 candidates answered 3 scored items (70 in en, 30 in es)." in texts
     assert any("Reliability (KR-20) is 0.81 (95% CI 0.75–0.86)" in t for t in texts)
     assert any("2 items carry at least one flag (1 critical, 1 severe, 0 review)" in t for t in texts)

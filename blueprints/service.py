@@ -1,0 +1,204 @@
+"""Blueprints and forms against an item bank: what the CLI's blueprint / assemble / forms commands call.
+
+Each function takes an open :class:`itembank.store.Bank` and does one job: check a blueprint, assemble and
+save forms, describe a form, export it. The numeric work lives in ``assemble.py`` (pure over a pool frame).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from itembank.errors import AssemblyError, InputError
+from itembank.model import Form, FormStatus
+
+from .assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
+from .diagnose import FeasibilityReport, check_blueprint
+from .loading import load_blueprint, parse_blueprint
+from .model import Blueprint
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "default"
+#: Columns of a form map (export, ``forms show``), in order.
+FORM_MAP_COLUMNS = ("position", "item_id", "version", "is_pretest", "primary_competency", "area", "cognitive_level",
+                    "key", "p_value", "point_biserial", "a", "b", "c")
+
+
+def resolve_blueprint(path: str | Path) -> Path:
+    """A blueprint file path; ``default`` (or a shipped file's stem) names a blueprint shipped with certbank."""
+    candidate = Path(path)
+    if candidate.exists():
+        return candidate
+    name = "peer_support" if str(path) == "default" else str(path)
+    shipped = DEFAULT_DIR / f"{name}.toml"
+    return shipped if shipped.exists() else candidate
+
+
+def blueprint_for(bank, path: str | Path) -> Blueprint:
+    """Load a blueprint from a file, else from the bank's stored blueprints by name, else a shipped one."""
+    if not Path(path).exists() and "/" not in str(path):
+        stored = bank.list_blueprints()
+        if str(path) in set(stored["name"]):
+            return parse_blueprint(bank.get_blueprint(str(path)), file=f"blueprint {path!r} in the bank")
+    return load_blueprint(resolve_blueprint(path))
+
+
+def recent_published_forms(bank) -> list[str]:
+    """Published form ids, most recently published first (for ``exclude_last_forms``)."""
+    forms = bank.list_forms()
+    published = forms[forms["status"] == FormStatus.PUBLISHED.value]
+    return published.sort_values("published_at", ascending=False)["form_id"].tolist()
+
+
+def _pool_and_enemies(bank) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    return bank.item_pool(), list(bank.enemy_pairs())
+
+
+def check_blueprint_file(bank, path: str | Path, *, n_forms: int = 1, time_limit: float = 20.0) -> FeasibilityReport:
+    """Validate a blueprint file, then check the bank can supply ``n_forms`` forms (counting, then a trial)."""
+    bp = blueprint_for(bank, path)
+    pool, enemies = _pool_and_enemies(bank)
+    return check_blueprint(bp, pool, enemies, n_forms=n_forms, recent_forms=recent_published_forms(bank),
+                           time_limit=time_limit)
+
+
+def render_feasibility(report: FeasibilityReport) -> str:
+    lines = [f"Blueprint {report.blueprint_name!r}, {report.n_forms} form(s):"]
+    for ln in report.lines:
+        lines.append(f"  {'ok ' if ln.ok else 'SHORT'} {ln.label}: needs {ln.needed}, eligible {ln.eligible}")
+    lines += [f"  note: {n}" for n in report.notes]
+    lines.append(report.message)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SavedForms:
+    result: AssemblyResult
+    form_ids: tuple[str, ...]
+
+    def summary(self) -> str:
+        return self.result.summary() + "\nSaved as draft: " + ", ".join(self.form_ids)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "-", text).strip("-.") or "form"
+
+
+def _free_id(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | None = None,
+                       time_limit: float = DEFAULT_TIME_LIMIT, gap: float = DEFAULT_GAP,
+                       name: str | None = None) -> SavedForms:
+    """Assemble ``n_forms`` forms from the bank and save them as drafts, all or nothing.
+
+    Forms are saved only when the independent verification passes; each stores the blueprint's name and
+    hash, and the solver statistics and notes in ``details``.
+    """
+    bp: Blueprint = blueprint_for(bank, path)
+    pool, enemies = _pool_and_enemies(bank)
+    result = assemble(bp, pool, enemies, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
+                      recent_forms=recent_published_forms(bank), name=name)
+    if not result.ok:
+        raise AssemblyError("The solver's forms failed the independent check; nothing was saved.\n"
+                            + "\n".join(c.message for c in result.verification.failures))
+    taken = set(bank.list_forms()["form_id"])
+    ids = []
+    s = result.solver
+    details = {"solver": {"status": s.status, "objective": s.objective, "bound": s.bound, "gap": s.gap,
+                          "seconds": round(s.seconds, 3)},
+               "seed": seed, "blueprint_source": str(bp.source), "notes": list(result.notes)}
+    with bank.transaction():
+        for form in result.forms:
+            form_id = _free_id(_slug(form.name), taken)
+            taken.add(form_id)
+            bank.save_form(Form(form_id=form_id, name=form.name, items=form.items, blueprint_name=bp.exam.name,
+                                blueprint_hash=result.blueprint_hash, status=FormStatus.DRAFT,
+                                details=details))
+            ids.append(form_id)
+    return SavedForms(result, tuple(ids))
+
+
+# ---- describing and exporting forms ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormExport:
+    """Everything a form export needs: the form, its map (one row per position), the answer key, and the
+    text of each language (``texts``: the columns of ``Bank.item_texts``) for booklets."""
+
+    form: Form
+    map: pd.DataFrame
+    key: dict[str, str]
+    texts: pd.DataFrame = field(default=None, compare=False, hash=False, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.map
+
+
+def form_export(bank, form_id: str, languages: Sequence[str] = ("en", "es")) -> FormExport:
+    form = bank.get_form(form_id)
+    pool = bank.item_pool().set_index("item_id")
+    rows = []
+    for fi in form.items:
+        info = pool.loc[fi.item_id] if fi.item_id in pool.index else pd.Series(dtype=object)
+        rows.append({"position": fi.position, "item_id": fi.item_id, "version": fi.version,
+                     "is_pretest": fi.is_pretest,
+                     **{c: info.get(c) for c in FORM_MAP_COLUMNS[4:]}})
+    frame = pd.DataFrame(rows, columns=list(FORM_MAP_COLUMNS))
+    key = bank.form_key(form_id)
+    frame["key"] = frame["item_id"].map(key)  # the key of the version on the form, not the current one
+    texts = bank.item_texts([fi.item_id for fi in form.items], languages=tuple(languages))
+    return FormExport(form, frame, key, texts)
+
+
+def show_form(bank, form_id: str) -> str:
+    exp = form_export(bank, form_id)
+    f = exp.form
+    head = (f"{f.form_id}: {f.name} ({f.status.value}), blueprint {f.blueprint_name!r} {f.blueprint_hash[:12]}, "
+            f"{len(f.items)} items ({sum(fi.is_pretest for fi in f.items)} pretest), created by {f.created_by} "
+            f"at {f.created_at}")
+    table = exp.map[["position", "item_id", "version", "is_pretest", "area", "cognitive_level", "key", "p_value"]]
+    return head + "\n" + table.to_string(index=False)
+
+
+def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> str:
+    """Write the form map as csv or json (to ``out``, atomically, or return the text); xlsx is rendered by
+    the reports package (``reports.form_workbook.write_form_workbook(export, path)``) when present."""
+    from itembank.exporting import atomic_write
+
+    fmt = fmt.lower()
+    exp = form_export(bank, form_id)
+    if fmt == "xlsx":
+        if out is None:
+            raise InputError("An xlsx export needs --out FILE.")
+        try:
+            from reports.form_workbook import write_form_workbook  # the reports helper's hook
+        except ImportError:
+            raise InputError("xlsx form export is not available yet; use --format csv or json.") from None
+        write_form_workbook(exp, Path(out))
+        return str(out)
+    if fmt == "csv":
+        text = exp.map.to_csv(index=False)
+    elif fmt == "json":
+        f = exp.form
+        payload = {"form_id": f.form_id, "name": f.name, "status": f.status.value,
+                   "blueprint_name": f.blueprint_name, "blueprint_hash": f.blueprint_hash,
+                   "created_by": f.created_by, "created_at": f.created_at,
+                   "items": json.loads(exp.map.to_json(orient="records")), "key": exp.key}
+        text = json.dumps(payload, indent=2, ensure_ascii=False)
+    else:
+        raise InputError(f"Unknown export format {fmt!r}; use csv, json or xlsx.")
+    if out is None:
+        return text
+    atomic_write(Path(out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return str(out)

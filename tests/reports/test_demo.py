@@ -1,0 +1,70 @@
+"""`certbank demo` end to end: every output is written, the planted problems appear in the Flags and DIF
+sheets, and a second run refuses to replace the outputs without --force."""
+import json
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from cli import main
+from reports.demo import run_demo
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out)
+
+
+def test_demo_finds_every_planted_problem(demo):
+    kinds = {p.kind: p for p in demo.planted}
+    assert set(kinds) == {"miskey", "too easy", "Spanish DIF", "non-functioning distractor"}
+    assert all(p.found for p in demo.planted), demo.summary()
+    assert demo.seconds < 60
+
+
+def test_demo_writes_every_output(demo):
+    expected = {"certbank.db", "responses-form-A.csv", "ratings.csv", "item-analysis.xlsx", "standard-setting.xlsx",
+                "form-DEMO-A.xlsx", "form-DEMO-B.xlsx", "scores-form-A.csv", "params-form-A.csv", "dif.csv",
+                "analysis/items.csv", "analysis/options.csv", "analysis/quantiles.csv", "analysis/test.json",
+                "analysis/flags.csv"}
+    assert expected <= set(demo.files)
+    test = json.loads((demo.outdir / "analysis" / "test.json").read_text())
+    assert test["combined"]["n"] == 3000
+
+
+def test_planted_problems_show_in_the_workbook(demo):
+    wb = load_workbook(demo.outdir / "item-analysis.xlsx")
+    flags = wb["Flags"]
+    header = next(r for r in range(1, 10) if flags.cell(row=r, column=1).value == "Item")
+    rows = [[c.value for c in row] for row in flags.iter_rows(min_row=header + 1)]
+    by_item = {}
+    for r in rows:
+        by_item.setdefault(r[0], []).append(r)
+    planted = {p.kind: p.item_id for p in demo.planted}
+    assert any("KEY" in r[3] and r[8] == "check key" for r in by_item[planted["miskey"]])
+    assert any(r[3] == "P_HIGH" and r[4] == "severe" for r in by_item[planted["too easy"]])
+    assert any(r[3] == "NONFUNCTIONING_DISTRACTOR" for r in by_item[planted["non-functioning distractor"]])
+    assert any(r[2] == "dif" for r in by_item[planted["Spanish DIF"]])
+    dif = wb["DIF"]
+    head = next(r for r in range(1, 10) if dif.cell(row=r, column=1).value == "Item")
+    cols = [c.value for c in dif[head]]
+    row = next(r for r in range(head + 1, dif.max_row + 1) if dif.cell(row=r, column=1).value == planted["Spanish DIF"])
+    assert dif.cell(row=row, column=cols.index("ETS class") + 1).value == "C"
+    assert dif.cell(row=row, column=cols.index("Spanish text") + 1).value  # the two versions side by side
+    assert dif.cell(row=row, column=cols.index("English text") + 1).value
+
+
+def test_standard_is_carried_to_form_b(demo):
+    wb = load_workbook(demo.outdir / "standard-setting.xlsx")
+    assert {"Conversion DEMO-A", "Conversion DEMO-B"} <= set(wb.sheetnames)
+    assert set(demo.raw_cuts) == {"DEMO-A", "DEMO-B"}
+    assert all(40 < c < 110 for c in demo.raw_cuts.values())
+
+
+def test_second_run_refuses_without_force_and_cli_exit_code(demo):
+    before = (demo.outdir / "item-analysis.xlsx").read_bytes()
+    result = CliRunner().invoke(main, ["demo", str(demo.outdir)])
+    assert result.exit_code == 2
+    assert "already holds demo outputs" in result.output and "--force" in result.output
+    assert (demo.outdir / "item-analysis.xlsx").read_bytes() == before
