@@ -205,11 +205,10 @@ def conformance_frame(verification: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def standard_bundle(angoff, *, title: str, impact: pd.DataFrame | None = None,
-                    form_cuts: pd.DataFrame | None = None, conversions: Mapping[str, pd.DataFrame] | None = None,
-                    decision: pd.DataFrame | None = None, sentences: Sequence[str] = (),
+def standard_bundle(angoff, carried=None, *, title: str, sentences: Sequence[str] = (),
                     input_files: Sequence[str] = (), settings: Mapping[str, object] | None = None) -> StandardReport:
-    """The standard-setting workbook's bundle from an Angoff result and what was derived from it."""
+    """The standard-setting workbook's bundle: an Angoff result and, optionally, the standard carried to every
+    form (``standard_study.StandardAcrossForms``: raw cuts, conversion tables, impact, decision quality)."""
     s = angoff.summary()
     cut = {"Recommended raw cut (mean of raters' cuts)": s["cut_raw"],
            "Recommended cut as percent correct": s["cut_percent"],
@@ -220,14 +219,14 @@ def standard_bundle(angoff, *, title: str, impact: pd.DataFrame | None = None,
     if s.get("outlier_raters"):
         cut["Raters flagged as outliers"] = ", ".join(s["outlier_raters"])
     conv = {}
-    for form_id, table in (conversions or {}).items():
-        t = table.rename(columns={"raw": "raw_score"})
-        if "passed" in t.columns:
-            t = t.assign(decision=np.where(t["passed"], "pass", "fail")).drop(columns="passed")
-        conv[form_id] = t
-    return StandardReport(title=title, raters=angoff.to_frame(), cut=cut,
-                          impact=impact if impact is not None else pd.DataFrame(),
-                          form_cuts=form_cuts if form_cuts is not None else pd.DataFrame(), conversions=conv,
-                          decision=decision if decision is not None else pd.DataFrame(),
-                          sentences=tuple(sentences), settings=dict(settings or {}),
+    form_cuts = impact = dq = pd.DataFrame()
+    if carried is not None:
+        cut["Rounding rule for each form's raw cut"] = ("smallest raw score whose true score reaches the θ cut"
+                                                        if carried.rule == "at_least" else carried.rule)
+        for form_id, table in carried.conversions.items():
+            t = table.rename(columns={"raw": "raw_score"})
+            conv[form_id] = t.assign(decision=np.where(t["passed"], "pass", "fail")).drop(columns="passed")
+        form_cuts, impact, dq = carried.form_cuts_frame(), carried.impact, carried.decision
+    return StandardReport(title=title, raters=angoff.to_frame(), cut=cut, impact=impact, form_cuts=form_cuts,
+                          conversions=conv, decision=dq, sentences=tuple(sentences), settings=dict(settings or {}),
                           input_files=tuple(str(f) for f in input_files))

@@ -249,10 +249,9 @@ def _simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng) -> _A
 
 
 def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame, classical, rm, rng) -> dict:
-    from psychometrics import decision
     from psychometrics.irt_equating import ItemParameters
-    from psychometrics.scaling import conversion_table, make_standard
-    from psychometrics.standard_setting import impact
+    from psychometrics.scaling import make_standard
+    from psychometrics.standard_study import carry_standard
     from psychometrics.standard_setting_files import angoff_from_file
     from psychometrics.irt.models import probability
 
@@ -276,24 +275,18 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
     record = make_standard(theta_cut, source={"method": "modified Angoff (demo)", **angoff.summary()})
     bank.save_standard("peer-support", theta_cut, record)
 
-    conv_a = conversion_table(params_a, theta_cut)
-    conv_b = conversion_table(params_b, theta_cut)
-    raw_cuts = {form_a: int(conv_a.attrs["raw_cut"]), form_b: int(conv_b.attrs["raw_cut"])}
-    scores = np.nansum(rm.scored, axis=1)
     language = rm.groups["language"].to_numpy()
-    imp = impact(scores, raw_cuts[form_a], se=angoff.se, groups=language)
-    alpha = classical.analysis.combined.test.alpha
-    dq = decision.decision_summary(scores, len(items_a), raw_cuts[form_a], reliability=alpha, params=params_a,
-                                   theta_cut=theta_cut)
+    carried = carry_standard(theta_cut, {form_a: params_a, form_b: params_b}, scores=np.nansum(rm.scored, axis=1),
+                             groups=language, cut_se=angoff.se,
+                             reliability=classical.analysis.combined.test.alpha)
     from psychometrics.scaling import score_candidates
 
     pool = bank.item_pool().set_index("item_id")
     cand = score_candidates(rm.scored, params_a, theta_cut, areas=pool.loc[items_a, "area"].to_numpy(),
                             person_ids=rm.person_ids)
     cand.to_csv(outdir / "scores-form-A.csv", index=False)
-    return {"angoff": angoff, "theta_cut": theta_cut, "raw_cuts": raw_cuts, "conversions": {form_a: conv_a,
-            form_b: conv_b}, "impact": imp, "decision": dq, "ratings_path": ratings_path,
-            "params": {form_a: params_a, form_b: params_b}}
+    return {"angoff": angoff, "theta_cut": theta_cut, "carried": carried, "raw_cuts": dict(carried.raw_cuts),
+            "ratings_path": ratings_path}
 
 
 def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, fit, linking, dif, texts,
@@ -303,7 +296,8 @@ def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, f
     from reports.item_analysis import build_item_analysis_workbook
     from reports.standard_report import build_standard_workbook
 
-    conv_a = standard["conversions"][form_a].rename(columns={"raw": "raw_score"})
+    carried = standard["carried"]
+    conv_a = carried.conversions[form_a].rename(columns={"raw": "raw_score"})
     conv_a = conv_a.assign(decision=np.where(conv_a.pop("passed"), "pass", "fail"))
     ia = item_analysis_bundle(
         classical, title=f"Item analysis: form {form_a}", calibration=calibration, fit=fit, dif=dif,
@@ -321,9 +315,6 @@ def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, f
                           title=f"Form {form_id}: {form.name}")
         files.append(build_form_workbook(rep, outdir / f"form-{form_id}.xlsx"))
     angoff = standard["angoff"]
-    form_cuts = pd.DataFrame({"form_id": list(standard["raw_cuts"]),
-                              "raw_cut": list(standard["raw_cuts"].values()),
-                              "theta_cut": standard["theta_cut"]})
     sentences = [
         f"{len(angoff.rater_ids)} raters judged each of the {angoff.n_items} items of form {form_a}. Their "
         f"average cut is {angoff.cut_raw:.1f} raw points (SE {angoff.se:.2f}), θ = {standard['theta_cut']:.2f} "
@@ -331,10 +322,8 @@ def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, f
         "The standard is kept as that θ: each form's raw cut is the smallest raw score whose expected (true) "
         "score reaches it — " + ", ".join(f"form {k}: {v}" for k, v in standard["raw_cuts"].items()) + ".",
     ]
-    std = standard_bundle(angoff, title="Standard setting: peer-support certification",
-                          impact=standard["impact"], form_cuts=form_cuts, conversions=standard["conversions"],
-                          decision=standard["decision"], sentences=sentences,
-                          input_files=[standard["ratings_path"]])
+    std = standard_bundle(angoff, carried, title="Standard setting: peer-support certification",
+                          sentences=sentences, input_files=[standard["ratings_path"]])
     files.append(build_standard_workbook(std, outdir / "standard-setting.xlsx"))
     return files
 
@@ -353,6 +342,7 @@ def _check_planted(planted, classical, dif) -> list[Planted]:
         else:
             mine = flags[flags["item_id"] == item_id]
             hit = mine[mine["code"].str.upper().str.contains("|".join(wanted[kind]))]
+            hit = hit.sort_values("value", ascending=False)  # the most telling option first
             found = not hit.empty
             evidence = hit["reason"].iloc[0] if found else "no matching flag"
         out.append(Planted(item_id, kind, description, bool(found), evidence))
