@@ -364,7 +364,8 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     if areas_file:
         areas = read_item_areas(areas_file)
     matrix = read_responses(responses, key=key, options=options, numeric_options=numeric_options,
-                            not_reached_rule=not no_not_reached, form_id=form_id)
+                            not_reached_rule=not no_not_reached, form_id=form_id,
+                            group_columns=(group_column,) if group_column else ())
     report = analyze_responses(matrix, group_column=group_column, quantiles=quantiles, areas=areas,
                                corrected=not uncorrected, thresholds=limits, item_versions=versions,
                                pretest=pretest, omits_in_n=not omits_excluded,
@@ -479,7 +480,7 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
     """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
     θ, scaled score, pass/fail and competency areas instead."""
-    from psychometrics.irt.jobs import read_params, score_responses, write_atomically
+    from psychometrics.irt.jobs import read_latent, read_params, score_responses, write_atomically
 
     import numpy as np
 
@@ -490,7 +491,9 @@ def score(obj: Context, responses: Path, params_file: Path, key_file, method, ou
 
     matrix, _ = _scored_matrix(obj, responses, None, key_file)
     params = read_params(params_file)
-    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids)
+    # EAP/MAP prior: the latent mean and SD in the calibration.json beside the parameters (else N(0, 1))
+    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
+                             prior=read_latent(params_file))
     write_atomically([(out, result.to_frame().to_csv(index=False))])
     bounded = int(result.bounded.sum())
     click.echo(f"Scored {result.theta.size} candidates by {method.upper()}: mean θ {np.nanmean(result.theta):.3f}"
@@ -666,15 +669,38 @@ def cutscore():
 @click.option("--group", "group_column", default="language", show_default=True, help="Group column for impact.")
 @click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Directory for raters.csv, rounds.csv, summary.json (and impact.csv).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the standard-setting workbook (.xlsx) for the board.")
+@click.option("--carry-to", "carry_to", multiple=True,
+              help="With --form and --report: other forms (bank) to show the carried standard on (repeatable).")
+@click.option("--force", is_flag=True, help="Replace an existing --report workbook.")
 @pass_context
 def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_file, scores_file, group_column,
-                    outdir: Path):
+                    outdir: Path, report_path, carry_to, force):
     """Modified Angoff cut from a ratings file (long: rater_id, item_id, rating[, round, metadata…];
     or wide: rater_id[, round], one column per item). Ratings are probabilities 0–1."""
     from psychometrics.standard_setting_files import angoff_from_file, impact_from_file
 
+    if report_path:
+        from reports.workbook import check_writable
+
+        check_writable(report_path, force)
     params, p_values = _form_parameters(obj, form_id, params_file)
     result = angoff_from_file(ratings, params=params, p_values=p_values, roster_path=raters_file)
+    if report_path:
+        from reports.bundles import standard_bundle
+        from reports.standard_report import build_standard_workbook
+        from psychometrics.standard_setting_files import read_scores_and_groups
+        from psychometrics.standard_study import carry_standard
+
+        forms = {form_id or "reference": params}
+        forms.update({f: _form_parameters(obj, f, None)[0] for f in carry_to})
+        scores, groups = read_scores_and_groups(scores_file, params.n_items, group_column) if scores_file \
+            else (None, None)
+        carried = carry_standard(result.theta_cut, forms, scores=scores, groups=groups, cut_se=result.se)
+        build_standard_workbook(standard_bundle(result, carried, title="Standard setting (modified Angoff)",
+                                                input_files=[ratings] + ([scores_file] if scores_file else [])),
+                                report_path, force=force)
     summary = dict(result.summary(), form_id=form_id, ratings_file=str(ratings))
     frames = {"raters.csv": result.to_frame(), "rounds.csv": result.round_summary}
     if scores_file:

@@ -211,9 +211,8 @@ def beuk_from_files(scores_path, judgments_path, n_items: int) -> CompromiseResu
     return beuk(scores, n_items, j["cut"], j["pass_rate"])
 
 
-def impact_from_file(path, n_items: int, cut_raw: float, se: float = 0.0,
-                     group_column: str | None = "language") -> pd.DataFrame:
-    """``impact`` for a score file (column ``score`` and, if present, ``group_column``, e.g. language)."""
+def read_scores_and_groups(path, n_items: int, group_column: str | None = "language"):
+    """Raw scores (column ``score``) and, if the file has it, the ``group_column`` labels (else None)."""
     scores = read_raw_scores(path, n_items)
     groups = None
     if group_column:
@@ -221,4 +220,11 @@ def impact_from_file(path, n_items: int, cut_raw: float, se: float = 0.0,
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         if group_column.lower() in frame.columns:
             groups = frame[group_column.lower()].astype(str).str.strip().to_numpy()
+    return scores, groups
+
+
+def impact_from_file(path, n_items: int, cut_raw: float, se: float = 0.0,
+                     group_column: str | None = "language") -> pd.DataFrame:
+    """``impact`` for a score file (column ``score`` and, if present, ``group_column``, e.g. language)."""
+    scores, groups = read_scores_and_groups(path, n_items, group_column)
     return impact(scores, cut_raw, se, groups)

@@ -457,3 +457,25 @@ def test_read_xlsx_ratings_with_problems(tmp_path):
     text = str(err.value)
     assert "ratings.xlsx, row 3, column 'rating': missing rating for item I2" in text
     assert "row 4, column 'rating': rating -0.2 is outside 0–1" in text
+
+
+def test_cli_angoff_report_workbook_and_refusal_to_overwrite(tmp_path):
+    from openpyxl import load_workbook
+
+    runner = CliRunner()
+    scores = _write(tmp_path, "scores.csv", [{"score": s, "language": lang} for s, lang in
+                                             [(4, "en"), (3, "en"), (2, "es"), (1, "es")]])
+    report = tmp_path / "standard.xlsx"
+    args = ["--bank", str(tmp_path / "none.db"), "cutscore", "angoff", str(_ratings_file(tmp_path)), "--params",
+            str(_params_file(tmp_path)), "--scores", str(scores), "--out", str(tmp_path / "out"),
+            "--report", str(report)]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    wb = load_workbook(report)
+    assert {"Cut score", "Raters", "Impact", "Forms", "Conversion reference", "Decision quality"} <= set(wb.sheetnames)
+    cut = {r[0]: r[1] for r in wb["Cut score"].iter_rows(values_only=True) if r[0]}
+    assert cut["Recommended raw cut (mean of raters' cuts)"] == pytest.approx(2.6)
+    before = report.read_bytes()
+    res = runner.invoke(main, args)  # a second run must not replace the board's workbook silently
+    assert res.exit_code == 2 and "--force" in res.output
+    assert report.read_bytes() == before
