@@ -963,6 +963,44 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
     line = f" (slope {result.slope:.4f}, intercept {result.intercept:.4f})" if result.slope is not None else ""
     click.echo(f"{result.method} equating of {len(frame)} scores{line}. Wrote {out_path}.")
 
+@standard.command("report")
+@click.argument("name")
+@click.option("--form", "forms", multiple=True, required=True,
+              help="A form (bank) to carry the standard to; repeat for several. The first is the reference.")
+@click.option("--scores", "scores_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Raw scores on the first form (column score, optional language): impact and decision quality.")
+@click.option("--group", "group_column", default="language", show_default=True, help="Group column for impact.")
+@click.option("--angoff", "angoff_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The `cutscore angoff --out` folder, to include the raters table.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The workbook to write (.xlsx).")
+@click.option("--force", is_flag=True, help="Replace an existing workbook.")
+@pass_context
+def standard_report(obj: Context, name, forms, scores_file, group_column, angoff_dir, out, force):
+    """Write the standard-setting workbook for standard NAME (bank or .json) carried to each --form."""
+    import pandas as pd
+
+    from psychometrics.scaling import scale_from_dict
+    from psychometrics.standard_setting_files import read_scores_and_groups
+    from psychometrics.standard_study import carry_standard
+    from reports.bundles import stored_standard_bundle
+    from reports.standard_report import build_standard_workbook
+    from reports.workbook import check_writable
+
+    check_writable(out, force)
+    record = _load_standard(obj, name)
+    params = {f: _form_parameters(obj, f, None)[0] for f in forms}
+    n_ref = params[forms[0]].n_items
+    scores, groups = read_scores_and_groups(scores_file, n_ref, group_column) if scores_file else (None, None)
+    carried = carry_standard(float(record["theta_cut"]), params, scores=scores, groups=groups,
+                             cut_se=float((record.get("source") or {}).get("se") or 0.0),
+                             scale=scale_from_dict(record.get("scale")))
+    raters = pd.read_csv(angoff_dir / "raters.csv") if angoff_dir and (angoff_dir / "raters.csv").exists() else None
+    build_standard_workbook(stored_standard_bundle(name, record, carried, raters=raters,
+                                                   input_files=[scores_file] if scores_file else []), out, force)
+    click.echo(f"Wrote {out}: raw cuts " + ", ".join(f"{f} {c}" for f, c in carried.raw_cuts.items()) + ".")
+
+
 # ---- end section: standard setting and equating ---------------------------------------------------------------
 
 # ---- section: DIF (dif) ------------------------------------------------------------------------------------------

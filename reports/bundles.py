@@ -230,3 +230,33 @@ def standard_bundle(angoff, carried=None, *, title: str, sentences: Sequence[str
     return StandardReport(title=title, raters=angoff.to_frame(), cut=cut, impact=impact, form_cuts=form_cuts,
                           conversions=conv, decision=dq, sentences=tuple(sentences), settings=dict(settings or {}),
                           input_files=tuple(str(f) for f in input_files))
+
+
+def stored_standard_bundle(name: str, record: Mapping[str, object], carried, *, raters: pd.DataFrame | None = None,
+                           input_files: Sequence[str] = ()) -> StandardReport:
+    """The standard-setting workbook for a standard stored in the bank (``bank.get_standard``) carried to
+    forms; ``raters`` is the raters table of the Angoff study behind it, when available."""
+    source = dict(record.get("source") or {})
+    scale = dict(record.get("scale") or {})
+    cut = {"Standard": name, "θ cut on the bank scale": record["theta_cut"],
+           "How it was set": str(source.get("method", "given directly as θ"))}
+    for key, label in (("cut_raw", "Panel's raw cut on its reference form"), ("se", "Standard error of the cut"),
+                       ("n_raters", "Number of raters")):
+        if source.get(key) is not None:
+            cut[label] = source[key]
+    if scale:
+        cut["Scaled score at the cut"] = scale.get("cut")
+        cut["Scaled score range"] = f"{scale.get('low'):g}–{scale.get('high'):g}"
+    cut["Rounding rule for each form's raw cut"] = ("smallest raw score whose true score reaches the θ cut"
+                                                    if carried.rule == "at_least" else carried.rule)
+    conv = {}
+    for form_id, table in carried.conversions.items():
+        t = table.rename(columns={"raw": "raw_score"})
+        conv[form_id] = t.assign(decision=np.where(t["passed"], "pass", "fail")).drop(columns="passed")
+    sentences = [f"The standard '{name}' is θ = {float(record['theta_cut']):.3f} on the bank scale. Each form's "
+                 "raw passing score is where its test characteristic curve reaches that θ: "
+                 + ", ".join(f"form {f} {c}" for f, c in carried.raw_cuts.items()) + "."]
+    return StandardReport(title=f"Standard {name}", raters=raters if raters is not None else pd.DataFrame(),
+                          cut=cut, impact=carried.impact, form_cuts=carried.form_cuts_frame(), conversions=conv,
+                          decision=carried.decision, sentences=tuple(sentences),
+                          input_files=tuple(str(f) for f in input_files))

@@ -50,8 +50,11 @@ def build_standard_workbook(report: StandardReport, path: str | Path, force: boo
     rs = wb.create_sheet("Raters")
     row = wbk.write_title(rs, "Panel ratings", "Each rater's cut, and how well their ratings track the "
                           "items' observed difficulty (reality check)")
-    wbk.write_table(rs, report.raters, start_row=row,
-                    formats={c: "0.00" for c in report.raters.columns if c != "rater"})
+    if report.raters.empty:
+        wbk.write_sentences(rs, ["No rater data were given (add the Angoff output folder to include them)."], row)
+    else:
+        wbk.write_table(rs, report.raters, start_row=row,
+                        formats={c: "0.00" for c in report.raters.columns if c != "rater_id"})
 
     im = wb.create_sheet("Impact")
     row = wbk.write_title(im, "Impact", "Share of candidates who would pass at the cut and at ±1 and ±2 "

@@ -68,3 +68,17 @@ def test_second_run_refuses_without_force_and_cli_exit_code(demo):
     assert result.exit_code == 2
     assert "already holds demo outputs" in result.output and "--force" in result.output
     assert (demo.outdir / "item-analysis.xlsx").read_bytes() == before
+
+
+def test_standard_report_from_the_demo_bank(demo, tmp_path):
+    out = tmp_path / "std.xlsx"
+    args = ["--bank", str(demo.outdir / "certbank.db"), "standard", "report", "peer-support", "--form", "DEMO-A",
+            "--form", "DEMO-B", "--out", str(out)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out)
+    forms = wb["Forms"]
+    head = next(r for r in range(1, 10) if forms.cell(row=r, column=1).value == "form_id")
+    cuts = {forms.cell(row=r, column=1).value: forms.cell(row=r, column=3).value for r in (head + 1, head + 2)}
+    assert cuts == demo.raw_cuts
+    assert "No rater data" in wb["Raters"]["A4"].value
