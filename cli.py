@@ -334,15 +334,24 @@ def _parse_thresholds(pairs):
               help="Change a flag threshold, e.g. --threshold rpbis_review=0.15 (repeatable).")
 @click.option("--save-to-bank", is_flag=True, help="With --form: save the item statistics in the bank's history.")
 @click.option("--label", default=None, help="Analysis label stored with --save-to-bank (default: form and file name).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the item-analysis workbook (.xlsx) for the board, with DIF by language.")
+@click.option("--irt", "irt_model", type=click.Choice(["rasch", "1pl", "2pl", "3pl"]), default=None,
+              help="With --report: calibrate this IRT model and add the IRT sheet and IRT flags.")
+@click.option("--force", is_flag=True, help="Replace an existing --report workbook.")
 @pass_context
 def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, group_column, areas_file, quantiles,
             numeric_options, no_not_reached, omits_excluded, not_reached_wrong, uncorrected, thresholds,
-            save_to_bank, label):
+            save_to_bank, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from itembank.errors import InputError
     from psychometrics.ctt import analyze_responses
     from psychometrics.responses import read_item_areas, read_key_file, read_responses
 
+    if report_path:
+        from reports.workbook import check_writable
+
+        check_writable(report_path, force)
     if form_id and key_file:
         raise InputError("Give either --form or --key, not both.")
     if save_to_bank and not form_id:
@@ -370,6 +379,21 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
                                corrected=not uncorrected, thresholds=limits, item_versions=versions,
                                pretest=pretest, omits_in_n=not omits_excluded,
                                not_reached_in_n=not_reached_wrong)
+    workbook = None
+    if report_path:
+        from psychometrics.administration import analyze_administration
+        from reports.bundles import item_analysis_bundle
+
+        extra = analyze_administration(matrix, irt_model=irt_model)
+        texts = None
+        if form_id and extra.dif is not None:
+            with obj.open_bank() as bank:
+                texts = bank.item_texts(matrix.item_ids)[["item_id", "stem_en", "stem_es"]]
+        workbook = item_analysis_bundle(
+            report, title=f"Item analysis: {form_id or responses.name}", calibration=extra.calibration,
+            fit=extra.fit, dif=extra.dif, texts=texts, areas=areas, input_files=[responses],
+            sentences=extra.notes, settings={"quantiles": quantiles, "irt": irt_model or "none",
+                                             "form": form_id or "", "key": str(key_file or "")})
     if save_to_bank:
         # the files are written inside the bank transaction: if either fails, neither happens
         with obj.open_bank() as bank, bank.transaction():
@@ -378,6 +402,10 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             written = report.write(outdir)
     else:
         written = report.write(outdir)
+    if workbook is not None:
+        from reports.item_analysis import build_item_analysis_workbook
+
+        written.append(str(build_item_analysis_workbook(workbook, report_path, force=force)))
     test = report.analysis.combined.test
     n_flagged = len({f.item_id for f in report.flags})
     click.echo(f"{test.n_persons} candidates, {test.n_items} items: mean {test.mean:.2f}, SD {test.sd:.2f}, "

@@ -126,24 +126,22 @@ def run_demo(outdir: str | Path, progress: Callable[[str], None] = lambda _m: No
         rm = read_responses(responses_path, key=bank.form_key(form_a), options=bank.form_options(form_a))
         pool = bank.item_pool()
         areas = dict(zip(pool["item_id"], pool["area"]))
-        classical = ctt.analyze_responses(rm, group_column="language", areas={i: areas[i] for i in rm.item_ids})
+        pretest = [fi.item_id for fi in bank.get_form(form_a).items if fi.is_pretest]
+        classical = ctt.analyze_responses(rm, group_column="language", areas={i: areas[i] for i in rm.item_ids},
+                                          pretest=pretest)
         classical.write(outdir / "analysis")
         for group, frame in classical.bank_statistics():
             bank.save_item_statistics(frame, analysis_label=f"demo administration of form {form_a}", group=group)
 
         progress("5/7 IRT calibration (3PL), item fit, linking to the bank scale, and DIF by language ...")
-        from psychometrics import dif as dif_analysis
-        from psychometrics.irt.estimation import calibrate
-        from psychometrics.irt.fit import item_fit
+        from psychometrics.administration import analyze_administration
         from psychometrics.irt.linking import link
 
-        calibration = calibrate(rm.scored, model="3pl", item_ids=rm.item_ids)
-        fit = item_fit(rm.scored, calibration)
+        extra = analyze_administration(rm, irt_model="3pl")
+        calibration, fit, dif = extra.calibration, extra.fit, extra.dif
         bank_params = bank.item_parameters(rm.item_ids)
         linking = link(calibration.to_frame(), bank_params, method="stocking-lord")
-        linked = linking.apply(calibration.to_frame())
-        linked.to_csv(outdir / "params-form-A.csv", index=False)
-        dif = dif_analysis.analyze_responses(rm, group="language", focal="es", reference="en")
+        linking.apply(calibration.to_frame()).to_csv(outdir / "params-form-A.csv", index=False)
         texts = bank.item_texts(rm.item_ids)
         dif.to_frame(texts[["item_id", "stem_en", "stem_es"]]).to_csv(outdir / "dif.csv", index=False)
 

@@ -82,3 +82,25 @@ def test_standard_report_from_the_demo_bank(demo, tmp_path):
     cuts = {forms.cell(row=r, column=1).value: forms.cell(row=r, column=3).value for r in (head + 1, head + 2)}
     assert cuts == demo.raw_cuts
     assert "No rater data" in wb["Raters"]["A4"].value
+
+
+def test_analyze_report_on_the_demo_administration(demo, tmp_path):
+    out, report = tmp_path / "analysis", tmp_path / "ia.xlsx"
+    args = ["--bank", str(demo.outdir / "certbank.db"), "analyze", str(demo.outdir / "responses-form-A.csv"),
+            "--form", "DEMO-A", "--group", "language", "--out", str(out), "--report", str(report), "--irt", "2pl"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(report)
+    irt = wb["IRT"]
+    head = next(r for r in range(1, 10) if irt.cell(row=r, column=1).value == "Item")
+    assert irt.max_row - head == 120
+    assert [c.value for c in irt[head]][1:4] == ["a (slope)", "b (difficulty)", "c (guessing)"]
+    planted = {p.kind: p.item_id for p in demo.planted}
+    dif_items = [c.value for c in wb["DIF"]["A"]]
+    assert planted["Spanish DIF"] in dif_items
+    # a second run without --force refuses before writing anything, even the CSV folder
+    out2 = tmp_path / "analysis2"
+    args[args.index(str(out))] = str(out2)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2 and "already exists" in result.output
+    assert not out2.exists()
