@@ -485,7 +485,8 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
                                                   else "DID NOT CONVERGE")
     anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
     click.echo(f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
-               f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, {cal.iterations} EM cycles, {status}, "
+               f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
+               f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
                f"{cal.seconds:.2f} s; {len({f.item_id for f in report.flags})} items flagged. "
                f"Wrote {', '.join(str(p) for p in written)}.")
     for warning in cal.warnings:

@@ -1,13 +1,12 @@
 """certbank blueprints: what a form must contain, and assembly of parallel forms that meet it.
 
-    from blueprints import load_blueprint, assemble
+    from blueprints.loading import load_blueprint
+    from blueprints.assemble import assemble
     result = assemble(load_blueprint("blueprint.toml"), bank.item_pool(), bank.enemy_pairs(), n_forms=4)
+
+(The function ``assemble`` is not re-exported here: it would shadow the module ``blueprints.assemble``.)
 """
-from .assemble import AssemblyResult, assemble
-from .diagnose import check_blueprint
 from .loading import load_blueprint, parse_blueprint
 from .model import Blueprint
-from .verify import verify_forms
 
-__all__ = ["AssemblyResult", "Blueprint", "assemble", "check_blueprint", "load_blueprint", "parse_blueprint",
-           "verify_forms"]
+__all__ = ["Blueprint", "load_blueprint", "parse_blueprint"]

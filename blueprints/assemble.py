@@ -18,14 +18,15 @@ tolerances,
 
 The constant 1 is the floor: every set of forms inside its bands is optimal (it meets the LP bound), and a
 relative gap g lets the solver stop once no form is more than g tolerances outside its band, instead of
-chasing an exact hit. A tiny tie-break cost on x (total ≤ TIE_BREAK, random by seed plus exposure) makes the
+chasing an exact hit. A tiny tie-break cost on x (total ≤ TIE_BREAK, random by seed and form, plus exposure) makes the
 LP relaxation's optimum a vertex with few fractional values, which is what lets HiGHS's rounding find
 in-band forms at the root (measured: 1–4 s instead of 10–40 s on the 1,000-item benchmark).
 maximin: R_k·t ≤ Σ_i I_k(i) x[i,f] ≤ R_k·t + δ_k, maximise t (R_k the reference information; δ_k keeps
-forms parallel), combined with any TCC band as TCC_OVER_MAXIMIN·d − t.
-Symmetry: forms are interchangeable. HiGHS detects this itself (an orbitope over the x[i, ·] columns) and
-exploits it; an explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available (``symmetry_breaking``)
-but measured slower, because it fights HiGHS's own orbitopal fixing.
+forms parallel); any TCC band is then a hard constraint (d = 0), so the gap is the gap on t.
+Symmetry: forms are interchangeable, so every solution has N! relabelled copies. HiGHS detects such
+symmetry (orbitopes), and the tie-break costs differ by form, which gives the copies different costs so
+bounding prunes them. An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available
+(``symmetry_breaking``) but measured slower (bench/assembly.py).
 """
 from __future__ import annotations
 
@@ -53,9 +54,9 @@ DEFAULT_TIME_LIMIT = 60.0
 #: overlap. An enemy pair costs more than moving one item between two content areas (2 × 100).
 PENALTY = {"length": 1000.0, "pretest": 1000.0, "count": 100.0, "enemies": 500.0, "mean": 100.0,
            "overlap": 10.0}
-#: In a combined objective, one tolerance of TCC deviation weighs as much as this many reference units of
-#: maximin information: parallel difficulty comes before extra precision.
-TCC_OVER_MAXIMIN = 10.0
+#: Target costs are multiplied by this (and reported divided by it) so the per-item tie-break costs stay well
+#: above HiGHS's dual feasibility tolerance (1e-7); the relative gap does not depend on it.
+OBJECTIVE_SCALE = 1000.0
 #: Total tie-break cost on item choices, well under the 1% gap on an objective floored at 1 (see build_model).
 TIE_BREAK = 0.004
 NUMERIC_COLUMNS = ("p_value", "point_biserial", "a", "b", "c", "D", "exposure_count")
@@ -115,8 +116,13 @@ def _reviewed(pool: pd.DataFrame, language: str) -> pd.Series:
     return has
 
 
-def eligible_pool(blueprint: Blueprint, pool: pd.DataFrame, recent_forms: Sequence[str] = ()) -> PoolView:
-    """Decide each item's role and, if it cannot serve, the first reason why; resolve statistical targets."""
+def eligible_pool(blueprint: Blueprint, pool: pd.DataFrame, recent_forms: Sequence[str] = (),
+                  reference_items: Sequence[str] | None = None) -> PoolView:
+    """Decide each item's role and, if it cannot serve, the first reason why; resolve statistical targets.
+
+    ``reference_items``: the scored items of the reference form when the blueprint's targets are relative
+    to a form (``targets.reference = "form:<id>"``); they may be ineligible themselves (e.g. just used).
+    """
     bp, el = blueprint, blueprint.eligibility
     pool = normalize_pool(pool)
     notes: list[str] = []
@@ -178,10 +184,22 @@ def eligible_pool(blueprint: Blueprint, pool: pd.DataFrame, recent_forms: Sequen
     pool["reason"] = reason
     scored = pool[pool["role"] == "scored"]
     pretest = pool[pool["role"] == "pretest"]
+    reference_rows, reference_words = scored, f"{bp.exam.length} × the mean over eligible items"
+    if wanted and bp.reference_form is not None:
+        if reference_items is None:
+            raise AssemblyError(f"The targets are relative to form {bp.reference_form}, but its items were not "
+                                "given.")
+        reference_rows = pool[pool["item_id"].isin(list(reference_items))]
+        lacking = len(set(reference_items)) - int((reference_rows["a"].notna() & reference_rows["b"].notna()).sum())
+        if reference_rows.empty or lacking:
+            raise AssemblyError(f"The reference form {bp.reference_form} has {lacking or len(set(reference_items))} "
+                                "item(s) without IRT parameters (or not in the bank); calibrate them first.")
+        reference_words = (f"form {bp.reference_form}'s {len(reference_rows)} items"
+                           + (f", rescaled to {bp.exam.length}" if len(reference_rows) != bp.exam.length else ""))
     for target in wanted:
         function = "characteristic" if not hasattr(target, "mode") else "information"
         theta = np.asarray(target.theta, dtype=float)
-        matrix = _function_matrix(scored, theta, function)  # (n_theta, n_scored)
+        matrix = _function_matrix(reference_rows, theta, function)  # (n_theta, n_reference_items)
         reference = bp.exam.length * matrix.mean(axis=1) if matrix.shape[1] else np.zeros(len(theta))
         mode = getattr(target, "mode", "target")
         values = np.asarray(target.values, dtype=float) if target.values else reference
@@ -189,9 +207,8 @@ def eligible_pool(blueprint: Blueprint, pool: pd.DataFrame, recent_forms: Sequen
         if not target.values:
             notes.append(f"{'Information' if function == 'information' else 'TCC'} "
                          f"{'weights' if mode == 'maximin' else 'targets'} at θ = "
-                         f"{', '.join(f'{t:g}' for t in theta)}: the pool reference "
-                         f"({', '.join(f'{v:.2f}' for v in values)}), {bp.exam.length} × the mean over "
-                         f"eligible items.")
+                         f"{', '.join(f'{t:g}' for t in theta)}: "
+                         f"{', '.join(f'{v:.2f}' for v in values)} ({reference_words}).")
         targets.append(ResolvedTarget(function, tuple(theta.tolist()), tuple(values.tolist()),
                                       tuple(tolerance.tolist()), mode))
     return PoolView(pool, scored, pretest, tuple(applicable_bounds), tuple(applicable_means), tuple(targets),
@@ -288,6 +305,7 @@ class _Model:
     def __init__(self, n_x: int, elastic: bool):
         self.n = n_x
         self.elastic = elastic
+        self.scale = 1.0  # the objective is reported divided by this
         self.cost: list[float] = [0.0] * n_x
         self.col_lb: list[float] = [0.0] * n_x
         self.col_ub: list[float] = [1.0] * n_x
@@ -337,8 +355,9 @@ class _Model:
         seconds = time.perf_counter() - started
         stats = SolverStats(
             status=_STATUS_TEXT.get(res.status, "solver error"), message=str(res.message),
-            objective=None if res.x is None else float(res.fun),
-            bound=getattr(res, "mip_dual_bound", None), gap=getattr(res, "mip_gap", None),
+            objective=None if res.x is None else float(res.fun) / self.scale,
+            bound=None if getattr(res, "mip_dual_bound", None) is None else float(res.mip_dual_bound) / self.scale,
+            gap=getattr(res, "mip_gap", None),
             seconds=seconds, n_variables=self.n, n_constraints=len(self.lo),
             nodes=getattr(res, "mip_node_count", None))
         return res, stats
@@ -398,6 +417,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                     model.row(w, 1.0, -np.inf, K, PENALTY["overlap"])
 
     if not elastic and view.targets:
+        model.scale = OBJECTIVE_SCALE
         deviation = maximin = None
         has_maximin = any(t.mode == "maximin" for t in view.targets)
         for target in view.targets:
@@ -408,16 +428,18 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                 for f in range(F):
                     if target.mode == "maximin":
                         if maximin is None:
-                            maximin = model.column(0.0, np.inf, cost=-1.0)
+                            maximin = model.column(0.0, np.inf, cost=-OBJECTIVE_SCALE)
                         # T·t ≤ Σ I x ≤ T·t + tol: raise the floor, keep forms within tol of each other.
                         model.row(np.append(cols(scored, f), maximin), np.append(matrix[k, scored], -T), 0.0, tol)
                     else:
                         if deviation is None:
-                            deviation = model.column(0.0, np.inf, cost=TCC_OVER_MAXIMIN if has_maximin else 1.0)
+                            # With maximin the TCC bands are hard (d fixed at 0): a soft band mixed into
+                            # "−t" would make the relative gap meaningless (the objective nears zero).
+                            deviation = model.column(0.0, 0.0 if has_maximin else np.inf, cost=OBJECTIVE_SCALE)
                             if not has_maximin:
                                 # The floor: a column fixed at 1 costs 1, so the objective is 1 + d and a
                                 # relative gap g stops the solver once forms are within g tolerances of band.
-                                model.column(1.0, 1.0, cost=1.0)
+                                model.column(1.0, 1.0, cost=OBJECTIVE_SCALE)
                         excess = deviation
                         row_cols = np.append(cols(scored, f), excess)
                         model.row(row_cols, np.append(matrix[k, scored], -tol), -np.inf, T + tol)
@@ -429,9 +451,12 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
         # and prefers less-exposed items. It cannot change which forms count as good enough.
         tie_rng = rng if rng is not None else np.random.default_rng(0)
         exposure = items["exposure_count"].to_numpy(float)
-        base = (tie_rng.random(n) + exposure / (1.0 + exposure.max())) / 2.0
-        scale = TIE_BREAK / (F * (L + P))
+        # Weights in [0.5, 1]: none so small that HiGHS's dual tolerance would read it as zero. They differ
+        # by form, so the LP's favourite items differ by form and overlap caps are rarely in the way.
+        spread = exposure / (1.0 + exposure.max())
+        scale = OBJECTIVE_SCALE * TIE_BREAK / (F * (L + P))
         for f in range(F):
+            base = 0.5 + (tie_rng.random(n) + spread) / 4.0
             model.cost[f * n:(f + 1) * n] = (base * scale).tolist()
 
     if symmetry_breaking and F > 1:
@@ -460,6 +485,7 @@ def _order_items(bp: Blueprint, chosen: pd.DataFrame, rng: np.random.Generator) 
 
 
 def form_names(name: str, n_forms: int) -> list[str]:
+    """"<name> A", "<name> B", ... (numbers beyond 26 forms)."""
     return [f"{name} {chr(ord('A') + f)}" if n_forms <= 26 else f"{name} {f + 1}" for f in range(n_forms)]
 
 
@@ -474,12 +500,14 @@ def assemble(
     gap: float = DEFAULT_GAP,
     recent_forms: Sequence[str] = (),
     name: str | None = None,
+    reference_items: Sequence[str] | None = None,
     symmetry_breaking: bool = False,
     log: bool = False,
 ) -> AssemblyResult:
     """Build ``n_forms`` forms meeting ``blueprint`` from ``pool`` (the frame of ``Bank.item_pool()``).
 
-    ``recent_forms`` lists form ids newest first (for ``exclude_last_forms``). Raises AssemblyError with plain
+    ``recent_forms`` lists form ids newest first (for ``exclude_last_forms``); ``reference_items`` are the
+    scored items of the reference form when ``targets.reference = "form:<id>"``. Raises AssemblyError with plain
     sentences when the bank cannot supply the forms (counting check) or the rules conflict (elastic re-solve).
     The result always carries :func:`verify_forms`' independent check of every rule.
     """
@@ -487,7 +515,7 @@ def assemble(
 
     if n_forms < 1:
         raise AssemblyError("the number of forms must be at least 1")
-    view = eligible_pool(blueprint, pool, recent_forms)
+    view = eligible_pool(blueprint, pool, recent_forms, reference_items)
     shortfalls = counting_shortfalls(blueprint, view, n_forms)
     if shortfalls:
         raise AssemblyError("The bank cannot supply these forms:\n" + "\n".join(shortfalls))

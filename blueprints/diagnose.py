@@ -75,7 +75,8 @@ def counting_lines(bp: Blueprint, view, n_forms: int) -> list[tuple[CountingLine
     words = f" {view.eligibility_words}" if view.eligibility_words else ""
     out = []
 
-    def line(rule_id: str, label: str, per_form: int, eligible: int, candidates: pd.DataFrame, kind: str):
+    def line(rule_id: str, label: str, per_form: int, eligible: int, candidates: pd.DataFrame, kind: str,
+             words: str = words):
         needed = items_needed(per_form, n_forms, K)
         entry = CountingLine(rule_id, label, per_form, needed, eligible)
         sentence = ""
@@ -87,8 +88,9 @@ def counting_lines(bp: Blueprint, view, n_forms: int) -> list[tuple[CountingLine
     line("length", "The exam", bp.exam.length, len(view.scored), pool[scored_status], statuses)
     if bp.exam.pretest_slots:
         pre_status = pool["status"].isin(el.pretest_statuses)
-        line("pretest_slots", "The pretest slots", bp.exam.pretest_slots, len(view.pretest), pool[pre_status],
-             " or ".join(el.pretest_statuses))
+        line("pretest_slots", "The pretest part of each form", bp.exam.pretest_slots, len(view.pretest),
+             pool[pre_status], " or ".join(el.pretest_statuses),
+             words.replace(", with IRT parameters", "").replace(" with IRT parameters", ""))  # not needed to pretest
     for rule in bp.active_counts:
         if not rule.lower:
             continue
@@ -124,18 +126,23 @@ class FeasibilityReport:
 
 
 def check_blueprint(bp: Blueprint, pool: pd.DataFrame, enemy_pairs: Sequence[tuple[str, str]] = (), *,
-                    n_forms: int = 1, recent_forms: Sequence[str] = (), time_limit: float = 20.0) -> FeasibilityReport:
+                    n_forms: int = 1, recent_forms: Sequence[str] = (), time_limit: float = 20.0,
+                    reference_items: Sequence[str] | None = None) -> FeasibilityReport:
     """Counting check, then a trial assembly (targets included) within ``time_limit`` seconds."""
     from .assemble import assemble, eligible_pool
 
-    view = eligible_pool(bp, pool, recent_forms)
+    try:
+        view = eligible_pool(bp, pool, recent_forms, reference_items)
+    except AssemblyError as err:
+        return FeasibilityReport(bp.exam.name, n_forms, (), False, str(err))
     lines = counting_lines(bp, view, n_forms)
     shortfalls = [s for _, s in lines if s]
     if shortfalls:
         return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False,
                                  "\n".join(shortfalls), view.notes)
     try:
-        result = assemble(bp, pool, enemy_pairs, n_forms=n_forms, recent_forms=recent_forms, time_limit=time_limit)
+        result = assemble(bp, pool, enemy_pairs, n_forms=n_forms, recent_forms=recent_forms, time_limit=time_limit,
+                          reference_items=reference_items)
     except AssemblyError as err:
         return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False, str(err), view.notes)
     message = (f"Feasible: {n_forms} form(s) assembled in {result.solver.seconds:.2f} s "

@@ -222,7 +222,8 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
     rules = r.table(data, "rules", "")
     r.unknown(rules, {"enemies", "max_overlap", "order", "order_seed", "key_balance", "cognitive_levels",
                       "count", "table"}, "rules")
-    for key, attribute, label in (("key_balance", "key", "key {}"), ("cognitive_levels", "cognitive_level", "{}")):
+    for key, attribute, label in (("key_balance", "key", "key {}"),
+                                  ("cognitive_levels", "cognitive_level", "cognitive level {}")):
         for value, rng in r.table(rules, key, "rules").items():
             rng = r.get({value: rng}, value, "range", f"rules.{key}")
             if rng is not None:
@@ -262,7 +263,7 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
 
     information = characteristic = None
     targets = r.table(data, "targets", "")
-    r.unknown(targets, {"theta", "information", "characteristic"}, "targets")
+    r.unknown(targets, {"theta", "reference", "information", "characteristic"}, "targets")
     theta = r.get(targets, "theta", "floats", "targets", (-1.0, 0.0, 1.0))
     if "information" in targets:
         t = r.table(targets, "information", "targets")
@@ -288,7 +289,8 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
         max_overlap=r.get(rules, "max_overlap", "int", "rules", None),
         order=r.get(rules, "order", "str", "rules", "area"),
         order_seed=r.get(rules, "order_seed", "int", "rules", None),
-        information=information, characteristic=characteristic, source=file,
+        information=information, characteristic=characteristic,
+        target_reference=r.get(targets, "reference", "str", "targets", "pool"), source=file,
     )
     problems = list(r.problems)
     table = r.get(rules, "table", "str", "rules")
@@ -408,7 +410,7 @@ def _apply_table(bp: Blueprint, path: Path, standalone: bool) -> tuple[Blueprint
     new = Blueprint(exam=exam, eligibility=eligibility, counts=tuple(counts), means=tuple(means),
                     item_bounds=tuple(bounds), enemies=enemies, max_overlap=overlap, order=bp.order,
                     order_seed=bp.order_seed, information=bp.information, characteristic=bp.characteristic,
-                    source=bp.source or file)
+                    target_reference=bp.target_reference, source=bp.source or file)
     return new, problems
 
 

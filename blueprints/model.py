@@ -39,6 +39,7 @@ MAX_PRETEST_SLOTS = 20
 
 
 def language_name(code: str) -> str:
+    """"es" → "Spanish", for messages; unknown codes come back unchanged."""
     return LANGUAGE_NAMES.get(code, code)
 
 
@@ -155,6 +156,9 @@ class Blueprint:
     order_seed: int | None = None
     information: InformationTarget | None = None
     characteristic: CharacteristicTarget | None = None
+    #: What targets without explicit values are relative to: "pool" (length × the mean over the eligible pool)
+    #: or "form:<form_id>" (that form's TIF / TCC, rescaled to this exam's length).
+    target_reference: str = "pool"
     source: str = ""  # the file it came from (not part of the hash)
 
     @property
@@ -178,6 +182,11 @@ class Blueprint:
         data = asdict(self)
         data.pop("source")
         return data
+
+    @property
+    def reference_form(self) -> str | None:
+        """The form id targets are relative to, or None for the pool reference."""
+        return self.target_reference[5:] if self.target_reference.startswith("form:") else None
 
     def hash(self) -> str:
         """SHA-256 of :meth:`content` as canonical JSON: the same rules give the same hash from any file."""

@@ -20,6 +20,7 @@ from .assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
 from .diagnose import FeasibilityReport, check_blueprint
 from .loading import load_blueprint, parse_blueprint
 from .model import Blueprint
+from .validate import unknown_codes
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default"
 #: Columns of a form map (export, ``forms show``), in order.
@@ -46,11 +47,28 @@ def blueprint_for(bank, path: str | Path) -> Blueprint:
     return load_blueprint(resolve_blueprint(path))
 
 
+def _checked_blueprint(bank, path: str | Path) -> Blueprint:
+    """The blueprint, with its area and competency codes checked against the bank's frameworks."""
+    bp = blueprint_for(bank, path)
+    competencies = bank.competencies()
+    problems = unknown_codes(bp, set(competencies["area_code"]), set(competencies["code"]))
+    if problems:
+        raise InputError(problems)
+    return bp
+
+
 def recent_published_forms(bank) -> list[str]:
     """Published form ids, most recently published first (for ``exclude_last_forms``)."""
     forms = bank.list_forms()
     published = forms[forms["status"] == FormStatus.PUBLISHED.value]
     return published.sort_values("published_at", ascending=False)["form_id"].tolist()
+
+
+def reference_items(bank, bp: Blueprint) -> tuple[str, ...] | None:
+    """The scored items of the blueprint's reference form, when its targets are relative to a form."""
+    if bp.reference_form is None:
+        return None
+    return bank.get_form(bp.reference_form).scored_item_ids
 
 
 def _pool_and_enemies(bank) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
@@ -59,13 +77,14 @@ def _pool_and_enemies(bank) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
 
 def check_blueprint_file(bank, path: str | Path, *, n_forms: int = 1, time_limit: float = 20.0) -> FeasibilityReport:
     """Validate a blueprint file, then check the bank can supply ``n_forms`` forms (counting, then a trial)."""
-    bp = blueprint_for(bank, path)
+    bp = _checked_blueprint(bank, path)
     pool, enemies = _pool_and_enemies(bank)
     return check_blueprint(bp, pool, enemies, n_forms=n_forms, recent_forms=recent_published_forms(bank),
-                           time_limit=time_limit)
+                           time_limit=time_limit, reference_items=reference_items(bank, bp))
 
 
 def render_feasibility(report: FeasibilityReport) -> str:
+    """The report as lines for the terminal: one per rule (ok / SHORT), notes, then the verdict."""
     lines = [f"Blueprint {report.blueprint_name!r}, {report.n_forms} form(s):"]
     for ln in report.lines:
         lines.append(f"  {'ok ' if ln.ok else 'SHORT'} {ln.label}: needs {ln.needed}, eligible {ln.eligible}")
@@ -104,10 +123,11 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     Forms are saved only when the independent verification passes; each stores the blueprint's name and
     hash, and the solver statistics and notes in ``details``.
     """
-    bp: Blueprint = blueprint_for(bank, path)
+    bp: Blueprint = _checked_blueprint(bank, path)
     pool, enemies = _pool_and_enemies(bank)
     result = assemble(bp, pool, enemies, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
-                      recent_forms=recent_published_forms(bank), name=name)
+                      recent_forms=recent_published_forms(bank), name=name,
+                      reference_items=reference_items(bank, bp))
     if not result.ok:
         raise AssemblyError("The solver's forms failed the independent check; nothing was saved.\n"
                             + "\n".join(c.message for c in result.verification.failures))
@@ -146,6 +166,7 @@ class FormExport:
 
 
 def form_export(bank, form_id: str, languages: Sequence[str] = ("en", "es")) -> FormExport:
+    """Gather a saved form's map (keys of the versions on the form), answer key and texts."""
     form = bank.get_form(form_id)
     pool = bank.item_pool().set_index("item_id")
     rows = []
@@ -162,6 +183,7 @@ def form_export(bank, form_id: str, languages: Sequence[str] = ("en", "es")) -> 
 
 
 def show_form(bank, form_id: str) -> str:
+    """A saved form as text: one header line, then its items in order."""
     exp = form_export(bank, form_id)
     f = exp.form
     head = (f"{f.form_id}: {f.name} ({f.status.value}), blueprint {f.blueprint_name!r} {f.blueprint_hash[:12]}, "
@@ -172,8 +194,8 @@ def show_form(bank, form_id: str) -> str:
 
 
 def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> str:
-    """Write the form map as csv or json (to ``out``, atomically, or return the text); xlsx is rendered by
-    the reports package (``reports.form_workbook.write_form_workbook(export, path)``) when present."""
+    """Write the form map as csv or json (to ``out``, atomically, or return the text); xlsx (form map,
+    conformance, curves, key, booklets per language) is rendered by ``reports.form_report``."""
     from itembank.exporting import atomic_write
 
     fmt = fmt.lower()
@@ -181,12 +203,14 @@ def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> 
     if fmt == "xlsx":
         if out is None:
             raise InputError("An xlsx export needs --out FILE.")
-        try:
-            from reports.form_workbook import write_form_workbook  # the reports helper's hook
+        try:  # the reports package renders workbooks; this module only gathers the data
+            from reports.bundles import form_bundle
+            from reports.form_report import build_form_workbook
         except ImportError:
-            raise InputError("xlsx form export is not available yet; use --format csv or json.") from None
-        write_form_workbook(exp, Path(out))
-        return str(out)
+            raise InputError("xlsx form export is not available in this installation; use csv or json.") from None
+        report = form_bundle(exp.form, bank.item_pool(), exp.texts, params=bank.item_parameters(exp.form.item_ids),
+                             title=f"Form {form_id}: {exp.form.name}")
+        return str(build_form_workbook(report, Path(out)))
     if fmt == "csv":
         text = exp.map.to_csv(index=False)
     elif fmt == "json":

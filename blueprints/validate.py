@@ -116,6 +116,8 @@ def validate_blueprint(bp: Blueprint) -> list[Problem]:
     if bp.order not in ITEM_ORDERS:
         bad("rules.order", f"must be one of {', '.join(ITEM_ORDERS)}, not {bp.order!r}")
 
+    if bp.target_reference != "pool" and not (bp.reference_form or "").strip():
+        bad("targets.reference", f"must be \"pool\" or \"form:<form id>\", not {bp.target_reference!r}")
     for name, target in (("targets.information", bp.information), ("targets.characteristic", bp.characteristic)):
         if target is None:
             continue
@@ -133,4 +135,25 @@ def validate_blueprint(bp: Blueprint) -> list[Problem]:
             bad(f"{name}.mode", f"must be one of {', '.join(TARGET_MODES)}, not {target.mode!r}")
         if getattr(target, "mode", "target") == "maximin" and target.values:
             bad(f"{name}.values", "maximin uses the pool reference as relative weights; leave values out")
+    return out
+
+
+def unknown_codes(bp: Blueprint, area_codes: set[str], competency_codes: set[str]) -> list[Problem]:
+    """Area / competency codes in ``bp``'s rules that the bank's frameworks do not hold (likely typos).
+    Checked only when the bank holds the blueprint's framework at all."""
+    out = []
+    prefix = bp.exam.framework + "." if bp.exam.framework else ""
+    known_here = {c for c in area_codes | competency_codes if c.startswith(prefix)}
+    if not known_here:
+        return out
+    for rule in bp.active_counts:
+        known = area_codes if rule.attribute == "area" else competency_codes \
+            if rule.attribute == "primary_competency" else None
+        if known is None:
+            continue
+        for code in rule.values:
+            if code not in known:
+                kind = "area" if rule.attribute == "area" else "competency"
+                out.append(Problem(f"rule {rule.id!r}: the bank's frameworks have no {kind} {code!r}",
+                                   file=bp.source or None))
     return out

@@ -141,7 +141,7 @@ def item_summary(flags: Sequence[Flag], item_ids: Sequence[str] | None = None) -
 def _pct(x: float) -> str:
     """41% / 1.5% / 0%: whole percents unless below 10% and not whole."""
     v = 100 * x
-    if v >= 10 or abs(v - round(v)) < 1e-9:
+    if v >= 9.95 or abs(v - round(v)) < 1e-9:
         return f"{v:.0f}%"
     return f"{v:.1f}%"
 
@@ -164,10 +164,11 @@ def ctt_flags(analysis, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Fla
     for j, item in enumerate(items.item_ids):
         n, p, r = int(items.n[j]), float(items.p_value[j]), float(disc[j])
         if n == 0:
-            add(item, NO_DATA, "severe", "No candidate reached this item, so it has no statistics.", "revise")
+            add(item, NO_DATA, "severe", "No candidate is counted for this item (none reached or answered it), so it has no statistics.", "revise")
             continue
         if n < t.min_n:
-            add(item, SMALL_N, "review", f"Only {n} candidates reached this item; its statistics are unstable "
+            add(item, SMALL_N, "review", f"Only {n} candidate{'s' if n != 1 else ''} counted for this item; "
+                "its statistics are unstable "
                 f"below {t.min_n}.", "keep", value=n)
         if p < t.p_severe_low:
             add(item, P_LOW, "severe", f"Only {_pct(p)} answered correctly (P = {p:.2f}, below {t.p_severe_low:.2f}): "
@@ -228,11 +229,13 @@ def _option_flags(analysis, t: Thresholds, disc_name: str, group: str) -> list[F
     with np.errstate(invalid="ignore"):
         rpbis_hit = distractor & (opts.n > 0) & (opts.point_biserial >= key_r_arr)
         rare_hit = distractor & (opts.proportion < t.distractor_min_proportion)
-    for r in np.flatnonzero(rpbis_hit):
-        item, opt, rv = opts.item_id[r], opts.option[r], float(opts.point_biserial[r])
+    # one key-check flag per item and criterion, naming the strongest rival of the key (and any others)
+    for item, (opt, rv), others in _strongest(opts.item_id, opts.option, opts.point_biserial, rpbis_hit):
+        also = "".join(f" Option {o} ({v:.2f}) does too." for o, v in others)
         out.append(Flag(item, KEY_CHECK_RPBIS, "severe",
                         f"Option {opt} correlates {rv:.2f} with the rest score, at least as much as the key "
-                        f"{key_of[item]} ({key_r[item]:.2f}): check the key.", "check key", "ctt", group, opt, rv))
+                        f"{key_of[item]} ({key_r[item]:.2f}): check the key.{also}", "check key", "ctt", group, opt,
+                        rv))
     for r in np.flatnonzero(rare_hit):
         item, opt, prop, n = opts.item_id[r], opts.option[r], float(opts.proportion[r]), int(opts.n[r])
         n_item = int(items.n[item_pos[item]])
@@ -240,12 +243,25 @@ def _option_flags(analysis, t: Thresholds, disc_name: str, group: str) -> list[F
                         f"Option {opt} was chosen by {_pct(prop)} of candidates ({n} of {n_item}; fewer than "
                         f"{_pct(t.distractor_min_proportion)}): it does not distract anyone; rewrite it.",
                         "revise", "ctt", group, opt, prop))
-    for r in np.flatnonzero(distractor):
-        item, opt = opts.item_id[r], opts.option[r]
-        dt, kt = top_prop.get((item, opt), np.nan), top_prop.get((item, key_of[item]), np.nan)
-        if np.isfinite(dt) and np.isfinite(kt) and dt > kt:
-            out.append(Flag(item, KEY_CHECK_TOP_GROUP, "severe",
-                            f"Option {opt} was chosen by {_pct(dt)} of top scorers ({top_range}), more than the "
-                            f"key {key_of[item]} ({_pct(kt)}): check the key.", "check key", "ctt", group, opt,
-                            float(dt)))
+    dist_top = np.array([top_prop.get((i, o), np.nan) for i, o in zip(opts.item_id, opts.option)], dtype=float)
+    key_top = np.array([top_prop.get((i, key_of[i]), np.nan) for i in opts.item_id], dtype=float)
+    with np.errstate(invalid="ignore"):
+        top_hit = distractor & (dist_top > key_top)
+    for item, (opt, dt), others in _strongest(opts.item_id, opts.option, dist_top, top_hit):
+        also = "".join(f" Option {o} ({_pct(v)}) does too." for o, v in others)
+        kt = top_prop[(item, key_of[item])]
+        out.append(Flag(item, KEY_CHECK_TOP_GROUP, "severe",
+                        f"Option {opt} was chosen by {_pct(dt)} of top scorers ({top_range}), more than the "
+                        f"key {key_of[item]} ({_pct(kt)}): check the key.{also}", "check key", "ctt", group, opt,
+                        float(dt)))
     return out
+
+
+def _strongest(item_ids, options, values, hit):
+    """For each item with hits: (item, (option with the largest value, value), [(other option, value), ...])."""
+    by_item: dict[str, list[tuple[float, str]]] = {}
+    for r in np.flatnonzero(hit):
+        by_item.setdefault(item_ids[r], []).append((float(values[r]), str(options[r])))
+    for item, rows in by_item.items():
+        rows.sort(key=lambda vo: (-vo[0], vo[1]))
+        yield item, (rows[0][1], rows[0][0]), [(o, v) for v, o in rows[1:]]

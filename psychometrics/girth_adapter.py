@@ -98,14 +98,16 @@ def calibrate_girth(responses, model: str = "2pl", *, item_ids=None, n_nodes: in
     ids = tuple(item_ids) if item_ids is not None else tuple(f"item{j + 1}" for j in range(n_items))
     nan = np.full(n_items, np.nan)
     n_par = {"rasch": n_items, "1pl": n_items + 1, "2pl": 2 * n_items, "3pl": 3 * n_items}[model]
-    warnings = ("girth reports neither iterations nor convergence; it gives no standard errors.",)
+    limit = int(opts.get("max_iteration", girth.default_options()["max_iteration"]))
+    warnings = (f"girth reports neither iterations nor convergence (its limit: {limit} cycles); "
+                "it gives no standard errors.",)
     if model == "rasch":
         warnings += ("girth's Rasch fixes the latent SD at 1.",)
     return Calibration(
         model=model, D=1.0, item_ids=ids, a=a, b=b, c=c, se_a=nan, se_b=nan.copy(), se_c=nan.copy(),
         fixed=np.zeros(n_items, dtype=bool), n_answered=(~np.isnan(x)).sum(axis=0), latent_mean=0.0,
         latent_sd=1.0, log_likelihood=ll, n_parameters=n_par, n_persons=int((~np.isnan(x)).any(axis=1).sum()),
-        iterations=int(opts.get("max_iteration", girth.default_options()["max_iteration"])), converged=None,
+        iterations=0, converged=None,
         seconds=seconds, quadrature=quad, warnings=warnings, se_method="none (girth)", engine="girth")
 
 

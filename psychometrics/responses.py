@@ -220,11 +220,13 @@ def from_labels(raw, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequen
 
 
 def _upper_labels(raw) -> np.ndarray:
-    """Upper-case a '<U1' label array through its code points (np.char.upper is ~100× slower)."""
+    """Upper-case a '<U1' label array through its code points (np.char.upper is ~100× slower); the
+    no-response marks '*' and '-' become ''."""
     raw = np.array(raw, dtype="<U1", copy=True, order="C")
     points = raw.view(np.uint32)
     lower = (points >= 97) & (points <= 122)
     points[lower] -= 32
+    points[(points == ord("*")) | (points == ord("-"))] = 0
     return raw
 
 
@@ -281,8 +283,8 @@ class _Problems:
             raise InputError(self.items + extra)
 
 
-def _read_table(path: Path, problems: _Problems) -> list[list[str]] | None:
-    """All cells of a .csv/.xlsx file as stripped strings (header included), or None after a problem."""
+def _read_frame(path: Path, problems: _Problems) -> pd.DataFrame | None:
+    """Every cell of a .csv/.xlsx file as text (header row included, columns 0..m−1), or None after a problem."""
     if not path.exists():
         problems.add("file", "the file does not exist")
         return None
@@ -290,7 +292,7 @@ def _read_table(path: Path, problems: _Problems) -> list[list[str]] | None:
     try:
         if suffix == ".csv":
             frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True,
-                                encoding="utf-8-sig")
+                                encoding="utf-8-sig", sep=_delimiter(path))
         elif suffix in (".xlsx", ".xlsm"):
             frame = pd.read_excel(path, header=None, dtype=str, keep_default_na=False, na_values=[])
         else:
@@ -305,21 +307,157 @@ def _read_table(path: Path, problems: _Problems) -> list[list[str]] | None:
     if frame.shape[0] == 0:
         problems.add("file", "the file is empty")
         return None
-    values = frame.fillna("").to_numpy(dtype=object)
-    return values
+    return frame
+
+
+def _read_table(path: Path, problems: _Problems) -> np.ndarray | None:
+    """All cells of a small .csv/.xlsx file (key, areas) as an object array, header row included."""
+    frame = _read_frame(path, problems)
+    return None if frame is None else frame.fillna("").to_numpy(dtype=object)
+
+
+def _delimiter(path: Path) -> str:
+    """',' unless the header line has more ';' or tabs (Excel writes ';' in locales with a decimal comma)."""
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        first = fh.readline()
+    return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
 
 
 def _clean_cells(values: np.ndarray) -> np.ndarray:
     """Strip cells and turn spreadsheet floats like '1.0' into '1' (object array in, object array out)."""
-    # A response file has few distinct cell values: clean those once, then map back (hash-based, fast).
+    # A file has few distinct cell values: clean those once, then map back (hash-based, fast).
     codes, uniques = pd.factorize(values.ravel(), use_na_sentinel=False)
     return np.array([_clean_value(u) for u in uniques], dtype=object)[codes].reshape(values.shape)
 
 
 def _clean_value(u) -> str:
-    v = "" if u is None or (isinstance(u, float) and np.isnan(u)) else str(u).strip()
-    v = _NUMERIC_FLOAT.sub(r"\1", v)
-    return "" if v.lower() in ("nan", "none") else v
+    """A cell as text: stripped, '' for missing / 'nan' / 'none', and '1.0' (how spreadsheets store 1) as '1'."""
+    if not isinstance(u, str):
+        if u is None or pd.isna(u):
+            return ""
+        u = str(u)
+    v = u.strip()
+    if "." in v:
+        v = _NUMERIC_FLOAT.sub(r"\1", v)
+    return "" if len(v) in (3, 4) and v.lower() in ("nan", "none") else v
+
+
+class _Columns:
+    """A table read column by column: the header cells and, for each column, the distinct (cleaned) values
+    of its body rows with each row's index into them.
+
+    A response file has a handful of distinct values per item column, so each distinct value is cleaned
+    and classified once and mapped back to the rows with a numpy take: no Python work per cell.
+    ``distinct_of(c)`` gives (codes (n_rows,) intp, raw distinct values) for column c.
+    """
+
+    def __init__(self, header: list, n_rows: int, distinct_of):
+        self.header = header
+        self.n_rows = n_rows
+        self._distinct_of = distinct_of
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def distinct(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (n_rows,) intp, cleaned distinct values: object array of str) of column c."""
+        if c not in self._cache:
+            codes, values = self._distinct_of(c)
+            self._cache[c] = (np.asarray(codes, dtype=np.intp),
+                              np.array([_clean_value(v) for v in values], dtype=object))
+        return self._cache[c]
+
+    def cleaned(self, c: int) -> np.ndarray:
+        """(n_rows,) '<U' array: the cleaned cells of column c."""
+        codes, values = self.distinct(c)
+        return values[codes].astype(str)
+
+    def stacked(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (n_rows, len(columns)) intp into one array of distinct values, that array) for several
+        columns at once; a value appears once per column that has it."""
+        codes = np.empty((self.n_rows, len(columns)), dtype=np.intp)
+        values, offset = [], 0
+        for j, c in enumerate(columns):
+            col_codes, col_values = self.distinct(c)
+            np.add(col_codes, offset, out=codes[:, j])
+            values.append(col_values)
+            offset += len(col_values)
+        return codes, (np.concatenate(values) if values else np.empty(0, dtype=object))
+
+
+def _read_columns(path: Path, problems: _Problems) -> _Columns | None:
+    """A response file as ``_Columns``: plain CSV through ``_plain_csv_columns``, anything else through pandas."""
+    if path.exists() and path.suffix.lower() == ".csv":
+        columns = _plain_csv_columns(path, _delimiter(path))
+        if columns is not None:
+            return columns
+    frame = _read_frame(path, problems)
+    if frame is None:
+        return None
+    body = frame.iloc[1:]
+    return _Columns(list(frame.iloc[0]), len(body),
+                    lambda c: body.iloc[:, c].factorize(use_na_sentinel=False))
+
+
+def _plain_csv_columns(path: Path, sep: str) -> _Columns | None:
+    """Split a plain CSV file into cells with numpy, or None if it is not plain (then pandas reads it).
+
+    Plain: valid UTF-8, no quote characters, no blank lines, no bare carriage returns, the same number of
+    cells on every line, at least two columns. Those files (what every export of a response matrix looks
+    like) have exactly the cells pandas would give, found here from the positions of separators and newlines
+    in one pass over the bytes. A cell of one byte is its own distinct-value code; longer cells (ids, stray
+    spaces, '1.0') are factorized per column.
+    """
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data or b'"' in data or b"\x00" in data:
+        return None
+    data = data.replace(b"\r\n", b"\n")
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    if b"\r" in data or data.startswith(b"\n") or b"\n\n" in data:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    buf = np.frombuffer(data, dtype=np.uint8)
+    is_newline = buf == ord("\n")
+    n_lines = int(np.count_nonzero(is_newline))
+    ends = np.flatnonzero(is_newline | (buf == ord(sep)))
+    if len(ends) % n_lines or len(ends) // n_lines < 2:
+        return None
+    ends = ends.reshape(n_lines, -1)
+    if not is_newline[ends[:, -1]].all():
+        return None  # a line with more or fewer cells than the others
+    starts = np.empty_like(ends)
+    starts[:, 1:] = ends[:, :-1] + 1
+    starts[0, 0] = 0
+    starts[1:, 0] = ends[:-1, -1] + 1
+
+    def text(a, b) -> str:
+        return data[a:b].decode("utf-8")
+
+    def distinct_of(c):
+        s, e = starts[1:, c], ends[1:, c]
+        length = e - s
+        # id of each cell: 0 empty, 1–255 the byte of a one-byte cell, 256 + i the i-th distinct longer cell
+        ids = np.where(length == 1, buf[s], 0).astype(np.intp)
+        longer = np.flatnonzero(length > 1)
+        long_values = np.empty(0, dtype=object)
+        if longer.size:
+            long_codes, long_values = pd.factorize(np.array([data[a:b] for a, b in zip(s[longer], e[longer])],
+                                                            dtype=object))
+            ids[longer] = 256 + long_codes
+        present = np.zeros(256 + len(long_values), dtype=bool)
+        present[ids] = True
+        used = np.flatnonzero(present)
+        remap = np.zeros(len(present), dtype=np.intp)
+        remap[used] = np.arange(len(used))
+        values = ["" if i == 0 else chr(i) if i < 256 else long_values[i - 256].decode("utf-8") for i in used]
+        return remap[ids], values
+
+    header = [text(a, b) for a, b in zip(starts[0], ends[0])]
+    return _Columns(header, n_lines - 1, distinct_of)
 
 
 def read_key_file(path) -> dict[str, str]:
@@ -415,12 +553,11 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     """
     path = Path(path)
     problems = _Problems(str(path))
-    values = _read_table(path, problems)
-    if values is None:
+    table = _read_columns(path, problems)
+    if table is None:
         problems.raise_if_any()
-    header = [_clean_value(h) for h in values[0]]
-    body_raw = values[1:]  # item cells are cleaned per distinct value in _parse_cells
-    if body_raw.shape[0] == 0:
+    header = [_clean_value(h) for h in table.header]
+    if table.n_rows == 0:
         problems.add("file", "the file has a header but no candidate rows")
         problems.raise_if_any()
 
@@ -439,7 +576,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     expected = tuple(item_ids) if item_ids is not None else (tuple(key) if key is not None else None)
     cand = lower.index(CANDIDATE_COLUMN)
     named_groups = {FORM_COLUMN, LANGUAGE_COLUMN} | {g.lower() for g in group_columns}
-    start = _first_item_column(header, body_raw, cand, named_groups, expected, numeric_options)
+    start = _first_item_column(header, table, cand, named_groups, expected, numeric_options)
     if start is None:
         problems.add("header", "no item columns found" + (" matching the key/form" if expected else ""), row=1)
         problems.raise_if_any()
@@ -457,28 +594,18 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
             if i not in present:
                 problems.add("missing item", f"item {i} is on the form/key but the file has no column for it")
 
-    # candidate ids
-    ids = _clean_cells(body_raw[:, [cand]])[:, 0].astype(str)
-    first_seen: dict[str, int] = {}
-    for r, pid in enumerate(ids, start=2):
-        if pid == "":
-            problems.add("blank id", "the candidate id is blank", r, header[cand])
-        elif pid in first_seen:
-            problems.add("duplicate id", f"candidate id '{pid}' also appears in row {first_seen[pid]}", r,
-                         header[cand])
-        else:
-            first_seen[pid] = r
+    ids = table.cleaned(cand)
+    _check_candidate_ids(ids, header[cand], problems)
 
-    groups = pd.DataFrame({header[c]: _clean_cells(body_raw[:, [c]])[:, 0].astype(str) for c in group_idx})
+    groups = pd.DataFrame({header[c]: table.cleaned(c) for c in group_idx})
     form_col = next((header[c] for c in group_idx if lower[c] == FORM_COLUMN), None)
     if form_id is not None and form_col is not None:
         for r in np.flatnonzero(groups[form_col].to_numpy() != str(form_id)):
             problems.add("form", f"form_id '{groups[form_col].iloc[r]}' is not the analysed form '{form_id}'",
                          int(r) + 2, form_col)
 
-    cells = body_raw[:, item_idx] if item_idx else np.empty((len(body_raw), 0), dtype=object)
     unknown = set(items) - set(expected) if expected is not None else set()
-    matrix = _parse_cells(cells, items, key, options, numeric_options, unknown, problems)
+    matrix = _parse_cells(*table.stacked(item_idx), items, key, options, numeric_options, unknown, problems)
     problems.raise_if_any()
     raw, scored_input, opts = matrix
     person_ids = ids.astype(object)
@@ -489,15 +616,32 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
                        not_reached_rule=not_reached_rule)
 
 
-def _looks_like_responses(column: np.ndarray, numeric_options: bool) -> bool:
+def _check_candidate_ids(ids: np.ndarray, column: str, problems: _Problems) -> None:
+    """Blank and repeated candidate ids, in row order; a repeat names the row where the id first appears."""
+    codes, _ = pd.factorize(ids)
+    first = np.full(codes.max(initial=-1) + 1, len(ids), dtype=np.intp)
+    np.minimum.at(first, codes, np.arange(len(ids)))
+    rows = np.arange(len(ids))
+    blank = ids == ""
+    repeated = ~blank & (first[codes] < rows)
+    for r in np.flatnonzero(blank | repeated):
+        if blank[r]:
+            problems.add("blank id", "the candidate id is blank", int(r) + 2, column)
+        else:
+            problems.add("duplicate id", f"candidate id '{ids[r]}' also appears in row {first[codes[r]] + 2}",
+                         int(r) + 2, column)
+
+
+def _looks_like_responses(values: np.ndarray, numeric_options: bool) -> bool:
+    """Whether a column's distinct (cleaned) values are all response cells, not all blank."""
     allowed = {"0", "1"} | NO_RESPONSE | set(OPTION_LABELS) | {o.lower() for o in OPTION_LABELS}
     if numeric_options:
         allowed |= {str(d) for d in range(1, len(OPTION_LABELS) + 1)}
-    vals = {_clean_value(v) for v in pd.unique(column)}
+    vals = set(values)
     return bool(vals) and vals <= allowed and not vals <= NO_RESPONSE
 
 
-def _first_item_column(header, body, cand, named_groups, expected, numeric_options) -> int | None:
+def _first_item_column(header, table: _Columns, cand, named_groups, expected, numeric_options) -> int | None:
     """Where the item block starts: the first column of the key/form, else the first response-like column."""
     for c in range(len(header)):
         if c == cand or header[c].lower() in named_groups or header[c] == "":
@@ -505,7 +649,7 @@ def _first_item_column(header, body, cand, named_groups, expected, numeric_optio
         if expected is not None:
             if header[c] in set(expected):
                 return c
-        elif _looks_like_responses(body[:, c], numeric_options):
+        elif _looks_like_responses(table.distinct(c)[1], numeric_options):
             return c
     if expected is not None:
         # no column matches the key: every column after candidate_id and the named groups is an item

@@ -31,20 +31,25 @@ score vectors (XPD; each person's score is exact by Fisher's identity, Louis 198
 plus the curvature of the priors, carried to a, b, c by the delta method.
 
 Missing responses (NaN: not presented, not reached) are skipped in the likelihood.
+The engine lives in ``em.py``, the standard errors in ``standard_errors.py``; this module checks the data,
+starts, runs and reports.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from itembank.errors import EstimationError, InputError, Problem
-from psychometrics.irt.models import D_LOGISTIC
 from psychometrics.irt._threads import blas_threads
+from psychometrics.irt.em import (ALPHA_BOUND, D_BOUND, _Data, _effective_ll_tol, _Model, _plain_em,  # noqa: F401
+                                  _sigmoid, _squarem, check_responses, prepare_data)
+from psychometrics.irt.models import D_LOGISTIC
 from psychometrics.irt.quadrature import Quadrature, make_quadrature
+from psychometrics.irt.standard_errors import SE_METHOD, _standard_errors
 
 MODELS = ("rasch", "1pl", "2pl", "3pl")
 #: The fewest persons we calibrate each model with; below this the estimates are noise.
@@ -54,18 +59,6 @@ DEFAULT_GUESSING_PRIOR = (5.0, 17.0)
 DEFAULT_TOL = 1e-4
 DEFAULT_LL_TOL = 1e-4
 DEFAULT_MAX_ITER = 2000
-#: Bounds that keep a runaway item (near-perfect discrimination, extreme difficulty) finite.
-ALPHA_BOUND = 25.0
-D_BOUND = 40.0
-GAMMA_BOUND = 12.0
-LOG_SD_BOUND = 3.0
-P_FLOOR = 1e-12
-#: Collapse identical response patterns when there are this many items or fewer (e.g. LSAT7).
-COLLAPSE_MAX_ITEMS = 24
-NEWTON_STEPS = 2
-MAX_NEWTON_STEP = 2.0
-SE_METHOD = ("XPD: inverse of the cross-product of person score vectors (Fisher's identity), "
-             "plus prior curvature; delta method to a, b, c")
 
 
 @dataclass(frozen=True)
@@ -130,409 +123,6 @@ class Calibration:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Data preparation
-
-@dataclass
-class _Data:
-    """Responses laid out for the matrix-product E-step. Arrays (n_rows, n_items) in ``dtype``."""
-
-    right: np.ndarray        # Y1: 1 where answered right
-    answered: np.ndarray     # M: 1 where answered
-    freq: np.ndarray         # (n_rows,) how many persons share the row's pattern
-    complete: bool           # no missing cells: M @ log Q collapses to a sum
-    n_persons: int
-    kept_persons: np.ndarray = field(default=None)  # index of persons with at least one response
-
-
-def check_responses(responses, name: str = "responses") -> np.ndarray:
-    """Return responses as float (n_persons, n_items), raising InputError unless every cell is 0, 1 or NaN."""
-    x = np.asarray(responses, dtype=float)
-    if x.ndim != 2:
-        raise InputError(Problem(f"{name} must be a table of persons × items, got {x.ndim} dimension(s)"))
-    bad = ~(np.isnan(x) | (x == 0) | (x == 1))
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        raise InputError(Problem(f"{int(bad.sum())} cell(s) are not 0, 1 or blank (first: person {i + 1}, "
-                                 f"item {j + 1}, value {x[i, j]!r})"))
-    return x
-
-
-def prepare_data(x: np.ndarray, dtype=np.float32, collapse: bool | None = None) -> _Data:
-    """Drop persons with no responses, optionally collapse identical patterns, split into Y1 and M."""
-    answered = ~np.isnan(x)
-    keep = np.flatnonzero(answered.any(axis=1))
-    if keep.size < x.shape[0]:
-        x, answered = x[keep], answered[keep]
-    n_persons = x.shape[0]
-    if collapse is None:
-        collapse = x.shape[1] <= COLLAPSE_MAX_ITEMS
-    freq = np.ones(n_persons)
-    if collapse and n_persons:
-        code = np.where(answered, x, 2.0).astype(np.int8)
-        code, freq = np.unique(code, axis=0, return_counts=True)
-        answered = code != 2
-        x = np.where(answered, code, np.nan)
-        freq = freq.astype(float)
-    right = np.where(answered, x, 0.0).astype(dtype)
-    complete = bool(answered.all())
-    return _Data(right=right, answered=answered.astype(dtype), freq=freq, complete=complete,
-                 n_persons=n_persons, kept_persons=keep)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# The item response function in slope–intercept form, on the nodes
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _irf(alpha, d, gamma, nodes):
-    """P (n_items, n_nodes), σ(z) and c for P = c + (1 − c) σ(α x + d)."""
-    z = alpha[:, None] * nodes[None, :] + d[:, None]
-    s = _sigmoid(z)
-    c = _sigmoid(gamma)[:, None]
-    p = c + (1.0 - c) * s
-    return np.clip(p, P_FLOOR, 1.0 - P_FLOOR), s, c
-
-
-class _Model:
-    """Bookkeeping of which internal parameters are free, and the EM map on the packed free vector."""
-
-    def __init__(self, model: str, data: _Data, quad: Quadrature, D: float, fixed_mask: np.ndarray,
-                 alpha0, d0, gamma0, free_mean: bool, free_sd: bool, guessing_prior, slope_prior):
-        self.model, self.data, self.quad, self.D = model, data, quad, D
-        self.nodes = quad.nodes.astype(float)
-        self.free = ~fixed_mask
-        self.alpha, self.d, self.gamma = alpha0.copy(), d0.copy(), gamma0.copy()
-        self.free_mean, self.free_sd = free_mean, free_sd
-        self.guessing_prior, self.slope_prior = guessing_prior, slope_prior
-        self.mean, self.log_sd = 0.0, 0.0
-        self.n_free_items = int(self.free.sum())
-        self.has_alpha = model in ("2pl", "3pl")
-        self.common_alpha = model == "1pl"
-        self.has_gamma = model == "3pl"
-        self.bound_hits: set[str] = set()
-
-    # packing ------------------------------------------------------------------------------------------
-    def pack(self) -> np.ndarray:
-        f = self.free
-        parts = [self.d[f]]
-        if self.has_alpha:
-            parts.append(self.alpha[f])
-        if self.common_alpha:
-            parts.append(self.alpha[f][:1])
-        if self.has_gamma:
-            parts.append(self.gamma[f])
-        if self.free_mean:
-            parts.append([self.mean])
-        if self.free_sd:
-            parts.append([self.log_sd])
-        return np.concatenate([np.asarray(p, dtype=float) for p in parts])
-
-    def unpack(self, v: np.ndarray) -> None:
-        f, m = self.free, self.n_free_items
-        pos = 0
-        self.d[f] = np.clip(v[pos:pos + m], -D_BOUND, D_BOUND); pos += m
-        if self.has_alpha:
-            self.alpha[f] = np.clip(v[pos:pos + m], -ALPHA_BOUND, ALPHA_BOUND); pos += m
-        if self.common_alpha:
-            self.alpha[f] = np.clip(v[pos], 1e-3, ALPHA_BOUND); pos += 1
-        if self.has_gamma:
-            self.gamma[f] = np.clip(v[pos:pos + m], -GAMMA_BOUND, GAMMA_BOUND); pos += m
-        if self.free_mean:
-            self.mean = float(v[pos]); pos += 1
-        if self.free_sd:
-            self.log_sd = float(np.clip(v[pos], -LOG_SD_BOUND, LOG_SD_BOUND)); pos += 1
-
-    # priors -------------------------------------------------------------------------------------------
-    def log_prior(self) -> float:
-        total = 0.0
-        f = self.free
-        if self.has_gamma and self.guessing_prior:
-            p, q = self.guessing_prior
-            c = _sigmoid(self.gamma[f])
-            total += float(np.sum((p - 1) * np.log(c) + (q - 1) * np.log1p(-c)))
-        if self.has_alpha and self.slope_prior:
-            mu, sd = self.slope_prior
-            a = np.abs(self.alpha[f]) / self.D
-            la = np.log(np.maximum(a, 1e-12))
-            total += float(np.sum(-0.5 * ((la - mu) / sd) ** 2 - la))
-        return total
-
-    # E-step -------------------------------------------------------------------------------------------
-    def prior_weights(self) -> np.ndarray:
-        return self.quad.weights_for(self.mean, float(np.exp(self.log_sd)))
-
-    def posterior(self, normalize_freq: bool = True):
-        """E-step. Returns (W (n_nodes, n_rows) posterior × freq, log-likelihood, P (n_items, n_nodes)).
-
-        Node-major layout: the per-person maximum and sum are reductions over 61 contiguous rows, which
-        numpy vectorizes, instead of along 61-long rows, which it does not.
-        """
-        data = self.data
-        p, _, _ = _irf(self.alpha, self.d, self.gamma, self.nodes)
-        log_p, log_q = np.log(p), np.log1p(-p)
-        dt = data.right.dtype
-        logl = (log_p - log_q).T.astype(dt) @ data.right.T
-        if data.complete:
-            logl += (log_q.sum(axis=0) + np.log(self.prior_weights())).astype(dt)[:, None]
-        else:
-            logl += log_q.T.astype(dt) @ data.answered.T
-            logl += np.log(self.prior_weights()).astype(dt)[:, None]
-        top = logl.max(axis=0)
-        np.subtract(logl, top, out=logl)
-        np.exp(logl, out=logl)
-        tot = logl.sum(axis=0)
-        ll = float(np.dot(data.freq, np.log(tot.astype(float)) + top.astype(float)))
-        scale = (data.freq / tot) if normalize_freq else (1.0 / tot)
-        np.multiply(logl, scale.astype(dt), out=logl)
-        return logl, ll, p
-
-    def expected_counts(self, w):
-        """r (n_items, n_nodes), n (n_items, n_nodes), n_k (n_nodes,) from the posterior weights (n_nodes, n_rows)."""
-        data = self.data
-        r = (w @ data.right).T.astype(float)
-        nk = w.sum(axis=1).astype(float)
-        if data.complete:
-            n = np.broadcast_to(nk, r.shape)
-        else:
-            n = (w @ data.answered).T.astype(float)
-        return r, n, nk
-
-    # M-step -------------------------------------------------------------------------------------------
-    def m_step(self, r, n, nk) -> None:
-        x = self.nodes
-        f = self.free
-        rf, nf = r[f], n[f]
-        for _ in range(NEWTON_STEPS):
-            if self.common_alpha:
-                self._newton_common(rf, nf, x)
-            else:
-                self._fisher_scoring(rf, nf, x)
-        if self.free_mean or self.free_sd:
-            tot = nk.sum()
-            mean = float(nk @ x / tot) if self.free_mean else self.mean
-            var = float(nk @ (x - mean) ** 2 / tot)
-            if self.free_mean:
-                self.mean = mean
-            if self.free_sd:
-                self.log_sd = float(np.clip(0.5 * np.log(max(var, 1e-8)), -LOG_SD_BOUND, LOG_SD_BOUND))
-
-    def _fisher_scoring(self, r, n, x):
-        """One Fisher-scoring step per free item on (d[, α][, γ]) (Baker & Kim 2004, ch. 6), vectorized."""
-        f = self.free
-        alpha, d, gamma = self.alpha[f], self.d[f], self.gamma[f]
-        p, s, c = _irf(alpha, d, gamma, x)
-        q = 1.0 - p
-        ds = (1.0 - c) * s * (1.0 - s)                 # ∂P/∂d
-        derivs = [ds]
-        if self.has_alpha:
-            derivs.append(ds * x[None, :])             # ∂P/∂α
-        if self.has_gamma:
-            derivs.append(c * (1.0 - c) * (1.0 - s))   # ∂P/∂γ
-        k = len(derivs)
-        dp = np.stack(derivs, axis=1)                  # (m, k, n_nodes)
-        resid = (r - n * p) / (p * q)
-        grad = np.einsum("mkn,mn->mk", dp, resid)
-        info = np.einsum("mkn,mln,mn->mkl", dp, dp, n / (p * q))
-        if self.has_gamma and self.guessing_prior:
-            pa, pb = self.guessing_prior
-            cc = c[:, 0]
-            grad[:, k - 1] += (pa - 1) * (1 - cc) - (pb - 1) * cc
-            info[:, k - 1, k - 1] += (pa + pb - 2) * cc * (1 - cc)
-        if self.has_alpha and self.slope_prior:
-            mu, sd = self.slope_prior
-            la = np.log(np.maximum(np.abs(alpha) / self.D, 1e-12))
-            g = (-(la - mu) / sd ** 2 - 1.0) / alpha
-            h = (-1.0 / sd ** 2 + (la - mu) / sd ** 2 + 1.0) / alpha ** 2
-            grad[:, 1] += g
-            info[:, 1, 1] += np.maximum(-h, 0.0)
-        info += 1e-8 * np.eye(k)[None]
-        step = np.linalg.solve(info, grad[..., None])[..., 0]
-        step = np.clip(step, -MAX_NEWTON_STEP, MAX_NEWTON_STEP)
-        self.d[f] = np.clip(d + step[:, 0], -D_BOUND, D_BOUND)
-        if self.has_alpha:
-            self.alpha[f] = np.clip(alpha + step[:, 1], -ALPHA_BOUND, ALPHA_BOUND)
-        if self.has_gamma:
-            self.gamma[f] = np.clip(gamma + step[:, k - 1], -GAMMA_BOUND, GAMMA_BOUND)
-
-    def _newton_common(self, r, n, x):
-        """Newton step on (d_1..d_m, α common) with the arrow-shaped Hessian solved by its Schur complement."""
-        f = self.free
-        alpha = self.alpha[f][0]
-        d = self.d[f]
-        z = alpha * x[None, :] + d[:, None]
-        p = _sigmoid(z)
-        w = n * p * (1 - p)
-        res = r - n * p
-        g_d = res.sum(axis=1)
-        g_a = float((res * x).sum())
-        h_dd = w.sum(axis=1) + 1e-10
-        h_da = (w * x).sum(axis=1)
-        h_aa = float((w * x * x).sum())
-        schur = h_aa - float(np.sum(h_da ** 2 / h_dd))
-        step_a = (g_a - float(np.sum(h_da * g_d / h_dd))) / max(schur, 1e-10)
-        step_d = (g_d - h_da * step_a) / h_dd
-        self.alpha[f] = np.clip(alpha + np.clip(step_a, -MAX_NEWTON_STEP, MAX_NEWTON_STEP), 1e-3, ALPHA_BOUND)
-        self.d[f] = np.clip(d + np.clip(step_d, -MAX_NEWTON_STEP, MAX_NEWTON_STEP), -D_BOUND, D_BOUND)
-
-    # EM map -------------------------------------------------------------------------------------------
-    def em_map(self, v: np.ndarray):
-        """F(v): one E-step at v and one M-step. Returns (F(v), log-likelihood at v, log posterior at v)."""
-        self.unpack(v)
-        w, ll, _ = self.posterior()
-        lp = ll + self.log_prior()
-        r, n, nk = self.expected_counts(w)
-        self.m_step(r, n, nk)
-        return self.pack(), ll, lp
-
-
-def _squarem(model: _Model, v0: np.ndarray, tol: float, ll_tol: float, max_iter: int):
-    """SQUAREM-S3 (Varadhan & Roland 2008) around the EM map, monotone in the log posterior.
-
-    Returns (v, log-likelihood, EM cycles used, converged).
-    """
-    v = v0
-    evals = 0
-    step_max = 1.0
-    ll_tol = _effective_ll_tol(model, ll_tol)
-    ll_prev = -np.inf
-    while evals < max_iter:
-        v1, ll0, lp0 = model.em_map(v)
-        evals += 1
-        change = float(np.max(np.abs(v1 - v))) if v.size else 0.0
-        if change < tol and abs(ll0 - ll_prev) < ll_tol:
-            model.unpack(v1)
-            return v1, ll0, evals, True
-        ll_prev = ll0
-        v2, ll1, lp1 = model.em_map(v1)
-        evals += 1
-        r = v1 - v
-        u = v2 - v1 - r
-        nu = float(np.sqrt(u @ u))
-        if nu == 0.0 or not np.isfinite(nu):
-            v = v2
-            continue
-        step = -min(float(np.sqrt(r @ r)) / nu, step_max)
-        step = min(step, -1.0)
-        v_new = v - 2.0 * step * r + step * step * u
-        v3, ll_new, lp_new = model.em_map(v_new)
-        evals += 1
-        if np.isfinite(lp_new) and lp_new >= lp1 - 1e-8 * abs(lp1):
-            v = v3
-            if step == -step_max:
-                step_max *= 4.0
-        else:
-            v = v2
-            step_max = max(1.0, step_max / 4.0)
-        ll_prev = ll1
-    model.unpack(v)
-    _, ll, _ = model.posterior()
-    return v, ll, evals, False
-
-
-# ----------------------------------------------------------------------------------------------------------
-# Standard errors
-
-def _score_vectors(model: _Model):
-    """Per-row score vectors (n_rows, n_free) of the marginal log-likelihood, by Fisher's identity."""
-    w, _, p = model.posterior(normalize_freq=False)
-    w = w.T.astype(float)
-    data = model.data
-    x = model.nodes
-    f = model.free
-    y1 = data.right.astype(float)[:, f]
-    y0 = data.answered.astype(float)[:, f] - y1
-    _, s, c = _irf(model.alpha, model.d, model.gamma, x)
-    pf, sf, cf = p[f], s[f], c[f]
-    qf = 1.0 - pf
-    ds = (1.0 - cf) * sf * (1.0 - sf)
-
-    def score(dp):
-        return y1 * (w @ (dp / pf).T) - y0 * (w @ (dp / qf).T)
-
-    cols = [score(ds)]
-    if model.has_alpha:
-        cols.append(score(ds * x[None, :]))
-    if model.common_alpha:
-        cols.append(score(ds * x[None, :]).sum(axis=1, keepdims=True))
-    if model.has_gamma:
-        cols.append(score(cf * (1.0 - cf) * (1.0 - sf)))
-    if model.free_mean or model.free_sd:
-        sd = float(np.exp(model.log_sd))
-        z = (x - model.mean) / sd
-        pw = model.prior_weights()
-        if model.free_mean:
-            g = z / sd
-            cols.append((w @ (g - pw @ g))[:, None])
-        if model.free_sd:
-            g = z * z
-            cols.append((w @ (g - pw @ g))[:, None])
-    return np.hstack(cols)
-
-
-def _prior_curvature(model: _Model, n_free: int) -> np.ndarray:
-    """Negative Hessian of the log prior on the packed vector (diagonal)."""
-    h = np.zeros(n_free)
-    f, m = model.free, model.n_free_items
-    pos = m
-    if model.has_alpha:
-        if model.slope_prior:
-            mu, sd = model.slope_prior
-            alpha = model.alpha[f]
-            la = np.log(np.maximum(np.abs(alpha) / model.D, 1e-12))
-            h[pos:pos + m] = np.maximum(-(-1.0 / sd ** 2 + (la - mu) / sd ** 2 + 1.0) / alpha ** 2, 0.0)
-        pos += m
-    if model.common_alpha:
-        pos += 1
-    if model.has_gamma:
-        if model.guessing_prior:
-            pa, pb = model.guessing_prior
-            c = _sigmoid(model.gamma[f])
-            h[pos:pos + m] = (pa + pb - 2) * c * (1 - c)
-        pos += m
-    return h
-
-
-def _standard_errors(model: _Model, warnings: list[str]):
-    """SEs of (a, b, c) per item from the XPD information; NaN for fixed items and fixed parameters."""
-    n_items = model.alpha.size
-    se_a, se_b, se_c = (np.full(n_items, np.nan) for _ in range(3))
-    scores = _score_vectors(model)
-    freq = model.data.freq
-    info = (scores * freq[:, None]).T @ scores
-    info[np.diag_indices_from(info)] += _prior_curvature(model, info.shape[0])
-    try:
-        cov = np.linalg.inv(info)
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        warnings.append("The information matrix is singular: standard errors are not available.")
-        return se_a, se_b, se_c
-    f = np.flatnonzero(model.free)
-    m = f.size
-    D = model.D
-    i_d = np.arange(m)
-    alpha, d = model.alpha[f], model.d[f]
-    var_d = cov[i_d, i_d]
-    if model.has_alpha or model.common_alpha:
-        i_a = m + (np.arange(m) if model.has_alpha else np.zeros(m, dtype=int))
-        var_a = cov[i_a, i_a]
-        cov_ad = cov[i_a, i_d]
-        se_a[f] = np.sqrt(var_a) / D
-        # b = −d/α: ∂b/∂α = d/α², ∂b/∂d = −1/α
-        var_b = (d / alpha ** 2) ** 2 * var_a + var_d / alpha ** 2 - 2 * (d / alpha ** 3) * cov_ad
-        se_b[f] = np.sqrt(np.maximum(var_b, 0.0))
-    else:  # Rasch: α = D fixed, b = −d/D
-        se_b[f] = np.sqrt(var_d) / D
-    if model.has_gamma:
-        i_g = 2 * m + np.arange(m)
-        c = _sigmoid(model.gamma[f])
-        se_c[f] = c * (1 - c) * np.sqrt(cov[i_g, i_g])
-    return se_a, se_b, se_c
-
-
-# ----------------------------------------------------------------------------------------------------------
 # The public entry point
 
 def _initial_values(data: _Data, model: str, D: float, guessing_prior):
@@ -564,8 +154,11 @@ def _initial_values(data: _Data, model: str, D: float, guessing_prior):
         c0 = 0.2
         if guessing_prior and guessing_prior[0] + guessing_prior[1] > 2:
             c0 = (guessing_prior[0] - 1) / (guessing_prior[0] + guessing_prior[1] - 2)
-        pval = np.clip((pval - c0) / (1 - c0), 0.02, 0.98)
-        gamma = np.full(n_items, np.log(c0 / (1 - c0)))
+        # an item easier for the weakest than c0 allows starts with a smaller asymptote: starting every item
+        # at the prior mode put hard items (p < c0) into a far, poor local maximum
+        c_start = np.minimum(c0, 0.5 * pval)
+        pval = np.clip((pval - c_start) / (1 - c_start), 0.02, 0.98)
+        gamma = np.log(c_start / (1 - c_start))
     else:
         gamma = np.full(n_items, -np.inf)
     d = np.log(pval / (1 - pval)) * np.sqrt(1 + np.pi * alpha ** 2 / 8)
@@ -632,10 +225,16 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         unknown = [k for k in anchors if k not in item_ids]
         if unknown:
             raise InputError(Problem(f"anchor item(s) not in the responses: {', '.join(map(str, unknown))}"))
+        bad = []
         for j, iid in enumerate(item_ids):
             if iid in anchors:
                 fixed_mask[j] = True
                 fa[j], fb[j], fc[j] = (float(v) for v in anchors[iid])
+                if not (np.isfinite(fa[j]) and np.isfinite(fb[j]) and fa[j] > 0 and 0 <= fc[j] < 1):
+                    bad.append(Problem(f"anchor item {iid} has unusable parameters a={fa[j]}, b={fb[j]}, "
+                                       f"c={fc[j]} (need a > 0, finite b, 0 ≤ c < 1)"))
+        if bad:
+            raise InputError(bad)
     warnings: list[str] = []
     problems = _check_degenerate(x, item_ids, fixed_mask, model)
     if problems:
@@ -671,7 +270,14 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         v, ll, iterations, converged = _squarem(em, v0, tol, ll_tol, max_iter)
     else:
         v, ll, iterations, converged = _plain_em(em, v0, tol, ll_tol, max_iter)
-    if not converged:
+    stalled = getattr(em, "stalled", None)
+    if not converged and stalled is not None:
+        drift = em.drift_by_item(stalled)
+        worst = [item_ids[j] for j in np.argsort(-drift)[:5] if drift[j] > tol]
+        warnings.append(f"The EM did not converge in {iterations} cycles (tolerance {tol}); the parameters of "
+                        f"{', '.join(worst) or 'some items'} still move: the data barely identify them (for a 3PL, "
+                        f"usually the lower asymptote). Treat these estimates as provisional.")
+    elif not converged:
         warnings.append(f"The EM did not converge in {iterations} cycles (tolerance {tol}); "
                         f"treat the estimates as provisional.")
 
@@ -703,13 +309,6 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         warnings=tuple(warnings), guessing_prior=guessing_prior, slope_prior=slope_prior)
 
 
-def _effective_ll_tol(model: _Model, ll_tol: float) -> float:
-    """In float32 the log-likelihood carries rounding noise of about 1e-7·|LL|: never ask for less."""
-    if model.data.right.dtype == np.float32:
-        return max(ll_tol, 4e-7 * model.data.freq.sum() * 0.6 * model.alpha.size)
-    return ll_tol
-
-
 def marginal_log_likelihood(responses, a, b, c=None, *, D: float = D_LOGISTIC,
                             quadrature: Quadrature | None = None, mean: float = 0.0, sd: float = 1.0) -> float:
     """log L = Σ_i log Σ_k π_k Π_j P_j(x_k)^y_ij Q_j(x_k)^(1−y_ij) over answered items (Bock & Aitkin 1981, eq. 4).
@@ -730,17 +329,3 @@ def marginal_log_likelihood(responses, a, b, c=None, *, D: float = D_LOGISTIC,
                free_mean=False, free_sd=False, guessing_prior=None, slope_prior=None)
     m.mean, m.log_sd = float(mean), float(np.log(sd))
     return m.posterior()[1]
-
-
-def _plain_em(model: _Model, v0, tol, ll_tol, max_iter):
-    v = v0
-    ll_tol = _effective_ll_tol(model, ll_tol)
-    ll_prev = -np.inf
-    for it in range(1, max_iter + 1):
-        v1, ll, _ = model.em_map(v)
-        if float(np.max(np.abs(v1 - v))) < tol and abs(ll - ll_prev) < ll_tol:
-            model.unpack(v1)
-            return v1, ll, it, True
-        v, ll_prev = v1, ll
-    model.unpack(v)
-    return v, ll_prev, max_iter, False

@@ -159,17 +159,31 @@ def read_params(path, D: float | None = None) -> pd.DataFrame:
     return frame
 
 
-def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap", person_ids=None
-                    ) -> scoring.ThetaScores:
-    """Score responses with parameters from ``read_params``; items are matched by id."""
+def read_latent(params_path) -> tuple[float, float]:
+    """Latent mean and SD of the calibration that made ``params_path`` (its calibration.json beside it), else
+    (0, 1). A Rasch calibration estimates the SD; EAP and MAP must use it as their prior."""
+    path = Path(params_path).parent / "calibration.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        mean, sd = float(info.get("latent_mean", 0.0)), float(info.get("latent_sd", 1.0))
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0.0, 1.0
+    return (mean, sd) if np.isfinite(mean) and np.isfinite(sd) and sd > 0 else (0.0, 1.0)
+
+
+def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap", person_ids=None,
+                    prior: tuple[float, float] = (0.0, 1.0)) -> scoring.ThetaScores:
+    """Score responses with parameters from ``read_params``; items are matched by id. ``prior`` (mean, SD)
+    is the latent distribution used by EAP and MAP."""
     by_id = params.set_index("item_id")
     missing = [i for i in item_ids if i not in by_id.index]
     if missing:
         shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
         raise InputError(Problem(f"{len(missing)} item(s) in the responses have no parameters: {shown}"))
     rows = by_id.loc[list(item_ids)]
+    options = {"prior_mean": prior[0], "prior_sd": prior[1]} if method.lower() in ("eap", "map") else {}
     return scoring.score(scored, rows["a"].to_numpy(float), rows["b"].to_numpy(float), rows["c"].to_numpy(float),
-                         method=method, D=float(rows["D"].iloc[0]), person_ids=person_ids)
+                         method=method, D=float(rows["D"].iloc[0]), person_ids=person_ids, **options)
 
 
 def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str, tuple[float, float, float]]:

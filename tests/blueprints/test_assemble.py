@@ -225,3 +225,41 @@ def test_a_constraints_table_alone_assembles(tmp_path):
     result = assemble(load_blueprint(table), pool)
     on_form = ids(result.forms[0])
     assert len(on_form) == 3 and len({"X0", "X1", "X2"} & on_form) == 2 and "Z" not in on_form
+
+
+def test_random_order_is_reproducible_with_its_seed():
+    pool = make_pool([{"item_id": f"{a}{i}", "area": f"T.{a}"} for a in ("I", "V") for i in range(8)])
+    bp = blueprint(12, {"T.I": 6, "T.V": 6}, order="random", order_seed=5)
+    first, second = assemble(bp, pool).forms[0].item_ids, assemble(bp, pool).forms[0].item_ids
+    assert first == second
+    areas = [i[0] for i in first]
+    assert areas != sorted(areas) and areas != sorted(areas, reverse=True)  # not grouped by area
+
+
+def test_targets_relative_to_a_reference_form_use_its_tcc_rescaled_to_length():
+    # Reference form: R9 and R3 (P(0) = .9 and .3, TCC(0) = 1.2 for 2 items). New 2-item form from P8, P4, P6,
+    # P5: only {P8, P4} = 1.2 is within ±0.05.
+    rows = [{"item_id": k, "area": "T.I", "a": 1.0, "b": b_for_p(p), "c": 0.0, "D": 1.0,
+             "status": "retired" if k.startswith("R") else "operational"}
+            for k, p in {"R9": 0.9, "R3": 0.3, "P8": 0.8, "P4": 0.4, "P6": 0.6, "P5": 0.5}.items()]
+    bp = blueprint(2, characteristic=CharacteristicTarget(theta=(0.0,), tolerance=0.05),
+                   target_reference="form:OLD")
+    result = assemble(bp, make_pool(rows), reference_items=["R9", "R3"])
+    assert ids(result.forms[0]) == {"P8", "P4"}
+    assert result.targets[0].values == pytest.approx((1.2,))
+    assert any("form OLD's 2 items" in note for note in result.notes)
+    with pytest.raises(AssemblyError, match="relative to form OLD"):
+        assemble(bp, make_pool(rows))
+
+
+def test_counting_check_with_an_overlap_cap_and_pretest_slots():
+    # Two forms of 3 sharing at most 1 item need 2·3 − 1 = 5 distinct items; 2 pretest slots on each of the
+    # 2 forms need 2·2 − 1 = 3 distinct pretest items (the cap counts every item on the forms).
+    pool = make_pool([{"item_id": f"X{i}", "area": "T.I"} for i in range(4)]
+                     + [{"item_id": "P1", "area": "T.I", "status": "pretest"}])
+    with pytest.raises(AssemblyError) as err:
+        assemble(blueprint(3, {"T.I": 3}, max_overlap=1, pretest_slots=2), pool, n_forms=2)
+    text = str(err.value)
+    assert ("Category I needs 5 operational items with reviewed Spanish text (3 per form, at most 1 shared by "
+            "any two forms); the bank has 4.") in text
+    assert "The pretest part of each form needs 3 pretest items" in text and "the bank has 1." in text

@@ -48,6 +48,13 @@ def test_check_assemble_list_show_export_publish(sample_bank, tmp_path):
     areas = [row["area"] for row in payload["items"]]
     assert areas.count("SAMHSA.VIII") == 10 and areas[0] == "SAMHSA.I"  # grouped by area, blueprint order
 
+    book = tmp_path / "a.xlsx"
+    assert run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "xlsx", "--out", str(book)).exit_code == 0
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(book)["Booklet es"]
+    assert sheet.max_row > 120  # every position has its Spanish text
+
     early = run(sample_bank, "forms", "publish", "PSS-2026-A")
     assert early.exit_code == 2 and "cannot move from draft to published" in early.output
     assert run(sample_bank, "forms", "approve", "PSS-2026-A").exit_code == 0
@@ -86,6 +93,32 @@ def test_invalid_blueprint_file_lists_every_problem(sample_bank, tmp_path):
         assert text in result.output
 
 
+def test_area_codes_not_in_the_banks_framework_are_reported(sample_bank, tmp_path):
+    bp = tmp_path / "typo.toml"
+    bp.write_text('[exam]\nname = "Typo"\nlength = 20\nlanguages = ["en", "es"]\nframework = "SAMHSA"\n'
+                  '[[content.areas]]\ncode = "SAMHSA.XIII"\ncount = 5\n')
+    result = run(sample_bank, "blueprint", "check", str(bp))
+    assert result.exit_code == 2
+    assert "rule 'area:SAMHSA.XIII': the bank's frameworks have no area 'SAMHSA.XIII'" in result.output
+
+
 def test_unknown_form_is_a_plain_error(sample_bank):
     result = run(sample_bank, "forms", "show", "NOPE")
     assert result.exit_code == 2 and "no form 'NOPE'" in result.output
+
+
+def test_forms_that_fail_the_independent_check_are_not_saved(sample_bank, monkeypatch):
+    import blueprints.assemble as assembly
+    from blueprints.verify import RuleCheck, Verification
+
+    def distrustful(*args, **kwargs):  # stands in for a solver answer that breaks a rule
+        return Verification((RuleCheck("enemies", "enemies", "X A", 1, None, 0, False,
+                                       message="X A holds enemies PSS-0001 and PSS-0002."),))
+
+    monkeypatch.setattr(assembly, "verify_forms", distrustful)
+    before = run(sample_bank, "forms", "list", "--format", "json").output
+    result = run(sample_bank, "assemble", "default", "--name", "X")
+    assert result.exit_code == 2
+    assert "failed the independent check; nothing was saved" in result.output
+    assert "X A holds enemies PSS-0001 and PSS-0002." in result.output
+    assert run(sample_bank, "forms", "list", "--format", "json").output == before

@@ -58,7 +58,8 @@ values = [1.0]
     message = str(err.value)
     for expected in ("exam.name: is required", "exam.length: must be a whole number",
                      "exam.bogus: unknown key", "content.areas[2].code: is required",
-                     "rules.key_balance.A: must be a [lower, upper] pair", "exam.pretest_slots: must be between 0 and 20",
+                     "rules.key_balance.A: must be a [lower, upper] pair",
+                     "exam.pretest_slots: must be between 0 and 20",
                      "exam.languages: must include 'en'", "lower bound 5 is above upper bound 3",
                      "targets.information.mode: must be one of target, maximin",
                      "targets.information.values: needs one value per θ point (3), got 1"):

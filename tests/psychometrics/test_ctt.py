@@ -401,12 +401,12 @@ def test_cli_analyze_with_key_file(tmp_path):
     rm, labels, key = simulate(n=200, k=8, seed=11)
     resp = write_responses(tmp_path / "resp.csv", labels, list(rm.item_ids),
                            np.where(np.arange(200) % 2 == 0, "en", "es"))
-    pd.DataFrame({"item_id": rm.item_ids, "key": ["ABCD"[c] for c in key]}).to_csv(tmp_path / "key.csv",
-                                                                                      index=False)
+    pd.DataFrame({"item_id": rm.item_ids, "key": ["ABCD"[c] for c in key],
+                  "area": ["X"] * 4 + ["Y"] * 4}).to_csv(tmp_path / "key.csv", index=False)
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["analyze", str(resp), "--key", str(tmp_path / "key.csv"), "--out",
                                        str(out), "--group", "language", "--quantiles", "4",
-                                       "--threshold", "rpbis_review=0.5"])
+                                       "--threshold", "rpbis_review=0.5", "--areas", str(tmp_path / "key.csv")])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == OUTPUTS
     items = pd.read_csv(out / "items.csv")
@@ -418,6 +418,7 @@ def test_cli_analyze_with_key_file(tmp_path):
     np.testing.assert_allclose(all_items["point_biserial"], analyze(rm).items.point_biserial)
     test = json.loads((out / "test.json").read_text())
     assert test["combined"]["n"] == 200 and test["flag_thresholds"]["rpbis_review"] == 0.5
+    assert test["subscores"]["areas"] == ["X", "Y"] and test["subscores"]["n_items"] == [4, 4]
     assert set(test["groups"]) == {"language=en", "language=es"}
     assert len(test["combined"]["csem"]) == 9 and len(test["combined"]["split_halves"]) == 3
     assert pd.read_csv(out / "quantiles.csv")["score_group"].max() == 4

@@ -91,6 +91,9 @@ def test_miskeyed_item_gets_key_checks_with_numbers():
     assert top.reason.startswith(f"Option A was chosen by {100 * pa:.0f}% of top scorers")
     assert f"more than the key B ({100 * pb:.0f}%): check the key" in top.reason
     assert top.suggested_action == "check key" and top.severity == "severe"
+    # one flag per criterion, naming the strongest rival of the key
+    assert sum(f.code == "KEY_CHECK_TOP_GROUP" for f in flags if f.item_id == "item3") == 1
+    assert sum(f.code == "KEY_CHECK_RPBIS" for f in flags if f.item_id == "item3") == 1
     # the correctly keyed items raise no key checks
     assert not [f for f in flags if f.code.startswith("KEY_CHECK") and f.item_id != "item3"]
     assert item_summary(flags, a.items.item_ids).set_index("item_id").loc["item3", "suggested_action"] == "check key"
@@ -123,3 +126,11 @@ def test_default_thresholds_are_the_documented_ones():
     assert (t["p_review_low"], t["p_review_high"], t["p_severe_low"], t["p_severe_high"]) == (0.3, 0.9, 0.2, 0.96)
     assert (t["rpbis_review"], t["rpbis_severe"], t["rpbis_critical"]) == (0.2, 0.1, 0.0)
     assert (t["omit_rate"], t["distractor_min_proportion"]) == (0.05, 0.02)
+
+
+def test_flags_do_not_depend_on_row_order():
+    rm = simulate_miskeyed(n=200, seed=3)
+    perm = np.random.default_rng(1).permutation(rm.n_persons)
+    a, b = ctt_flags(analyze(rm)), ctt_flags(analyze(rm.subset(perm)))
+    assert [(f.item_id, f.code, f.severity, f.detail, f.reason) for f in a] == \
+        [(f.item_id, f.code, f.severity, f.detail, f.reason) for f in b]

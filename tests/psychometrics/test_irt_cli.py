@@ -60,8 +60,13 @@ def test_scale_option_reports_normal_metric(data):
     res = CliRunner().invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "rasch", "--scale", "1.702",
                                     "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert json.loads((out.parent / "calibration.json").read_text())["D"] == 1.702
+    summary = json.loads((out.parent / "calibration.json").read_text())
+    assert summary["D"] == 1.702
     assert (pd.read_csv(out).D == 1.702).all()
+    # the Rasch latent SD (on the D = 1.702 metric, far from 1) is what `score` uses as the EAP prior
+    from psychometrics.irt.jobs import read_latent
+    assert read_latent(out) == (0.0, pytest.approx(summary["latent_sd"]))
+    assert abs(summary["latent_sd"] - 1.0) > 0.1
 
 
 def test_girth_3pl_is_a_clear_error_and_writes_nothing(data):

@@ -185,6 +185,15 @@ def test_nearly_perfect_item_gives_bounded_finite_estimates_and_nonconvergence_i
     assert cal.converged or cal.warnings
 
 
+def test_3pl_that_will_not_identify_is_bounded_and_says_which_items():
+    # 2PL data (no guessing) under a 3PL: the asymptotes of hard items are barely identified, the EM crawls
+    sim = simulate_dataset(1000, 20, np.random.default_rng(1), model="2pl")
+    cal = calibrate(sim.responses, "3pl", max_iter=150, standard_errors=False)
+    assert not cal.converged
+    assert np.all(np.isfinite(cal.a)) and np.all(np.isfinite(cal.b)) and np.all((cal.c > 0) & (cal.c < 1))
+    assert any("barely identify" in w and "item" in w for w in cal.warnings)
+
+
 def test_girth_3pl_failure_is_a_clear_error_on_new_numpy():
     sim = simulate_dataset(300, 5, np.random.default_rng(2), model="3pl")
     if girth_adapter.girth_3pl_available():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from itembank.errors import InputError
 from psychometrics.responses import (CODE_NOT_REACHED, CODE_OMIT, from_labels, from_scored, not_reached_mask,
-                                     read_key_file, read_responses, score)
+                                     read_item_areas, read_key_file, read_responses, score)
 
 
 def write(path, text):
@@ -36,6 +36,15 @@ def test_key_file_problems_all_listed(tmp_path):
     assert "row 4, column 'key'" in text and "'Z'" in text
     assert "row 5, column 'item_id'" in text
     assert len(err.value.problems) == 3
+
+
+def test_read_item_areas(tmp_path):
+    ok = write(tmp_path / "a.csv", "item_id,key,area\nQ1,A,SAMHSA.I\nQ2,B,SAMHSA.II\n")
+    assert read_item_areas(ok) == {"Q1": "SAMHSA.I", "Q2": "SAMHSA.II"}
+    bad = write(tmp_path / "b.csv", "item_id,area\nQ1,X\nQ1,Y\nQ2,\n")
+    with pytest.raises(InputError) as err:
+        read_item_areas(bad)
+    assert "row 3, column 'item_id'" in str(err.value) and "row 4, column 'area'" in str(err.value)
 
 
 def test_labels_case_blanks_omits_and_not_reached(tmp_path, key_file):
@@ -151,9 +160,9 @@ def test_unsupported_and_missing_files(tmp_path):
 
 
 def test_score_and_not_reached_mask_by_hand():
-    raw = np.array([["A", "b", ""], ["", "C", ""], ["", "", ""]])
+    raw = np.array([["A", "b", ""], ["*", "C", "-"], ["", "", ""]])  # '*' and '-' are no response
     # row 1: last answer in column 2 -> column 3 not reached; row 2: column 1 omitted, column 3 not reached
-    nr = not_reached_mask(raw == "")
+    nr = not_reached_mask(np.isin(raw, ["", "*", "-"]))
     assert nr.tolist() == [[False, False, True], [False, False, True], [True, True, True]]
     s = score(raw, {"x": "A", "y": "B", "z": "C"}, ("x", "y", "z"), nr)
     np.testing.assert_array_equal(s, [[1, 1, np.nan], [0, 0, np.nan], [np.nan] * 3])
@@ -210,3 +219,11 @@ def test_file_round_trip(tmp_path_factory, rows, suffix):
     assert rm.raw.tolist() == expected.tolist()
     assert list(rm.person_ids) == list(frame["candidate_id"])
     np.testing.assert_array_equal(rm.scored, (expected == np.array(["A", "B", "A"])).astype(float))
+
+
+def test_semicolon_csv_and_group_column_after_the_items(tmp_path, key_file):
+    # Excel in a Spanish locale writes ';'; a named group column may also sit after the item columns
+    path = write(tmp_path / "r.csv", "candidate_id;Q1;Q2;Q3;Q4;sede\nc1;A;B;C;D;norte\nc2;B;B;C;A;sur\n")
+    rm = read_responses(path, key=read_key_file(key_file), group_columns=["sede"])
+    assert rm.item_ids == ("Q1", "Q2", "Q3", "Q4") and list(rm.groups["sede"]) == ["norte", "sur"]
+    np.testing.assert_array_equal(rm.scored, [[1, 1, 1, 1], [0, 1, 1, 0]])
