@@ -632,13 +632,31 @@ def forms_publish(obj: Context, form_id: str):
 @click.argument("form_id")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
+@click.option("--force", is_flag=True, help="Replace an existing xlsx file.")
 @pass_context
-def forms_export(obj: Context, form_id: str, fmt: str, out):
-    """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx."""
-    from blueprints.service import export_form
+def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
+    """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
+    (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key)."""
+    from blueprints.service import export_form, form_export, form_verification
 
-    with obj.open_bank() as bank:
-        written = export_form(bank, form_id, fmt, out)
+    if fmt == "xlsx":
+        from itembank.errors import InputError
+        from reports.bundles import form_bundle
+        from reports.form_report import build_form_workbook
+        from reports.workbook import check_writable
+
+        if out is None:
+            raise InputError("An xlsx export needs --out FILE.xlsx.")
+        check_writable(out, force)
+        with obj.open_bank() as bank:
+            exp = form_export(bank, form_id)
+            report = form_bundle(exp.form, bank.item_pool(), exp.texts, verification=form_verification(exp.form),
+                                 params=bank.item_parameters(exp.form.item_ids),
+                                 title=f"Form {form_id}: {exp.form.name}")
+        written = build_form_workbook(report, out, force=force)
+    else:
+        with obj.open_bank() as bank:
+            written = export_form(bank, form_id, fmt, out)
     click.echo(f"Wrote {written}" if out else written)
 
 # ---- end section: blueprints and assembly --------------------------------------------------------------------

@@ -137,13 +137,17 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     details = {"solver": {"status": s.status, "objective": s.objective, "bound": s.bound, "gap": s.gap,
                           "seconds": round(s.seconds, 3)},
                "seed": seed, "blueprint_source": str(bp.source), "notes": list(result.notes)}
+    checks = result.rules_frame()
     with bank.transaction():
         for form in result.forms:
             form_id = _free_id(_slug(form.name), taken)
             taken.add(form_id)
+            # What every rule achieved on this form when it was built (overlap rows name both forms): the
+            # form keeps its own conformance record, as the pool it was checked against will change.
+            mine = checks[checks["form"].str.contains(form.name, regex=False)]
             bank.save_form(Form(form_id=form_id, name=form.name, items=form.items, blueprint_name=bp.exam.name,
                                 blueprint_hash=result.blueprint_hash, status=FormStatus.DRAFT,
-                                details=details))
+                                details={**details, "verification": json.loads(mine.to_json(orient="records"))}))
             ids.append(form_id)
     return SavedForms(result, tuple(ids))
 
@@ -193,24 +197,20 @@ def show_form(bank, form_id: str) -> str:
     return head + "\n" + table.to_string(index=False)
 
 
+def form_verification(form: Form) -> pd.DataFrame:
+    """What every blueprint rule achieved on ``form`` when it was assembled (``Verification.to_frame()``
+    columns); empty for a form saved without one."""
+    return pd.DataFrame(form.details.get("verification") or [])
+
+
 def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> str:
-    """Write the form map as csv or json (to ``out``, atomically, or return the text); xlsx (form map,
-    conformance, curves, key, booklets per language) is rendered by ``reports.form_report``."""
+    """Write the form map as csv or json (to ``out``, atomically, or return the text). The xlsx workbook
+    (form map, conformance, curves, key, booklets) is rendered by ``reports.form_report`` from
+    :func:`form_export` and :func:`form_verification`."""
     from itembank.exporting import atomic_write
 
     fmt = fmt.lower()
     exp = form_export(bank, form_id)
-    if fmt == "xlsx":
-        if out is None:
-            raise InputError("An xlsx export needs --out FILE.")
-        try:  # the reports package renders workbooks; this module only gathers the data
-            from reports.bundles import form_bundle
-            from reports.form_report import build_form_workbook
-        except ImportError:
-            raise InputError("xlsx form export is not available in this installation; use csv or json.") from None
-        report = form_bundle(exp.form, bank.item_pool(), exp.texts, params=bank.item_parameters(exp.form.item_ids),
-                             title=f"Form {form_id}: {exp.form.name}")
-        return str(build_form_workbook(report, Path(out)))
     if fmt == "csv":
         text = exp.map.to_csv(index=False)
     elif fmt == "json":
@@ -221,7 +221,7 @@ def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> 
                    "items": json.loads(exp.map.to_json(orient="records")), "key": exp.key}
         text = json.dumps(payload, indent=2, ensure_ascii=False)
     else:
-        raise InputError(f"Unknown export format {fmt!r}; use csv, json or xlsx.")
+        raise InputError(f"Unknown export format {fmt!r}; use csv or json (or xlsx from the CLI).")
     if out is None:
         return text
     atomic_write(Path(out), lambda tmp: tmp.write_text(text, encoding="utf-8"))

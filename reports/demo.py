@@ -150,7 +150,7 @@ def run_demo(outdir: str | Path, progress: Callable[[str], None] = lambda _m: No
         standard = _standard(bank, outdir, form_a, form_b, truth, classical, rm, rng)
 
         progress("7/7 Writing the workbooks ...")
-        files = _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, fit, linking, dif,
+        files = _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linking, dif,
                            texts, standard, areas, responses_path)
 
     planted = _check_planted(admin.planted, classical, dif)
@@ -176,19 +176,10 @@ def _bank_scale_parameters(bank, rng) -> pd.DataFrame:
 
 
 def _assemble(bank, blueprint_name: str, seed: int):
-    from blueprints.assemble import assemble
-    from blueprints.loading import parse_blueprint
-    from itembank.model import Form
+    from blueprints.service import assemble_into_bank
 
-    bp = parse_blueprint(bank.get_blueprint(blueprint_name), file=f"blueprint {blueprint_name}")
-    result = assemble(bp, bank.item_pool(), bank.enemy_pairs(), n_forms=2, seed=seed, time_limit=20,
-                      name="Peer Support Demo")
-    ids = []
-    for letter, f in zip("AB", result.forms):
-        form = Form(form_id=f"DEMO-{letter}", name=f.name, items=f.items, blueprint_name=result.blueprint_name,
-                    blueprint_hash=result.blueprint_hash, details={"solver": result.solver.status})
-        ids.append(bank.save_form(form))
-    return ids, result
+    saved = assemble_into_bank(bank, blueprint_name, n_forms=2, seed=seed, time_limit=20, name="DEMO")
+    return list(saved.form_ids), saved.result
 
 
 @dataclass(frozen=True)
@@ -287,7 +278,7 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
             "ratings_path": ratings_path}
 
 
-def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, fit, linking, dif, texts,
+def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linking, dif, texts,
                standard, areas, responses_path) -> list[Path]:
     from reports.bundles import form_bundle, item_analysis_bundle, standard_bundle
     from reports.form_report import build_form_workbook
@@ -303,14 +294,13 @@ def _workbooks(bank, outdir, assembly, form_a, form_b, classical, calibration, f
         linking=linking, areas=areas, input_files=[responses_path],
         settings={"form": form_a, "model": "3pl", "quantile_groups": 5, "dif_focal": "es"})
     files = [build_item_analysis_workbook(ia, outdir / "item-analysis.xlsx")]
+    from blueprints.service import form_verification
+
     pool = bank.item_pool()
-    verification = assembly.rules_frame()
-    for form_id, assembled in zip((form_a, form_b), assembly.forms):
+    for form_id in (form_a, form_b):
         form = bank.get_form(form_id)
-        ver = verification[verification["form"].str.contains(assembled.name, regex=False)]
-        params = bank.item_parameters(form.item_ids)
-        rep = form_bundle(form, pool, bank.item_texts(form.item_ids), verification=ver, params=params,
-                          title=f"Form {form_id}: {form.name}")
+        rep = form_bundle(form, pool, bank.item_texts(form.item_ids), verification=form_verification(form),
+                          params=bank.item_parameters(form.item_ids), title=f"Form {form_id}: {form.name}")
         files.append(build_form_workbook(rep, outdir / f"form-{form_id}.xlsx"))
     angoff = standard["angoff"]
     sentences = [

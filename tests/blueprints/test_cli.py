@@ -52,8 +52,13 @@ def test_check_assemble_list_show_export_publish(sample_bank, tmp_path):
     assert run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "xlsx", "--out", str(book)).exit_code == 0
     from openpyxl import load_workbook
 
-    sheet = load_workbook(book)["Booklet es"]
-    assert sheet.max_row > 120  # every position has its Spanish text
+    wb = load_workbook(book)
+    assert wb["Booklet es"].max_row > 120  # every position has its Spanish text
+    conformance = [[c.value for c in row] for row in wb["Conformance"].iter_rows(min_row=4)]
+    assert len(conformance) > 12 and all(r[5] for r in conformance)  # every rule met, recorded at assembly
+    assert any(r[0] == "area:SAMHSA.VIII" and r[4] == 10 for r in conformance)
+    again = run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "xlsx", "--out", str(book))
+    assert again.exit_code == 2 and "--force" in again.output
 
     early = run(sample_bank, "forms", "publish", "PSS-2026-A")
     assert early.exit_code == 2 and "cannot move from draft to published" in early.output
