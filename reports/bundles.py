@@ -157,6 +157,8 @@ def form_bundle(form, pool: pd.DataFrame, texts: pd.DataFrame, *, verification: 
             curves = pd.DataFrame({"theta": CHART_THETA,
                                    "tif": models.test_information(CHART_THETA, a, b, c, D),
                                    "tcc": models.test_characteristic_curve(CHART_THETA, a, b, c, D)})
+            if targets is None and verification is not None and not verification.empty:
+                targets = target_bands(verification)
             if targets is not None and not targets.empty:
                 curves = curves.merge(targets, on="theta", how="left")
     keys = fm["key"].value_counts().sort_index()
@@ -180,6 +182,20 @@ def form_bundle(form, pool: pd.DataFrame, texts: pd.DataFrame, *, verification: 
     return FormReport(form_id=form.form_id, title=title or f"Form {form.form_id}", form_map=fm,
                       conformance=conformance, curves=curves, booklets=booklets,
                       key_distribution=key_distribution, sentences=sentences)
+
+
+def target_bands(verification: pd.DataFrame) -> pd.DataFrame:
+    """The blueprint's TIF / TCC target bands at their θ points, from a verification frame (rules named
+    ``information@θ`` and ``characteristic@θ`` with lower and upper bounds): theta, tif_target_low, ..."""
+    rows = {}
+    for rule, lower, upper in zip(verification["rule"], verification["lower"], verification["upper"]):
+        kind, _, at = str(rule).partition("@")
+        if kind not in ("information", "characteristic") or not at:
+            continue
+        prefix = "tif" if kind == "information" else "tcc"
+        row = rows.setdefault(round(float(at), 2), {"theta": round(float(at), 2)})
+        row[f"{prefix}_target_low"], row[f"{prefix}_target_high"] = lower, upper
+    return pd.DataFrame(list(rows.values()))
 
 
 def _bound(value) -> str:

@@ -36,6 +36,15 @@ class FormReport:
     settings: Mapping[str, object] = field(default_factory=dict)
 
 
+BOOKLET_WIDTH = 100
+
+
+def _fit_height(ws, row: int, text) -> None:
+    lines = wbk.wrapped_lines(text, BOOKLET_WIDTH)
+    if lines > 1:
+        ws.row_dimensions[row].height = wbk.LINE_HEIGHT * lines
+
+
 def build_form_workbook(report: FormReport, path: str | Path, force: bool = False) -> Path:
     wbk.check_writable(path, force)
     wb = wbk.new_workbook(report.title, settings={"form_id": report.form_id, **report.settings})
@@ -70,12 +79,19 @@ def build_form_workbook(report: FormReport, path: str | Path, force: bool = Fals
         _, last = wbk.write_table(tc, cur, start_row=3, start_col=20, freeze=False, autofilter=False,
                                   formats={c: "0.000" for c in cur.columns})
         cols = list(cur.columns)
-        tif = [(20 + cols.index(c), 3, last) for c in cols if c.startswith("tif")]
-        tcc = [(20 + cols.index(c), 3, last) for c in cols if c.startswith("tcc")]
-        if tif:
-            wbk.line_chart(tc, "Test information", "θ", "Information", (20, 3, last), tif, "A3")
-        if tcc:
-            wbk.line_chart(tc, "Test characteristic curve", "θ", "Expected raw score", (20, 3, last), tcc, "A22")
+        for prefix, title, y_title, anchor in (("tif", "Test information", "Information", "A3"),
+                                               ("tcc", "Test characteristic curve", "Expected raw score", "A22")):
+            names = [c for c in cols if c.startswith(prefix)]
+            if not names:
+                continue
+            chart = wbk.line_chart(tc, f"{title} (target band as markers)", "θ", y_title, (20, 3, last),
+                                   [(20 + cols.index(c), 3, last) for c in names], anchor)
+            for series, name in zip(chart.series, names):
+                if "target" in name:  # the band is given at a few θ points: markers, no line
+                    series.marker.symbol = "dash"
+                    series.marker.size = 12
+                    series.graphicalProperties.line.noFill = True
+        tc.print_area = "A1:R42"  # print the charts, not the numbers behind them
 
     if not report.key_distribution.empty:
         kd = wb.create_sheet("Key distribution")
@@ -88,19 +104,21 @@ def build_form_workbook(report: FormReport, path: str | Path, force: bool = Fals
         name = LANGUAGE_NAMES.get(lang, lang)
         r = wbk.write_title(bs, f"{report.title}: {name} booklet", "Candidate booklet text (no answers shown)")
         bs.column_dimensions["A"].width = 6
-        bs.column_dimensions["B"].width = 100
+        bs.column_dimensions["B"].width = BOOKLET_WIDTH
         for rec in booklet.itertuples(index=False):
             rec = rec._asdict()
-            wbk.write_cell(bs, r, 1, rec["position"])
+            wbk.write_cell(bs, r, 1, rec["position"]).alignment = wbk.WRAP
             stem = wbk.write_cell(bs, r, 2, rec["stem"])
             stem.alignment = wbk.WRAP
             stem.font = Font(bold=True)
+            _fit_height(bs, r, rec["stem"])
             r += 1
             for label in OPTION_LABELS:
                 text = rec.get(f"option_{label.lower()}")
                 if text is None or text == "" or (isinstance(text, float) and text != text):
                     continue
                 wbk.write_cell(bs, r, 2, f"{label}. {text}").alignment = wbk.WRAP
+                _fit_height(bs, r, f"{label}. {text}")
                 r += 1
             r += 1
         wbk.print_setup(bs)

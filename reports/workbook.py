@@ -149,7 +149,7 @@ def write_table(ws: Worksheet, frame: pd.DataFrame, start_row: int = 1, start_co
     if wrap:
         wrap_width = {name: (widths or {}).get(name, 60) for name in wrap if name in columns}
         for i in range(values.shape[0]):
-            lines = max((_wrapped_lines(values[i, columns.index(n)], w) for n, w in wrap_width.items()), default=1)
+            lines = max((wrapped_lines(values[i, columns.index(n)], w) for n, w in wrap_width.items()), default=1)
             if lines > 1:
                 ws.row_dimensions[start_row + 1 + i].height = LINE_HEIGHT * lines
     for j, name in enumerate(columns):
@@ -173,7 +173,7 @@ def write_table(ws: Worksheet, frame: pd.DataFrame, start_row: int = 1, start_co
 LINE_HEIGHT = 15.0
 
 
-def _wrapped_lines(value, width_chars: float) -> int:
+def wrapped_lines(value, width_chars: float) -> int:
     if value is None:
         return 1
     text = str(value)
@@ -187,7 +187,7 @@ def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: 
     for line in lines:
         cell = write_cell(ws, r, 1, line)
         cell.alignment = WRAP
-        n = _wrapped_lines(line, ws.column_dimensions["A"].width)
+        n = wrapped_lines(line, ws.column_dimensions["A"].width)
         if n > 1:
             ws.row_dimensions[r].height = LINE_HEIGHT * n
         r += 1
