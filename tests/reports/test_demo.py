@@ -104,3 +104,18 @@ def test_analyze_report_on_the_demo_administration(demo, tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2 and "already exists" in result.output
     assert not out2.exists()
+
+
+def test_form_workbook_shows_conformance_and_target_bands(demo):
+    wb = load_workbook(demo.outdir / "form-DEMO-A.xlsx")
+    conf = wb["Conformance"]
+    head = next(r for r in range(1, 10) if conf.cell(row=r, column=1).value == "rule")
+    cols = [c.value for c in conf[head]]
+    rows = [[c.value for c in row] for row in conf.iter_rows(min_row=head + 1)]
+    hard = [r for r in rows if r[cols.index("binding")] == "required"]
+    assert hard and all(r[cols.index("ok")] for r in hard)
+    curves = wb["TIF and TCC"]
+    header = [c.value for c in curves[3] if c.value]
+    assert {"theta", "tif", "tcc", "tif_target_low", "tif_target_high"} <= set(header)
+    assert len(curves._charts) == 2
+    assert wb["ANSWER KEY - SECURE"].sheet_properties.tabColor.rgb.endswith("C00000")
