@@ -9,21 +9,27 @@ Times, on the same simulated data in one run:
     ``mirt.traditional`` + ``mirt.itemstats`` on the option codes (its per-item frequency tables: the closest it
     has to an option analysis; it has no distractor point-biserials or quantile tables).
 
+and, on a separate "read" line, ``psychometrics.responses.read_responses`` of the same responses written as a
+labels CSV (candidate_id, language, one column per item), against ``pandas.read_csv`` of that file with
+``dtype=str`` (what any pandas-based reader pays before checking or scoring a single cell).
+
 Run:  python bench/ctt.py  [--persons 100000] [--items 120] [--repeat 3]
 Prints the best-of-N wall time of each and the ratio to certbank's full analysis.
 """
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from psychometrics.ctt import analyze
 from psychometrics.flags import ctt_flags
-from psychometrics.responses import ResponseMatrix, from_labels
+from psychometrics.responses import ResponseMatrix, from_labels, read_responses
 
 TARGET_SECONDS = 0.15
 
@@ -43,6 +49,29 @@ def simulate(n_persons: int, n_items: int, seed: int = 2024):
     codes[stoppers[:, None] & (np.arange(n_items)[None, :] >= stop_at[:, None])] = 4
     labels = np.array(["A", "B", "C", "D", ""])[codes]
     return labels, ["ABCD"[k] for k in key]
+
+
+def write_labels_csv(path: Path, labels: np.ndarray) -> None:
+    """The simulated labels as a response file: candidate_id, language, item1..itemK; '' = no response."""
+    n_persons, n_items = labels.shape
+    header = ",".join(["candidate_id", "language"] + [f"item{j + 1}" for j in range(n_items)])
+    rows = (f"C{i:07d},{'es' if i % 3 == 0 else 'en'}," + ",".join(r) for i, r in enumerate(labels.tolist()))
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+
+def time_read(labels: np.ndarray, key: list[str], repeat: int) -> None:
+    """Print the "read" line: read_responses (read + check + score) against bare pandas.read_csv."""
+    item_ids = [f"item{j + 1}" for j in range(labels.shape[1])]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "responses.csv"
+        write_labels_csv(path, labels)
+        ours = lambda: read_responses(path, key=dict(zip(item_ids, key)),  # noqa: E731
+                                      options={i: tuple("ABCD") for i in item_ids})
+        bare = lambda: pd.read_csv(path, dtype=str, keep_default_na=False)  # noqa: E731
+        best = interleaved_best({"ours": ours, "pandas": bare}, max(1, min(repeat, 2)))
+    (wall, cpu), (p_wall, _) = best["ours"], best["pandas"]
+    print(f"read {labels.shape[0]:,} × {labels.shape[1]} labels CSV: read_responses {wall:.3f} s wall "
+          f"({cpu:.3f} s CPU); pandas.read_csv(dtype=str) alone {p_wall:.3f} s (ratio {p_wall / wall:.2f}×)")
 
 
 def timed(fn) -> tuple[float, float]:
@@ -162,6 +191,7 @@ def main() -> None:
     verdict = "meets" if ours_wall <= TARGET_SECONDS else "MISSES"
     print(f"certbank full analysis {ours_wall:.3f} s wall ({ours_cpu:.3f} s CPU) {verdict} the "
           f"{TARGET_SECONDS} s target (wall time depends on what else the machine is running)")
+    time_read(labels, key, args.repeat)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Classical item and test analysis: items, options (distractors), score-group (quantile) tables, test statistics.
+"""The classical analysis engine: items, options (distractors), score-group (quantile) tables, test statistics.
 
 Conventions follow the Iteman 4 manual (Assessment Systems Corporation): the total score is the number
 correct (omits and not-reached count as wrong); an item's N excludes candidates who did not reach it;
@@ -135,6 +135,10 @@ def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str
     of alpha, the split-halves, the subscores and the score distribution.
     omits_in_n / not_reached_in_n: whether omitted / not-reached candidates count in an item's N as wrong
     answers (Iteman's defaults: omits yes, not-reached no). The total score counts both as wrong either way.
+
+    The item formulas (p, item–total and item–rest point-biserials from the moments of the count table) are in
+    the module docstring, with their sources (Lord & Novick 1968, ch. 15; Henrysson 1963); test and subscore
+    statistics use the named formulas of ``ctt_formulas``.
     """
     rm = _as_matrix(responses)
     if not MIN_QUANTILES <= quantiles <= MAX_QUANTILES:
@@ -286,7 +290,8 @@ def _shown_codes(rm, counted: np.ndarray) -> np.ndarray:
 
 def _option_statistics(rm, key_codes, n_jc, sum_t, sum_tt, n_j, mean_t, var_t, var_r, p, w, corrected, counted):
     """Option rows: each offered option, then omits (and not-reached if they count in N). Point-biserial of the
-    choice indicator d against the rest score r = t − x_j:
+    choice indicator d against the rest score r = t − x_j (Lord & Novick 1968, ch. 15, applied to each option as
+    in the Iteman 4 manual's option statistics; the covariance of a difference, ibid. ch. 2):
         cov(d, r) = E[d·t] − [c is key]·p_c − p_c·(E[t] − p),   over the persons counted in the item's N.
     Rows of codes not counted in N (omits with ``omits_in_n=False``) get n and mean_total but no proportion.
     """

@@ -145,7 +145,8 @@ def score_groups(frequency: np.ndarray, n_groups: int) -> np.ndarray:
     """Group (0-based) of each raw score 0..k: ⌊G · PR(s)⌋ capped at G − 1, PR = midpoint percentile rank / 100.
 
     PR(s) = (F(s) − f(s)/2) / N, the midpoint percentile rank (Kolen & Brennan 2014, sec. 2.1); grouping whole
-    score points follows the Iteman 4 manual's quantile plots. Ties stay together (a score is never split between groups). frequency: (k + 1,). Returns (k + 1,) int.
+    score points follows the Iteman 4 manual's quantile plots. Ties stay together (a score is never split
+    between groups). frequency: (k + 1,). Returns (k + 1,) int.
     """
     n = frequency.sum()
     if n == 0:

@@ -5,7 +5,7 @@ tables are long form (one entry per row of the table).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -69,11 +69,8 @@ class OptionStatistics:
     sd_total: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({
-            "item_id": self.item_id, "option": self.option, "is_key": self.is_key, "n": self.n,
-            "proportion": self.proportion, "point_biserial": self.point_biserial,
-            "mean_total": self.mean_total, "sd_total": self.sd_total,
-        })
+        """One column per field, in field order."""
+        return pd.DataFrame({f.name: getattr(self, f.name) for f in fields(self)})
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,12 +18,10 @@ from itembank.errors import InputError
 from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
 from psychometrics.irt.models import D_LOGISTIC, probability, test_characteristic_curve
 from psychometrics.irt.quadrature import make_quadrature
-from psychometrics.irt.scoring import lord_wingersky
+from psychometrics.irt.scoring import lord_wingersky, theta_from_raw_score
 
 #: Search interval for inverting a TCC (logits); true scores outside reach map to these bounds.
 THETA_SEARCH_BOUNDS = (-15.0, 15.0)
-#: Bisection steps for TCC inversion: 60 halvings of a 30-logit interval leave < 1e-16 logits.
-BISECTION_STEPS = 60
 #: Rounding rules for a raw cut taken from a θ cut (see ``raw_cut_from_theta``).
 ROUNDING_RULES = ("at_least", "nearest")
 
@@ -89,23 +87,14 @@ class ItemParameters:
 
 
 def theta_for_true_score(true_score, params: ItemParameters) -> np.ndarray:
-    """Invert the TCC: θ with Σ_j P_j(θ) = τ (Lord 1980, eq. 4-5), by vectorized bisection.
-
-    Unlike ``irt.scoring.theta_from_raw_score`` (reported θ, clipped to ±4) this searches ±15 logits: true-
-    score equating and cut placement need the exact θ even for extreme scores on an easy or hard form.
+    """Invert the form's TCC: θ with Σ_j P_j(θ) = τ (Lord 1980, eq. 4-5), via the one TCC inversion
+    ``irt.scoring.theta_from_raw_score`` searched over ±15 logits (``THETA_SEARCH_BOUNDS``): true-score
+    equating and cut placement need the exact θ even for extreme scores on an easy or hard form.
 
     true_score: scalar or (n,). Values at or below Σc_j (or ≥ n_items) have no finite θ and are returned at
-    the search bounds ``THETA_SEARCH_BOUNDS``. The TCC is strictly increasing when every a_j > 0.
+    the search bounds. The TCC is strictly increasing when every a_j > 0.
     """
-    tau = np.atleast_1d(np.asarray(true_score, dtype=float))
-    lo = np.full(tau.shape, THETA_SEARCH_BOUNDS[0])
-    hi = np.full(tau.shape, THETA_SEARCH_BOUNDS[1])
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo + hi)
-        below = params.tcc(mid) < tau
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    return 0.5 * (lo + hi)
+    return theta_from_raw_score(true_score, params.a, params.b, params.c, D=params.D, bounds=THETA_SEARCH_BOUNDS)
 
 
 def raw_cut_from_theta(theta_cut: float, params: ItemParameters, rule: str = "at_least") -> int:

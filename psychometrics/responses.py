@@ -44,6 +44,12 @@ N_CODES = 8
 #: Labels of the two pseudo-options of already-scored data.
 SCORED_LABELS = ("0", "1")
 
+#: Bytes per block when ``_cell_ends`` scans a CSV file for separators.
+BYTES_PER_BLOCK = 1 << 20
+#: Longest CSV cells (bytes) gathered into a fixed-width array to find their distinct values.
+MAX_FIXED_WIDTH = 32
+#: Cell id of a CSV cell longer than one byte in ``_plain_csv_columns`` (ids below it are single bytes).
+_LONGER_CELL = 256
 _NUMERIC_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 
 
@@ -166,15 +172,19 @@ def score(raw, key, item_ids: Sequence[str] | None = None, not_reached=None) -> 
     raw: (n_persons, n_items) labels ('' = no response); key: a sequence of n_items labels, or a dict
     item_id -> label together with ``item_ids``; not_reached: optional (n_persons, n_items) bool.
     """
-    raw = _upper_labels(raw)
     if isinstance(key, Mapping):
         if item_ids is None:
             raise ValueError("a key given as a dict needs item_ids")
         key = [key[i] for i in item_ids]
-    key = _upper_labels(np.asarray(key, dtype="<U1"))
-    scored = (raw == key[None, :]).astype(float)
+    return _score_upper(_upper_labels(raw), _upper_labels(np.asarray(key, dtype="<U1")), not_reached)
+
+
+def _score_upper(raw: np.ndarray, key: np.ndarray, not_reached) -> np.ndarray:
+    """``score`` of labels already through ``_upper_labels``: (n_persons, n_items) '<U1' against (n_items,)."""
+    # equal one-character labels have equal code points; comparing those is cheaper than comparing strings
+    scored = (_points(raw) == _points(key)[None, :]).astype(float)
     if not_reached is not None:
-        scored[np.asarray(not_reached, dtype=bool)] = np.nan
+        np.copyto(scored, np.nan, where=np.asarray(not_reached, dtype=bool))
     return scored
 
 
@@ -194,10 +204,11 @@ def from_labels(raw, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequen
     if not isinstance(key, Mapping):
         key = dict(zip(item_ids, key))
     key = {i: str(key[i]).upper() for i in item_ids}
-    no_response = raw == ""
+    points = _points(raw)
+    no_response = points == 0
     nr = not_reached_mask(no_response) if not_reached_rule else np.zeros_like(no_response)
-    points = raw.view(np.uint32).reshape(raw.shape).astype(np.int64)
-    highest = np.where(points > 0, points - 65, -1).max(axis=0, initial=-1)
+    # option index of the highest label in each column (negative when the column has none)
+    highest = points.max(axis=0, initial=0).astype(np.int64) - ord("A")
     given = options or {}
     options = {}
     for j, item in enumerate(item_ids):
@@ -209,7 +220,7 @@ def from_labels(raw, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequen
     return ResponseMatrix(
         person_ids=_person_ids(person_ids, n_persons),
         item_ids=item_ids,
-        scored=score(raw, key, item_ids, nr),
+        scored=_score_upper(raw, _upper_labels(np.array([key[i] for i in item_ids], dtype="<U1")), nr),
         raw=raw,
         omitted=no_response & ~nr,
         not_reached=nr,
@@ -223,11 +234,16 @@ def _upper_labels(raw) -> np.ndarray:
     """Upper-case a '<U1' label array through its code points (np.char.upper is ~100× slower); the
     no-response marks '*' and '-' become ''."""
     raw = np.array(raw, dtype="<U1", copy=True, order="C")
-    points = raw.view(np.uint32)
-    lower = (points >= 97) & (points <= 122)
-    points[lower] -= 32
-    points[(points == ord("*")) | (points == ord("-"))] = 0
+    points = _points(raw)
+    np.subtract(points, 32, out=points, where=(points >= ord("a")) & (points <= ord("z")))
+    np.copyto(points, 0, where=(points == ord("*")) | (points == ord("-")))
     return raw
+
+
+def _points(labels: np.ndarray) -> np.ndarray:
+    """The code point of each cell of a C-contiguous '<U1' array, as a uint32 view of the same memory
+    ('' is 0, 'A' is 65)."""
+    return labels.view(np.uint32).reshape(labels.shape)
 
 
 def from_scored(scored, *, item_ids: Sequence[str] | None = None, person_ids=None,
@@ -370,18 +386,6 @@ class _Columns:
         codes, values = self.distinct(c)
         return values[codes].astype(str)
 
-    def stacked(self, columns: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (n_rows, len(columns)) intp into one array of distinct values, that array) for several
-        columns at once; a value appears once per column that has it."""
-        codes = np.empty((self.n_rows, len(columns)), dtype=np.intp)
-        values, offset = [], 0
-        for j, c in enumerate(columns):
-            col_codes, col_values = self.distinct(c)
-            np.add(col_codes, offset, out=codes[:, j])
-            values.append(col_values)
-            offset += len(col_values)
-        return codes, (np.concatenate(values) if values else np.empty(0, dtype=object))
-
 
 def _read_columns(path: Path, problems: _Problems) -> _Columns | None:
     """A response file as ``_Columns``: plain CSV through ``_plain_csv_columns``, anything else through pandas."""
@@ -411,60 +415,93 @@ def _plain_csv_columns(path: Path, sep: str) -> _Columns | None:
         data = data[3:]
     if not data or b'"' in data or b"\x00" in data:
         return None
-    data = data.replace(b"\r\n", b"\n")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
     if not data.endswith(b"\n"):
         data += b"\n"
     if b"\r" in data or data.startswith(b"\n") or b"\n\n" in data:
         return None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     buf = np.frombuffer(data, dtype=np.uint8)
-    is_newline = buf == ord("\n")
-    n_lines = int(np.count_nonzero(is_newline))
-    ends = np.flatnonzero(is_newline | (buf == ord(sep)))
+    n_lines = data.count(b"\n")
+    ends = _cell_ends(buf, ord(sep))  # where each cell ends, line after line
     if len(ends) % n_lines or len(ends) // n_lines < 2:
         return None
-    ends = ends.reshape(n_lines, -1)
-    if not is_newline[ends[:, -1]].all():
+    starts = np.empty_like(ends)  # each cell starts after the previous one's end
+    starts[0] = 0
+    np.add(ends[:-1], 1, out=starts[1:])
+    ends, starts = ends.reshape(n_lines, -1), starts.reshape(n_lines, -1)
+    if not (buf[ends[:, -1]] == ord("\n")).all():
         return None  # a line with more or fewer cells than the others
-    starts = np.empty_like(ends)
-    starts[:, 1:] = ends[:, :-1] + 1
-    starts[0, 0] = 0
-    starts[1:, 0] = ends[:-1, -1] + 1
 
-    def text(a, b) -> str:
-        return data[a:b].decode("utf-8")
+    # one id per body cell, column by column: 0 empty, 1–255 the byte of a one-byte cell, 256 a longer cell
+    length = ends[1:] - starts[1:]
+    cell_ids = buf[starts[1:]].astype(np.uint16)
+    np.copyto(cell_ids, 0, where=length == 0)
+    np.copyto(cell_ids, _LONGER_CELL, where=length > 1)
+    cell_ids = np.ascontiguousarray(cell_ids.T)
 
     def distinct_of(c):
-        s, e = starts[1:, c], ends[1:, c]
-        length = e - s
-        # id of each cell: 0 empty, 1–255 the byte of a one-byte cell, 256 + i the i-th distinct longer cell
-        ids = np.where(length == 1, buf[s], 0).astype(np.intp)
-        longer = np.flatnonzero(length > 1)
-        long_values = np.empty(0, dtype=object)
-        if longer.size:
-            long_codes, long_values = pd.factorize(np.array([data[a:b] for a, b in zip(s[longer], e[longer])],
-                                                            dtype=object))
-            ids[longer] = 256 + long_codes
-        present = np.zeros(256 + len(long_values), dtype=bool)
+        ids = cell_ids[c].astype(np.intp)
+        longer = np.flatnonzero(ids == _LONGER_CELL)
+        long_values = []
+        if longer.size:  # the i-th distinct longer cell gets id 256 + i
+            long_codes, long_values = _distinct_byte_strings(buf, starts[1:, c][longer], ends[1:, c][longer])
+            ids[longer] = _LONGER_CELL + long_codes
+        present = np.zeros(_LONGER_CELL + len(long_values), dtype=bool)
         present[ids] = True
         used = np.flatnonzero(present)
         remap = np.zeros(len(present), dtype=np.intp)
         remap[used] = np.arange(len(used))
-        values = ["" if i == 0 else chr(i) if i < 256 else long_values[i - 256].decode("utf-8") for i in used]
+        values = ["" if i == 0 else chr(i) if i < _LONGER_CELL else long_values[i - _LONGER_CELL].decode("utf-8")
+                  for i in used]
         return remap[ids], values
 
-    header = [text(a, b) for a, b in zip(starts[0], ends[0])]
+    header = [data[a:b].decode("utf-8") for a, b in zip(starts[0], ends[0])]
     return _Columns(header, n_lines - 1, distinct_of)
 
 
-def read_key_file(path) -> dict[str, str]:
-    """Read a key file: columns ``item_id,key`` (.csv or .xlsx); keys A–F (any case) or digits 1–6 (= A–F).
+def _cell_ends(buf: np.ndarray, sep: int) -> np.ndarray:
+    """Positions of every separator and newline in buf, in order: (n_cells,) int32 (int64 for files ≥ 2 GiB).
 
-    Every problem (missing columns, blank or duplicate item ids, keys outside A–F) is raised at once.
+    Found block by block so that each block's mask stays in the CPU cache (3× faster than one pass here).
     """
+    dtype = np.int32 if len(buf) < 2 ** 31 else np.int64
+    blocks = []
+    for start in range(0, len(buf), BYTES_PER_BLOCK):
+        block = buf[start:start + BYTES_PER_BLOCK]
+        found = np.flatnonzero((block == ord("\n")) | (block == sep)).astype(dtype)
+        found += start
+        blocks.append(found)
+    return np.concatenate(blocks) if blocks else np.empty(0, dtype=dtype)
+
+
+def _distinct_byte_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list]:
+    """(index of each cell into the distinct values, the distinct values as bytes) of the cells buf[s:e].
+
+    Cells up to MAX_FIXED_WIDTH bytes are copied side by side into one fixed-width bytes array and
+    ``np.unique`` finds the distinct ones (no Python object per cell); the file holds no NUL byte, so the
+    padding numpy strips from fixed-width bytes cannot cut a cell short. Longer cells are sliced one by one.
+    """
+    width = int((ends - starts).max())
+    if width > MAX_FIXED_WIDTH:
+        codes, values = pd.factorize(np.array([buf[a:b].tobytes() for a, b in zip(starts, ends)], dtype=object))
+        return codes, list(values)
+    offsets = np.arange(width)
+    inside = offsets[None, :] < (ends - starts)[:, None]
+    cells = np.where(inside, buf[np.minimum(starts[:, None] + offsets[None, :], len(buf) - 1)], 0)
+    values, codes = np.unique(np.ascontiguousarray(cells, dtype=np.uint8).view(f"S{width}").ravel(),
+                              return_inverse=True)
+    return codes.ravel(), list(values)
+
+
+def _read_item_rows(path, column: str, file_kind: str) -> tuple[_Problems, list[tuple[int, str, str]]]:
+    """The problems so far and the rows (row number, item id, value of ``column``) of a small file with an
+    ``item_id`` column, rows blank in both skipped. An unreadable file or a missing column raises at once."""
     path = Path(path)
     problems = _Problems(str(path))
     values = _read_table(path, problems)
@@ -472,23 +509,31 @@ def read_key_file(path) -> dict[str, str]:
         problems.raise_if_any()
     values = _clean_cells(values)
     header = [str(h).strip().lower() for h in values[0]]
-    if "item_id" not in header or "key" not in header:
-        problems.add("header", "a key file needs the columns 'item_id' and 'key'", row=1)
+    if "item_id" not in header or column not in header:
+        problems.add("header", f"{file_kind} needs the columns 'item_id' and '{column}'", row=1)
         problems.raise_if_any()
-    ci, ck = header.index("item_id"), header.index("key")
+    ci, cv = header.index("item_id"), header.index(column)
+    rows = [(r, str(row[ci]), str(row[cv])) for r, row in enumerate(values[1:], start=2)]
+    return problems, [(r, item, value) for r, item, value in rows if item != "" or value != ""]
+
+
+def read_key_file(path) -> dict[str, str]:
+    """Read a key file: columns ``item_id,key`` (.csv or .xlsx); keys A–F (any case) or digits 1–6 (= A–F).
+
+    Every problem (missing columns, blank or duplicate item ids, keys outside A–F) is raised at once.
+    """
+    problems, rows = _read_item_rows(path, "key", "a key file")
     key: dict[str, str] = {}
     first_row: dict[str, int] = {}
-    for r, row in enumerate(values[1:], start=2):
-        item, label = str(row[ci]), str(row[ck]).upper()
-        if item == "" and label == "":
-            continue
+    for r, item, given in rows:
+        label = given.upper()
         if item == "":
             problems.add("blank id", "the item id is blank", r, "item_id")
             continue
         if label.isdigit() and 1 <= int(label) <= len(OPTION_LABELS):
             label = OPTION_LABELS[int(label) - 1]
         if label not in OPTION_LABELS:
-            problems.add("bad key", f"key '{row[ck]}' of item {item} is not an option label A–F", r, "key")
+            problems.add("bad key", f"key '{given}' of item {item} is not an option label A–F", r, "key")
         if item in key or item in first_row:
             problems.add("duplicate", f"item {item} appears again (first in row {first_row[item]})", r, "item_id")
             continue
@@ -504,23 +549,10 @@ def read_item_areas(path) -> dict[str, str]:
     """Read item content areas from a file with columns ``item_id`` and ``area`` (.csv or .xlsx), e.g. a key
     file with an extra ``area`` column. Blank or duplicate ids and blank areas are problems, all reported at once.
     """
-    path = Path(path)
-    problems = _Problems(str(path))
-    values = _read_table(path, problems)
-    if values is None:
-        problems.raise_if_any()
-    values = _clean_cells(values)
-    header = [str(h).strip().lower() for h in values[0]]
-    if "item_id" not in header or "area" not in header:
-        problems.add("header", "an areas file needs the columns 'item_id' and 'area'", row=1)
-        problems.raise_if_any()
-    ci, ca = header.index("item_id"), header.index("area")
+    problems, rows = _read_item_rows(path, "area", "an areas file")
     areas: dict[str, str] = {}
     first_row: dict[str, int] = {}
-    for r, row in enumerate(values[1:], start=2):
-        item, area = str(row[ci]), str(row[ca])
-        if item == "" and area == "":
-            continue
+    for r, item, area in rows:
         if item == "":
             problems.add("blank id", "the item id is blank", r, "item_id")
         elif area == "":
@@ -605,7 +637,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
                          int(r) + 2, form_col)
 
     unknown = set(items) - set(expected) if expected is not None else set()
-    matrix = _parse_cells(*table.stacked(item_idx), items, key, options, numeric_options, unknown, problems)
+    matrix = _parse_cells(table, item_idx, items, key, options, numeric_options, unknown, problems)
     problems.raise_if_any()
     raw, scored_input, opts = matrix
     person_ids = ids.astype(object)
@@ -658,70 +690,89 @@ def _first_item_column(header, table: _Columns, cand, named_groups, expected, nu
     return None
 
 
-def _parse_cells(cells, items, key, options, numeric_options, unknown, problems):
+#: What a cell holds (``_value_kind``), besides an option index 0–5; everything below KIND_NONE is not a label.
+KIND_NONE, KIND_ZERO, KIND_ONE, KIND_INVALID = -1, -2, -3, -4
+
+
+def _value_kind(value: str, numeric_options: bool) -> int:
+    """What a cleaned cell value is: its option index 0–5, or KIND_NONE / KIND_ZERO / KIND_ONE / KIND_INVALID."""
+    v = value.upper()
+    if v in NO_RESPONSE:
+        return KIND_NONE
+    if numeric_options:
+        return int(v) - 1 if v.isdigit() and 1 <= int(v) <= len(OPTION_LABELS) else KIND_INVALID
+    if v in OPTION_LABELS:
+        return OPTION_LABELS.index(v)
+    return {"0": KIND_ZERO, "1": KIND_ONE}.get(v, KIND_INVALID)
+
+
+def _cell_kinds(table: _Columns, columns: Sequence[int], numeric_options: bool) -> np.ndarray:
+    """(n_rows, len(columns)) int8 ``_value_kind`` of every cell, classifying each distinct value once."""
+    kinds: dict[str, int] = {}
+    out = np.empty((len(columns), table.n_rows), dtype=np.int8)  # filled column by column, contiguously
+    for j, c in enumerate(columns):
+        codes, values = table.distinct(c)
+        for v in values:
+            if v not in kinds:
+                kinds[v] = _value_kind(v, numeric_options)
+        np.take(np.array([kinds[v] for v in values], dtype=np.int8), codes, out=out[j])
+    return out.T
+
+
+def _parse_cells(table: _Columns, item_idx, items, key, options, numeric_options, unknown, problems):
     """Classify every cell (label, 0/1, no response, invalid) via the few distinct values; report problems.
 
+    item_idx: the table columns of ``items``.
     Returns (raw labels or scored floats, is_scored_input, options dict or None).
     """
-    n, k = cells.shape
-    codes, raw_uniques = pd.factorize(cells.ravel(), use_na_sentinel=False)
-    uniques = np.array([_clean_value(u) for u in raw_uniques], dtype=str)
-    # per distinct value: label index (0..5), −1 no response, −2 scored 0/1 value, −3 invalid
-    kind = np.full(len(uniques), -3, dtype=np.int64)
-    label_of = np.full(len(uniques), "", dtype="<U1")
-    for u, value in enumerate(uniques):
-        v = value.upper()
-        if v in NO_RESPONSE:
-            kind[u] = -1
-        elif numeric_options and v.isdigit() and 1 <= int(v) <= len(OPTION_LABELS):
-            kind[u], label_of[u] = int(v) - 1, OPTION_LABELS[int(v) - 1]
-        elif not numeric_options and v in OPTION_LABELS:
-            kind[u], label_of[u] = OPTION_LABELS.index(v), v
-        elif not numeric_options and v in ("0", "1"):
-            kind[u] = -2
-    cell_kind = kind[codes].reshape(n, k)
-    has_labels = bool((cell_kind >= 0).any())
-    scored_input = not has_labels and bool((cell_kind == -2).any())
+    n, k = table.n_rows, len(item_idx)
+    cell_kind = _cell_kinds(table, item_idx, numeric_options)
+    is_zero_one = (cell_kind == KIND_ZERO) | (cell_kind == KIND_ONE)
+    scored_input = not bool((cell_kind >= 0).any()) and bool(is_zero_one.any())
 
     if scored_input:
-        invalid = cell_kind == -3
+        invalid = cell_kind == KIND_INVALID
         what = "is not 0, 1 or blank (the file holds scored 0/1 data)"
     else:
-        invalid = cell_kind < -1
+        invalid = cell_kind < KIND_NONE
         what = ("is not an option number 1–6 or blank" if numeric_options
                 else "is not an option label A–F or blank")
     def cell(r, c):
-        return uniques[codes[r * k + c]]
+        codes, values = table.distinct(item_idx[c])
+        return values[codes[r]]
 
     for r, c in zip(*np.nonzero(invalid)):
         problems.add("bad cell", f"'{cell(r, c)}' {what}", int(r) + 2, items[c])
 
-    blank_cols = (cell_kind == -1).all(axis=0) if n else np.zeros(k, dtype=bool)
+    blank_cols = (cell_kind == KIND_NONE).all(axis=0) if n else np.zeros(k, dtype=bool)
     for c in np.flatnonzero(blank_cols):
         if items[c] in unknown:
             continue  # already reported as not on the form/key
         problems.add("blank column", "every cell of this item column is blank (no one answered it)", 1, items[c])
 
     if scored_input:
-        value = np.where(kind == -2, (uniques == "1").astype(float), np.nan)
-        scored = value[codes].reshape(n, k)
+        scored = np.where(is_zero_one, (cell_kind == KIND_ONE).astype(float), np.nan)
         return scored, True, None
 
     if key is None and k:
         problems.add("key", "the responses are option labels, so a key is needed (--key or --form)")
         return None, False, None
 
-    raw = np.where(cell_kind >= 0, label_of[codes].reshape(n, k), "").astype("<U1")
+    # labels through their code points: option index i is chr(65 + i), no response is ''
+    raw = np.ascontiguousarray(np.where(cell_kind >= 0, cell_kind + 65, 0), dtype=np.uint32).view("<U1")
     opts: dict[str, tuple[str, ...]] | None = None
     if options is not None:
-        opts = {}
+        opts = {item: tuple(str(o).upper() for o in options[item]) for item in items if item in options}
+        # offered[c, i]: item c offers option i (items without options are reported as unknown already)
+        offered = np.array([[o in opts.get(item, OPTION_LABELS) for o in OPTION_LABELS] for item in items],
+                           dtype=bool).reshape(k, len(OPTION_LABELS))
+        outside = (cell_kind >= 0) & ~np.take_along_axis(offered, np.maximum(cell_kind, 0).T, axis=1).T
+        items_outside = outside.any(axis=0)
         for c, item in enumerate(items):
-            allowed = tuple(str(o).upper() for o in options.get(item, ()))
-            if item not in options:
-                continue  # reported as unknown/missing item already
-            opts[item] = allowed
-            outside = (cell_kind[:, c] >= 0) & ~np.isin(raw[:, c], allowed)
-            for r in np.flatnonzero(outside):
+            if item not in opts:
+                continue
+            allowed = opts[item]
+            for r in np.flatnonzero(outside[:, c]) if items_outside[c] else ():
                 problems.add("outside options",
                              f"'{cell(r, c)}' is not one of this item's options {', '.join(allowed)}",
                              int(r) + 2, item)

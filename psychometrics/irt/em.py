@@ -117,7 +117,6 @@ class _Model:
         self.has_alpha = model in ("2pl", "3pl")
         self.common_alpha = model == "1pl"
         self.has_gamma = model == "3pl"
-        self.bound_hits: set[str] = set()
 
     # packing ------------------------------------------------------------------------------------------
     def drift_by_item(self, delta: np.ndarray) -> np.ndarray:
@@ -197,10 +196,10 @@ class _Model:
         dt = data.right.dtype
         logl = (log_p - log_q).T.astype(dt) @ data.right.T
         if data.complete:
-            logl += (log_q.sum(axis=0) + np.log(self.prior_weights())).astype(dt)[:, None]
+            logl += (log_q.sum(axis=0) + self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd)))).astype(dt)[:, None]
         else:
             logl += log_q.T.astype(dt) @ data.answered.T
-            logl += np.log(self.prior_weights()).astype(dt)[:, None]
+            logl += self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd))).astype(dt)[:, None]
         top = logl.max(axis=0)
         np.subtract(logl, top, out=logl)
         np.exp(logl, out=logl)

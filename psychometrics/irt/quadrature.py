@@ -32,14 +32,18 @@ class Quadrature:
     def n_nodes(self) -> int:
         return int(self.nodes.size)
 
+    def log_weights_for(self, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
+        """log of ``weights_for``, computed in the log domain (no −inf when a narrow prior underflows)."""
+        z = (self.nodes - mean) / sd
+        log_w = -0.5 * z * z
+        if self.method != "equal":
+            log_w = log_w + np.log(self.weights) + 0.5 * self.nodes * self.nodes - np.log(sd)
+        top = log_w.max()
+        return log_w - (top + np.log(np.exp(log_w - top).sum()))
+
     def weights_for(self, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
         """Weights of N(mean, sd²) on these nodes, summing to 1. Returns (n_nodes,)."""
-        z = (self.nodes - mean) / sd
-        if self.method == "equal":
-            w = np.exp(-0.5 * z * z)
-        else:
-            w = self.weights * np.exp(-0.5 * z * z + 0.5 * self.nodes * self.nodes) / sd
-        return w / w.sum()
+        return np.exp(self.log_weights_for(mean, sd))
 
     def describe(self) -> dict:
         return {"method": self.method, "n_nodes": self.n_nodes,

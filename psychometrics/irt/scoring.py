@@ -132,7 +132,7 @@ def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) ->
     post = coef @ right.T                                                  # (n_nodes + 1, n_persons)
     raw = post[-1].astype(float)
     post = post[:-1]
-    log_prior = np.log(quad.weights_for(prior_mean, prior_sd))
+    log_prior = quad.log_weights_for(prior_mean, prior_sd)
     if answered is None:
         post += (log_q.sum(axis=1) + log_prior).astype(np.float32)[:, None]
         n_answered = np.full(right.shape[0], a.size)
@@ -315,23 +315,26 @@ def summed_score_eap(a, b, c=None, *, D: float = D_LOGISTIC, quadrature: Quadrat
     return SummedScoreTable(np.arange(f.shape[0]), theta, sd, total / total.sum())
 
 
-def theta_from_raw_score(raw_scores, a, b, c=None, *, D: float = D_LOGISTIC) -> np.ndarray:
-    """θ whose test characteristic curve equals each raw score (Kolen & Brennan 2014, sec. 6.4).
+def theta_from_raw_score(raw_scores, a, b, c=None, *, D: float = D_LOGISTIC,
+                         bounds: tuple[float, float] = THETA_BOUNDS) -> np.ndarray:
+    """θ whose test characteristic curve equals each raw (or true) score (Lord 1980, eq. 4-5; Kolen & Brennan
+    2014, sec. 6.4). The one TCC inversion of certbank: reported θ, cut placement and IRT equating use it.
 
-    TCC(θ) = Σ_j P_j(θ) rises from Σ c_j to n_items, so a raw score at or below Σ c_j (including zero)
-    has no θ: the rule here gives it THETA_BOUNDS[0]; a perfect score gives THETA_BOUNDS[1]. Scores in
-    between are solved by bisection (60 halvings of [−4, 4], precision < 1e-15), clipped to the bounds.
-    raw_scores: (n,). Returns (n,).
+    TCC(θ) = Σ_j P_j(θ) rises from Σ c_j to n_items, so a score at or below Σ c_j (including zero) has no θ:
+    the rule here gives it bounds[0]; a perfect score gives bounds[1]. Scores in between are solved by
+    bisection (60 halvings of the bounds, precision < 1e-15 logits), clipped to the bounds. Reported θ uses
+    ±4 (``THETA_BOUNDS``); equating and cut placement pass wider bounds so extreme scores keep their exact θ.
+    raw_scores: (n,) (need not be whole numbers). Returns (n,).
     """
     a, b, c = _as_params(a, b, c)
     s = np.atleast_1d(np.asarray(raw_scores, dtype=float))
-    lo = np.full(s.shape, THETA_BOUNDS[0])
-    hi = np.full(s.shape, THETA_BOUNDS[1])
+    lo = np.full(s.shape, float(bounds[0]))
+    hi = np.full(s.shape, float(bounds[1]))
     for _ in range(60):
         mid = 0.5 * (lo + hi)
         below = test_characteristic_curve(mid, a, b, c, D) < s
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     theta = 0.5 * (lo + hi)
-    theta = np.where(s <= c.sum(), THETA_BOUNDS[0], theta)
-    return np.where(s >= a.size, THETA_BOUNDS[1], theta)
+    theta = np.where(s <= c.sum(), bounds[0], theta)
+    return np.where(s >= a.size, bounds[1], theta)

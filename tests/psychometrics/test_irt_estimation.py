@@ -243,3 +243,20 @@ def test_rmse_falls_as_n_grows():
         errors.append(rmse(cal.b, items.b))
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.03
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 10_000), missing=st.sampled_from([0.0, 0.2, 0.6]),
+       model=st.sampled_from(["rasch", "1pl", "2pl"]), n_persons=st.sampled_from([20, 120, 400]))
+def test_any_data_gives_finite_estimates_or_one_clear_error(seed, missing, model, n_persons):
+    from itembank.errors import CertbankError
+    rng = np.random.default_rng(seed)
+    sim = simulate_dataset(n_persons, 5, rng, model="2pl", missing_rate=missing)
+    try:
+        cal = calibrate(sim.responses, model, max_iter=300)
+    except CertbankError as err:
+        assert str(err) and "nan" not in str(err).lower()
+        return
+    for values in (cal.a, cal.b, cal.se_b):
+        assert np.all(np.isfinite(values))
+    assert np.isfinite(cal.log_likelihood) and (cal.converged or cal.warnings)

@@ -227,3 +227,55 @@ def test_semicolon_csv_and_group_column_after_the_items(tmp_path, key_file):
     rm = read_responses(path, key=read_key_file(key_file), group_columns=["sede"])
     assert rm.item_ids == ("Q1", "Q2", "Q3", "Q4") and list(rm.groups["sede"]) == ["norte", "sur"]
     np.testing.assert_array_equal(rm.scored, [[1, 1, 1, 1], [0, 1, 1, 0]])
+
+
+def _read_outcome(path, **kwargs):
+    """Everything read_responses gives for a file (or its error message), comparable with ==."""
+    try:
+        rm = read_responses(path, **kwargs)
+    except InputError as err:
+        return str(err)
+    return (rm.person_ids.tolist(), rm.item_ids, None if rm.raw is None else rm.raw.tolist(),
+            np.nan_to_num(rm.scored, nan=-1).tolist(), rm.omitted.tolist(), rm.not_reached.tolist(),
+            rm.groups.to_dict("list"), rm.options)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["A", "b", "", "*", "-", " C", "D ", "1.0", "0", "1", "x", "é"]),
+                         min_size=3, max_size=3), min_size=1, max_size=8),
+       st.sampled_from(["\n", "\r\n"]), st.booleans(), st.booleans(), st.sampled_from([",", ";"]),
+       st.sampled_from(["p", " 7.0", "a-candidate-id-longer-than-32-bytes-"]))
+def test_plain_csv_split_reads_like_pandas(tmp_path_factory, rows, newline, bom, final_newline, sep, prefix):
+    """The numpy splitter of plain CSV files gives what pandas.read_csv gives, problems included."""
+    from psychometrics import responses
+
+    lines = [sep.join(["candidate_id", "language", "Q1", "Q2", "Q3"])]
+    lines += [sep.join([f"{prefix}{i % 5}", "en" if i % 2 else "es"] + r) for i, r in enumerate(rows)]
+    text = newline.join(lines) + (newline if final_newline else "")
+    path = tmp_path_factory.mktemp("plain") / "r.csv"
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+    assert responses._plain_csv_columns(path, sep) is not None  # the fast path is the one under test
+    kwargs = {"key": {"Q1": "A", "Q2": "B", "Q3": "C"},
+              "options": {q: ("A", "B", "C", "D") for q in ("Q1", "Q2", "Q3")}}
+    fast = _read_outcome(path, **kwargs)
+    original = responses._plain_csv_columns
+    try:
+        responses._plain_csv_columns = lambda *args: None
+        assert _read_outcome(path, **kwargs) == fast
+    finally:
+        responses._plain_csv_columns = original
+
+
+@pytest.mark.parametrize("text", [
+    'candidate_id,Q1,Q2\n"c1",A,B\nc2,B,A\n',   # quotes: pandas reads it
+    "candidate_id,Q1,Q2\nc1,A,B\n\nc2,B,A\n",   # a blank line
+    "candidate_id,Q1,Q2\nc1,A\nc2,B,A\n",       # a short row
+    "candidate_id,Q1,Q2\rc1,A,B\rc2,B,A\r",     # bare carriage returns
+])
+def test_files_that_are_not_plain_go_through_pandas(tmp_path, text):
+    from psychometrics import responses
+
+    path = write(tmp_path / "r.csv", text)
+    assert responses._plain_csv_columns(path, ",") is None
+    rm = read_responses(path, key={"Q1": "A", "Q2": "B"})
+    assert rm.person_ids.tolist() == ["c1", "c2"]
