@@ -11,10 +11,11 @@ switched off (``not_reached_rule=False`` makes every no-response an omit).
 
 Every problem in a file is collected (with file, row and column) and raised at once as one ``InputError``.
 Rows are numbered as a spreadsheet user sees them: the header is row 1, the first candidate row 2.
+Getting the cells out of a .csv/.xlsx file (fast for plain CSV) is ``table_files``; checking and scoring
+them is here.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from psychometrics.table_files import Columns, Problems, clean_cells, clean_value, read_cells, read_columns
 
 #: Option labels a multiple-choice item may use, in order.
 OPTION_LABELS = ("A", "B", "C", "D", "E", "F")
@@ -33,8 +34,6 @@ NO_RESPONSE = frozenset({"", "*", "-"})
 CANDIDATE_COLUMN = "candidate_id"
 FORM_COLUMN = "form_id"
 LANGUAGE_COLUMN = "language"
-#: At most this many problems of one kind are listed one by one; the rest are summarised in one line.
-MAX_LISTED_PER_KIND = 25
 
 #: Integer codes of ``ResponseMatrix.option_codes``: 0–5 are options A–F (or, for scored input, 0 = wrong and
 #: 1 = right), then these two.
@@ -44,13 +43,6 @@ N_CODES = 8
 #: Labels of the two pseudo-options of already-scored data.
 SCORED_LABELS = ("0", "1")
 
-#: Bytes per block when ``_cell_ends`` scans a CSV file for separators.
-BYTES_PER_BLOCK = 1 << 20
-#: Longest CSV cells (bytes) gathered into a fixed-width array to find their distinct values.
-MAX_FIXED_WIDTH = 32
-#: Cell id of a CSV cell longer than one byte in ``_plain_csv_columns`` (ids below it are single bytes).
-_LONGER_CELL = 256
-_NUMERIC_FLOAT = re.compile(r"^(-?\d+)\.0+$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,236 +270,15 @@ def _person_ids(person_ids, n_persons: int) -> np.ndarray:
 # Files
 # ------------------------------------------------------------------------------------------------------
 
-class _Problems:
-    """Collects problems, listing at most MAX_LISTED_PER_KIND of each kind one by one."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[Problem] = []
-        self._counts: dict[str, int] = {}
-
-    def add(self, kind: str, message: str, row: int | None = None, column: str | None = None) -> None:
-        n = self._counts.get(kind, 0) + 1
-        self._counts[kind] = n
-        if n <= MAX_LISTED_PER_KIND:
-            self.items.append(Problem(message, self.file, row, column))
-
-    def raise_if_any(self) -> None:
-        extra = [Problem(f"... and {n - MAX_LISTED_PER_KIND} more problems like those above ({kind})", self.file)
-                 for kind, n in self._counts.items() if n > MAX_LISTED_PER_KIND]
-        if self.items:
-            raise InputError(self.items + extra)
-
-
-def _read_frame(path: Path, problems: _Problems) -> pd.DataFrame | None:
-    """Every cell of a .csv/.xlsx file as text (header row included, columns 0..m−1), or None after a problem."""
-    if not path.exists():
-        problems.add("file", "the file does not exist")
-        return None
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, header=None, dtype=str, keep_default_na=False, skip_blank_lines=True,
-                                encoding="utf-8-sig", sep=_delimiter(path))
-        elif suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, header=None, dtype=str, keep_default_na=False, na_values=[])
-        else:
-            problems.add("file", f"unsupported file type '{path.suffix}' (use .csv or .xlsx)")
-            return None
-    except pd.errors.EmptyDataError:
-        problems.add("file", "the file is empty")
-        return None
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        problems.add("file", f"the file cannot be read: {err}")
-        return None
-    if frame.shape[0] == 0:
-        problems.add("file", "the file is empty")
-        return None
-    return frame
-
-
-def _read_table(path: Path, problems: _Problems) -> np.ndarray | None:
-    """All cells of a small .csv/.xlsx file (key, areas) as an object array, header row included."""
-    frame = _read_frame(path, problems)
-    return None if frame is None else frame.fillna("").to_numpy(dtype=object)
-
-
-def _delimiter(path: Path) -> str:
-    """',' unless the header line has more ';' or tabs (Excel writes ';' in locales with a decimal comma)."""
-    with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        first = fh.readline()
-    return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
-
-
-def _clean_cells(values: np.ndarray) -> np.ndarray:
-    """Strip cells and turn spreadsheet floats like '1.0' into '1' (object array in, object array out)."""
-    # A file has few distinct cell values: clean those once, then map back (hash-based, fast).
-    codes, uniques = pd.factorize(values.ravel(), use_na_sentinel=False)
-    return np.array([_clean_value(u) for u in uniques], dtype=object)[codes].reshape(values.shape)
-
-
-def _clean_value(u) -> str:
-    """A cell as text: stripped, '' for missing / 'nan' / 'none', and '1.0' (how spreadsheets store 1) as '1'."""
-    if not isinstance(u, str):
-        if u is None or pd.isna(u):
-            return ""
-        u = str(u)
-    v = u.strip()
-    if "." in v:
-        v = _NUMERIC_FLOAT.sub(r"\1", v)
-    return "" if len(v) in (3, 4) and v.lower() in ("nan", "none") else v
-
-
-class _Columns:
-    """A table read column by column: the header cells and, for each column, the distinct (cleaned) values
-    of its body rows with each row's index into them.
-
-    A response file has a handful of distinct values per item column, so each distinct value is cleaned
-    and classified once and mapped back to the rows with a numpy take: no Python work per cell.
-    ``distinct_of(c)`` gives (codes (n_rows,) intp, raw distinct values) for column c.
-    """
-
-    def __init__(self, header: list, n_rows: int, distinct_of):
-        self.header = header
-        self.n_rows = n_rows
-        self._distinct_of = distinct_of
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def distinct(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (n_rows,) intp, cleaned distinct values: object array of str) of column c."""
-        if c not in self._cache:
-            codes, values = self._distinct_of(c)
-            self._cache[c] = (np.asarray(codes, dtype=np.intp),
-                              np.array([_clean_value(v) for v in values], dtype=object))
-        return self._cache[c]
-
-    def cleaned(self, c: int) -> np.ndarray:
-        """(n_rows,) '<U' array: the cleaned cells of column c."""
-        codes, values = self.distinct(c)
-        return values[codes].astype(str)
-
-
-def _read_columns(path: Path, problems: _Problems) -> _Columns | None:
-    """A response file as ``_Columns``: plain CSV through ``_plain_csv_columns``, anything else through pandas."""
-    if path.exists() and path.suffix.lower() == ".csv":
-        columns = _plain_csv_columns(path, _delimiter(path))
-        if columns is not None:
-            return columns
-    frame = _read_frame(path, problems)
-    if frame is None:
-        return None
-    body = frame.iloc[1:]
-    return _Columns(list(frame.iloc[0]), len(body),
-                    lambda c: body.iloc[:, c].factorize(use_na_sentinel=False))
-
-
-def _plain_csv_columns(path: Path, sep: str) -> _Columns | None:
-    """Split a plain CSV file into cells with numpy, or None if it is not plain (then pandas reads it).
-
-    Plain: valid UTF-8, no quote characters, no blank lines, no bare carriage returns, the same number of
-    cells on every line, at least two columns. Those files (what every export of a response matrix looks
-    like) have exactly the cells pandas would give, found here from the positions of separators and newlines
-    in one pass over the bytes. A cell of one byte is its own distinct-value code; longer cells (ids, stray
-    spaces, '1.0') are factorized per column.
-    """
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    if not data or b'"' in data or b"\x00" in data:
-        return None
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
-    if not data.endswith(b"\n"):
-        data += b"\n"
-    if b"\r" in data or data.startswith(b"\n") or b"\n\n" in data:
-        return None
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    buf = np.frombuffer(data, dtype=np.uint8)
-    n_lines = data.count(b"\n")
-    ends = _cell_ends(buf, ord(sep))  # where each cell ends, line after line
-    if len(ends) % n_lines or len(ends) // n_lines < 2:
-        return None
-    starts = np.empty_like(ends)  # each cell starts after the previous one's end
-    starts[0] = 0
-    np.add(ends[:-1], 1, out=starts[1:])
-    ends, starts = ends.reshape(n_lines, -1), starts.reshape(n_lines, -1)
-    if not (buf[ends[:, -1]] == ord("\n")).all():
-        return None  # a line with more or fewer cells than the others
-
-    # one id per body cell, column by column: 0 empty, 1–255 the byte of a one-byte cell, 256 a longer cell
-    length = ends[1:] - starts[1:]
-    cell_ids = buf[starts[1:]].astype(np.uint16)
-    np.copyto(cell_ids, 0, where=length == 0)
-    np.copyto(cell_ids, _LONGER_CELL, where=length > 1)
-    cell_ids = np.ascontiguousarray(cell_ids.T)
-
-    def distinct_of(c):
-        ids = cell_ids[c].astype(np.intp)
-        longer = np.flatnonzero(ids == _LONGER_CELL)
-        long_values = []
-        if longer.size:  # the i-th distinct longer cell gets id 256 + i
-            long_codes, long_values = _distinct_byte_strings(buf, starts[1:, c][longer], ends[1:, c][longer])
-            ids[longer] = _LONGER_CELL + long_codes
-        present = np.zeros(_LONGER_CELL + len(long_values), dtype=bool)
-        present[ids] = True
-        used = np.flatnonzero(present)
-        remap = np.zeros(len(present), dtype=np.intp)
-        remap[used] = np.arange(len(used))
-        values = ["" if i == 0 else chr(i) if i < _LONGER_CELL else long_values[i - _LONGER_CELL].decode("utf-8")
-                  for i in used]
-        return remap[ids], values
-
-    header = [data[a:b].decode("utf-8") for a, b in zip(starts[0], ends[0])]
-    return _Columns(header, n_lines - 1, distinct_of)
-
-
-def _cell_ends(buf: np.ndarray, sep: int) -> np.ndarray:
-    """Positions of every separator and newline in buf, in order: (n_cells,) int32 (int64 for files ≥ 2 GiB).
-
-    Found block by block so that each block's mask stays in the CPU cache (3× faster than one pass here).
-    """
-    dtype = np.int32 if len(buf) < 2 ** 31 else np.int64
-    blocks = []
-    for start in range(0, len(buf), BYTES_PER_BLOCK):
-        block = buf[start:start + BYTES_PER_BLOCK]
-        found = np.flatnonzero((block == ord("\n")) | (block == sep)).astype(dtype)
-        found += start
-        blocks.append(found)
-    return np.concatenate(blocks) if blocks else np.empty(0, dtype=dtype)
-
-
-def _distinct_byte_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, list]:
-    """(index of each cell into the distinct values, the distinct values as bytes) of the cells buf[s:e].
-
-    Cells up to MAX_FIXED_WIDTH bytes are copied side by side into one fixed-width bytes array and
-    ``np.unique`` finds the distinct ones (no Python object per cell); the file holds no NUL byte, so the
-    padding numpy strips from fixed-width bytes cannot cut a cell short. Longer cells are sliced one by one.
-    """
-    width = int((ends - starts).max())
-    if width > MAX_FIXED_WIDTH:
-        codes, values = pd.factorize(np.array([buf[a:b].tobytes() for a, b in zip(starts, ends)], dtype=object))
-        return codes, list(values)
-    offsets = np.arange(width)
-    inside = offsets[None, :] < (ends - starts)[:, None]
-    cells = np.where(inside, buf[np.minimum(starts[:, None] + offsets[None, :], len(buf) - 1)], 0)
-    values, codes = np.unique(np.ascontiguousarray(cells, dtype=np.uint8).view(f"S{width}").ravel(),
-                              return_inverse=True)
-    return codes.ravel(), list(values)
-
-
-def _read_item_rows(path, column: str, file_kind: str) -> tuple[_Problems, list[tuple[int, str, str]]]:
+def _read_item_rows(path, column: str, file_kind: str) -> tuple[Problems, list[tuple[int, str, str]]]:
     """The problems so far and the rows (row number, item id, value of ``column``) of a small file with an
     ``item_id`` column, rows blank in both skipped. An unreadable file or a missing column raises at once."""
     path = Path(path)
-    problems = _Problems(str(path))
-    values = _read_table(path, problems)
+    problems = Problems(str(path))
+    values = read_cells(path, problems)
     if values is None:
         problems.raise_if_any()
-    values = _clean_cells(values)
+    values = clean_cells(values)
     header = [str(h).strip().lower() for h in values[0]]
     if "item_id" not in header or column not in header:
         problems.add("header", f"{file_kind} needs the columns 'item_id' and '{column}'", row=1)
@@ -584,11 +355,11 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     that are neither labels nor 0/1, all-blank item columns, rows of another form.
     """
     path = Path(path)
-    problems = _Problems(str(path))
-    table = _read_columns(path, problems)
+    problems = Problems(str(path))
+    table = read_columns(path, problems)
     if table is None:
         problems.raise_if_any()
-    header = [_clean_value(h) for h in table.header]
+    header = [clean_value(h) for h in table.header]
     if table.n_rows == 0:
         problems.add("file", "the file has a header but no candidate rows")
         problems.raise_if_any()
@@ -648,7 +419,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
                        not_reached_rule=not_reached_rule)
 
 
-def _check_candidate_ids(ids: np.ndarray, column: str, problems: _Problems) -> None:
+def _check_candidate_ids(ids: np.ndarray, column: str, problems: Problems) -> None:
     """Blank and repeated candidate ids, in row order; a repeat names the row where the id first appears."""
     codes, _ = pd.factorize(ids)
     first = np.full(codes.max(initial=-1) + 1, len(ids), dtype=np.intp)
@@ -673,7 +444,7 @@ def _looks_like_responses(values: np.ndarray, numeric_options: bool) -> bool:
     return bool(vals) and vals <= allowed and not vals <= NO_RESPONSE
 
 
-def _first_item_column(header, table: _Columns, cand, named_groups, expected, numeric_options) -> int | None:
+def _first_item_column(header, table: Columns, cand, named_groups, expected, numeric_options) -> int | None:
     """Where the item block starts: the first column of the key/form, else the first response-like column."""
     for c in range(len(header)):
         if c == cand or header[c].lower() in named_groups or header[c] == "":
@@ -706,7 +477,7 @@ def _value_kind(value: str, numeric_options: bool) -> int:
     return {"0": KIND_ZERO, "1": KIND_ONE}.get(v, KIND_INVALID)
 
 
-def _cell_kinds(table: _Columns, columns: Sequence[int], numeric_options: bool) -> np.ndarray:
+def _cell_kinds(table: Columns, columns: Sequence[int], numeric_options: bool) -> np.ndarray:
     """(n_rows, len(columns)) int8 ``_value_kind`` of every cell, classifying each distinct value once."""
     kinds: dict[str, int] = {}
     out = np.empty((len(columns), table.n_rows), dtype=np.int8)  # filled column by column, contiguously
@@ -719,7 +490,7 @@ def _cell_kinds(table: _Columns, columns: Sequence[int], numeric_options: bool) 
     return out.T
 
 
-def _parse_cells(table: _Columns, item_idx, items, key, options, numeric_options, unknown, problems):
+def _parse_cells(table: Columns, item_idx, items, key, options, numeric_options, unknown, problems):
     """Classify every cell (label, 0/1, no response, invalid) via the few distinct values; report problems.
 
     item_idx: the table columns of ``items``.

@@ -247,23 +247,23 @@ def _read_outcome(path, **kwargs):
        st.sampled_from(["p", " 7.0", "a-candidate-id-longer-than-32-bytes-"]))
 def test_plain_csv_split_reads_like_pandas(tmp_path_factory, rows, newline, bom, final_newline, sep, prefix):
     """The numpy splitter of plain CSV files gives what pandas.read_csv gives, problems included."""
-    from psychometrics import responses
+    from psychometrics import table_files
 
     lines = [sep.join(["candidate_id", "language", "Q1", "Q2", "Q3"])]
     lines += [sep.join([f"{prefix}{i % 5}", "en" if i % 2 else "es"] + r) for i, r in enumerate(rows)]
     text = newline.join(lines) + (newline if final_newline else "")
     path = tmp_path_factory.mktemp("plain") / "r.csv"
     path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
-    assert responses._plain_csv_columns(path, sep) is not None  # the fast path is the one under test
+    assert table_files.plain_csv_columns(path, sep) is not None  # the fast path is the one under test
     kwargs = {"key": {"Q1": "A", "Q2": "B", "Q3": "C"},
               "options": {q: ("A", "B", "C", "D") for q in ("Q1", "Q2", "Q3")}}
     fast = _read_outcome(path, **kwargs)
-    original = responses._plain_csv_columns
+    original = table_files.plain_csv_columns
     try:
-        responses._plain_csv_columns = lambda *args: None
+        table_files.plain_csv_columns = lambda *args: None
         assert _read_outcome(path, **kwargs) == fast
     finally:
-        responses._plain_csv_columns = original
+        table_files.plain_csv_columns = original
 
 
 @pytest.mark.parametrize("text", [
@@ -273,9 +273,9 @@ def test_plain_csv_split_reads_like_pandas(tmp_path_factory, rows, newline, bom,
     "candidate_id,Q1,Q2\rc1,A,B\rc2,B,A\r",     # bare carriage returns
 ])
 def test_files_that_are_not_plain_go_through_pandas(tmp_path, text):
-    from psychometrics import responses
+    from psychometrics import table_files
 
     path = write(tmp_path / "r.csv", text)
-    assert responses._plain_csv_columns(path, ",") is None
+    assert table_files.plain_csv_columns(path, ",") is None
     rm = read_responses(path, key={"Q1": "A", "Q2": "B"})
     assert rm.person_ids.tolist() == ["c1", "c2"]
