@@ -417,22 +417,25 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 # ---- section: IRT (calibrate, score, link) -----------------------------------------------------------------
 
 
-def _scored_matrix(obj: Context, responses: Path, form_id, key_file):
-    """Read RESPONSES scored by a bank form's key, a key file, or as 0/1 data; also the form's item versions."""
-    from itembank.errors import InputError
-    from psychometrics.responses import read_key_file, read_responses
+class _BankOnDemand:
+    """The bank, opened the first time a library job uses it and closed when the command ends: a job that finds
+    an input error first reports it even when the bank file is missing, and file-only jobs never open it."""
 
-    if form_id and key_file:
-        raise InputError("Give either --form or --key, not both.")
-    key = options = versions = None
-    if form_id:
-        with obj.open_bank() as bank:
-            key, options = bank.form_key(form_id), bank.form_options(form_id)
-            versions = {fi.item_id: fi.version for fi in bank.get_form(form_id).items}
-    elif key_file:
-        key = read_key_file(key_file)
-    matrix = read_responses(responses, key=key, options=options, form_id=form_id)
-    return matrix, versions
+    def __init__(self, obj: Context):
+        self._obj, self._bank = obj, None
+
+    def __getattr__(self, name):
+        if self._bank is None:
+            self._bank = self._obj.open_bank()
+        return getattr(self._bank, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._bank is not None:
+            self._bank.__exit__(*exc)
+        return False
 
 
 @main.command()
@@ -457,39 +460,15 @@ def _scored_matrix(obj: Context, responses: Path, form_id, key_file):
 def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite,
               anchor_from_bank, save, label, out: Path):
     """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags."""
-    from itembank.errors import InputError
-    from psychometrics.irt.jobs import anchors_from_bank, calibrate_responses
+    from psychometrics.irt.jobs import calibrate_file
 
-    matrix, versions = _scored_matrix(obj, responses, form_id, key_file)
-    anchors = None
-    if anchor_from_bank:
-        with obj.open_bank() as bank:
-            anchors = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
-        if not anchors:
-            raise InputError("--anchor-from-bank: none of the items in the file has parameters in the bank.")
-    report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
-                                 anchors=anchors, n_nodes=n_nodes,
-                                 quadrature_method="gauss-hermite" if gauss_hermite else "equal")
-    cal = report.calibration
-    if save:
-        frame = cal.to_frame()
-        frame = frame[~frame["fixed"]].drop(columns=["fixed", "n"])
-        if versions:
-            frame["version"] = frame["item_id"].map(versions)
-        with obj.open_bank() as bank, bank.transaction():
-            bank.save_item_parameters(frame, cal.model, cal.D, label or f"{cal.model} {responses.name}")
-            written = report.write(out)
-    else:
-        written = report.write(out)
-    status = "converged" if cal.converged else ("convergence not reported" if cal.converged is None
-                                                  else "DID NOT CONVERGE")
-    anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
-    click.echo(f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
-               f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
-               f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
-               f"{cal.seconds:.2f} s; {len({f.item_id for f in report.flags})} items flagged. "
-               f"Wrote {', '.join(str(p) for p in written)}.")
-    for warning in cal.warnings:
+    with _BankOnDemand(obj) as bank:
+        run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
+                             n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
+                             anchor_from_bank=anchor_from_bank)
+        run.write(out, bank=bank if save else None, label=label)
+    click.echo(run.message(out))
+    for warning in run.warnings:
         click.echo(f"Warning: {warning}", err=True)
 
 
@@ -509,24 +488,15 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
     """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
     θ, scaled score, pass/fail and competency areas instead."""
-    from psychometrics.irt.jobs import read_latent, read_params, score_responses, write_atomically
+    from psychometrics.irt.jobs import score_file
 
-    import numpy as np
-
-    if standard_name or form_id:  # standard-setting section: candidate score reports
-        return _score_against_standard(obj, responses, form_id, params_file, key_file, standard_name, out)
-    if params_file is None:
+    if params_file is None and not (standard_name or form_id):
         raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
-
-    matrix, _ = _scored_matrix(obj, responses, None, key_file)
-    params = read_params(params_file)
-    # EAP/MAP prior: the latent mean and SD in the calibration.json beside the parameters (else N(0, 1))
-    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
-                             prior=read_latent(params_file))
-    write_atomically([(out, result.to_frame().to_csv(index=False))])
-    bounded = int(result.bounded.sum())
-    click.echo(f"Scored {result.theta.size} candidates by {method.upper()}: mean θ {np.nanmean(result.theta):.3f}"
-               f"{f', {bounded} held at the ±4 bound' if bounded else ''}. Wrote {out}.")
+    with _BankOnDemand(obj) as bank:
+        run = score_file(bank, responses, params_file=params_file, key_file=key_file, method=method,
+                         form_id=form_id, standard=standard_name)
+    run.write(out)
+    click.echo(run.message(out))
 
 
 # ---- end section: IRT ----------------------------------------------------------------------------------------
@@ -664,41 +634,6 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
 # ---- section: standard setting and equating (cutscore, standard, equate) --------------------------------------
 
 
-def _form_parameters(obj: Context, form_id: str | None, params_file: Path | None):
-    """The form's scored items with their IRT parameters, from the bank (--form) or a file (--params)."""
-    from itembank.errors import InputError
-    from psychometrics.irt_equating import ItemParameters, read_item_parameters
-
-    if bool(form_id) == bool(params_file):
-        raise InputError("Give exactly one of --form ID (bank) or --params FILE (item_id, a, b, c).")
-    if params_file:
-        return read_item_parameters(params_file), None
-    with obj.open_bank() as bank:
-        items = bank.get_form(form_id).scored_item_ids
-        params = ItemParameters.from_frame(bank.item_parameters(items), item_ids=items, source=f"form {form_id}")
-        pool = bank.item_pool()
-    p_values = pool.set_index("item_id").reindex(list(items))["p_value"].to_numpy(dtype=float) \
-        if "p_value" in pool else None
-    return params, p_values
-
-
-def _write_outputs(outdir: Path, frames: dict, summary: dict) -> list[Path]:
-    """Write CSVs and summary.json into OUTDIR, each atomically (nothing is written before this point)."""
-    import json
-
-    from itembank.exporting import atomic_write
-
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in frames.items():
-        path = outdir / name
-        atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
-        written.append(path)
-    path = outdir / "summary.json"
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8"))
-    return written + [path]
-
-
 @main.group()
 def cutscore():
     """Recommend a cut score: modified Angoff, Bookmark, Hofstee, Beuk."""
@@ -726,35 +661,24 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
                     outdir: Path, report_path, carry_to, force):
     """Modified Angoff cut from a ratings file (long: rater_id, item_id, rating[, round, metadata…];
     or wide: rater_id[, round], one column per item). Ratings are probabilities 0–1."""
-    from psychometrics.standard_setting_files import angoff_from_file, impact_from_file
+    from psychometrics.standard_jobs import angoff_study
 
     if report_path:
         from reports.workbook import check_writable
 
         check_writable(report_path, force)
-    params, p_values = _form_parameters(obj, form_id, params_file)
-    result = angoff_from_file(ratings, params=params, p_values=p_values, roster_path=raters_file)
+    with _BankOnDemand(obj) as bank:
+        study = angoff_study(bank, ratings, form_id=form_id, params_file=params_file, raters_file=raters_file,
+                             scores_file=scores_file, group_column=group_column, carry=bool(report_path),
+                             carry_to=carry_to)
     if report_path:
         from reports.bundles import standard_bundle
         from reports.standard_report import build_standard_workbook
-        from psychometrics.standard_setting_files import read_scores_and_groups
-        from psychometrics.standard_study import carry_standard
 
-        forms = {form_id or "reference": params}
-        forms.update({f: _form_parameters(obj, f, None)[0] for f in carry_to})
-        scores, groups = read_scores_and_groups(scores_file, params.n_items, group_column) if scores_file \
-            else (None, None)
-        carried = carry_standard(result.theta_cut, forms, scores=scores, groups=groups, cut_se=result.se)
-        build_standard_workbook(standard_bundle(result, carried, title="Standard setting (modified Angoff)",
-                                                input_files=[ratings] + ([scores_file] if scores_file else [])),
-                                report_path, force=force)
-    summary = dict(result.summary(), form_id=form_id, ratings_file=str(ratings))
-    frames = {"raters.csv": result.to_frame(), "rounds.csv": result.round_summary}
-    if scores_file:
-        frames["impact.csv"] = impact_from_file(scores_file, result.n_items, result.cut_raw, result.se, group_column)
-    _write_outputs(outdir, frames, summary)
-    click.echo(f"Angoff cut {result.cut_raw:.2f} of {result.n_items} ({result.cut_percent:.1f}%), SE {result.se:.2f}, "
-               f"θ cut {result.theta_cut:.3f}; {int(result.outlier.sum())} rater(s) flagged. Wrote {outdir}.")
+        build_standard_workbook(standard_bundle(study.result, study.carried, title="Standard setting (modified Angoff)",
+                                                input_files=study.input_files), report_path, force=force)
+    study.write(outdir)
+    click.echo(study.message(outdir))
 
 
 @cutscore.command("bookmark")
@@ -768,28 +692,20 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
 @pass_context
 def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float, outdir: Path):
     """Bookmark (item mapping) cut: median θ of the panelists' bookmarked pages; writes booklet.csv too."""
-    from itembank.errors import InputError
-    from psychometrics.standard_setting import bookmark
+    from psychometrics.standard_jobs import bookmark_study
 
-    try:
-        page_list = [int(p) for p in pages.replace(";", ",").split(",") if p.strip()]
-    except ValueError:
-        raise InputError(f"--pages {pages!r}: give whole page numbers separated by commas") from None
-    params, _ = _form_parameters(obj, form_id, params_file)
-    result = bookmark(params, page_list, rp)
-    _write_outputs(outdir, {"booklet.csv": result.booklet, "panelists.csv": result.to_frame()},
-                   dict(result.summary(), form_id=form_id))
-    click.echo(f"Bookmark θ cut {result.theta_cut:.3f} (RP {rp:g}); expected raw score there "
-               f"{result.raw_cut_true_score:.2f}. Wrote {outdir}.")
+    with _BankOnDemand(obj) as bank:
+        study = bookmark_study(bank, pages, form_id=form_id, params_file=params_file, rp=rp)
+    study.write(outdir)
+    click.echo(study.message(outdir))
 
 
 def _compromise(kind: str, scores: Path, judgments: Path, n_items: int, outdir: Path):
-    from psychometrics.standard_setting_files import beuk_from_files, hofstee_from_files
+    from psychometrics.standard_jobs import compromise_study
 
-    result = (hofstee_from_files if kind == "hofstee" else beuk_from_files)(scores, judgments, n_items)
-    _write_outputs(outdir, {f"{kind}.csv": result.to_frame()}, result.summary())
-    click.echo(f"{kind.capitalize()} cut {result.cut_percent:.1f}% → raw {result.cut_raw} of {n_items}; "
-               f"{result.pass_rate:.1f}% pass. Wrote {outdir}.")
+    study = compromise_study(kind, scores, judgments, n_items)
+    study.write(outdir)
+    click.echo(study.message(outdir))
 
 
 @cutscore.command("hofstee")
@@ -817,60 +733,6 @@ def standard():
     """Keep one standard (a θ cut) across forms: set it, apply it to a form."""
 
 
-def _load_standard(obj: Context, name: str) -> dict:
-    """A standard by name from the bank, or from a JSON file written by `standard set --export`."""
-    import json
-
-    from itembank.errors import InputError
-
-    path = Path(name)
-    if path.suffix.lower() == ".json":
-        if not path.is_file():
-            raise InputError(f"The standard file {path} does not exist.")
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-            float(record["theta_cut"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise InputError(f"{path}: not a standard file (needs theta_cut): {err}") from None
-        return record
-    with obj.open_bank() as bank:
-        stored = bank.get_standard(name)
-    return dict(stored["details"], theta_cut=stored["theta_cut"], name=name)
-
-
-def _score_against_standard(obj: Context, responses: Path, form_id, params_file, key_file, standard_name,
-                            out: Path) -> None:
-    """`score --form ID --standard NAME|FILE`: per candidate raw, θ, scaled, pass/fail and areas (called by
-    the IRT section's `score` command)."""
-    from itembank.errors import InputError
-    from itembank.exporting import atomic_write
-    from psychometrics.scaling import scale_from_dict, score_candidates
-
-    if not standard_name:
-        raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
-    record = _load_standard(obj, standard_name)
-    params, _ = _form_parameters(obj, form_id, params_file)
-    matrix, _ = _scored_matrix(obj, responses, form_id, key_file)
-    missing = [i for i in params.item_ids if i not in matrix.item_ids]
-    if missing:
-        raise InputError([f"{responses}: no responses for scored item {i}" for i in missing])
-    columns = [matrix.item_ids.index(i) for i in params.item_ids]
-    areas = None
-    if form_id:
-        with obj.open_bank() as bank:
-            pool = bank.item_pool().set_index("item_id")
-        areas = pool.reindex(list(params.item_ids))["area"].fillna("unassigned").tolist()
-    report = score_candidates(matrix.scored[:, columns], params, float(record["theta_cut"]), areas=areas,
-                              person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
-    if "language" in matrix.groups:
-        report.insert(1, "language", matrix.groups["language"].to_numpy())
-    atomic_write(out, lambda tmp: report.to_csv(tmp, index=False, encoding="utf-8"))
-    n_pass = int((report["result"] == "pass").sum())
-    click.echo(f"Scored {len(report)} candidates against standard {record.get('name', standard_name)}: raw cut "
-               f"{report.attrs['raw_cut']} of {params.n_items}, {n_pass} pass ({100 * n_pass / len(report):.1f}%). "
-               f"Wrote {out}.")
-
-
 @standard.command("set")
 @click.argument("name")
 @click.option("--theta", "theta_cut", type=float, default=None, help="The θ cut on the bank scale.")
@@ -887,33 +749,13 @@ def _score_against_standard(obj: Context, responses: Path, form_id, params_file,
 def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_low, scale_high, scale_cut,
                  scale_slope, export_path):
     """Store standard NAME (a θ cut and its reporting scale) in the bank."""
-    import json
+    from psychometrics.standard_jobs import new_standard
 
-    from itembank.errors import InputError
-    from itembank.exporting import atomic_write
-    from psychometrics.scaling import ScaleDefinition, make_standard
-
-    if (theta_cut is None) == (angoff_dir is None):
-        raise InputError("Give exactly one of --theta X or --from-angoff DIR.")
-    if export_path and not export_path.parent.is_dir():
-        raise InputError(f"The folder of --export ({export_path.parent}) does not exist; nothing was stored.")
-    source = {"method": "theta"}
-    if angoff_dir is not None:
-        summary_path = angoff_dir / "summary.json"
-        if not summary_path.is_file():
-            raise InputError(f"{summary_path} does not exist; run `certbank cutscore angoff ... --out {angoff_dir}`.")
-        source = json.loads(summary_path.read_text(encoding="utf-8"))
-        if source.get("theta_cut") is None:
-            raise InputError(f"{summary_path} has no θ cut (the form had no IRT parameters).")
-        theta_cut = float(source["theta_cut"])
-    record = make_standard(theta_cut, source, ScaleDefinition(scale_kind, scale_low, scale_high, scale_cut,
-                                                              scale_slope))
+    new = new_standard(name, theta_cut=theta_cut, angoff_dir=angoff_dir, export_path=export_path,
+                       scale=dict(kind=scale_kind, low=scale_low, high=scale_high, cut=scale_cut, slope=scale_slope))
     with obj.open_bank() as bank:
-        bank.save_standard(name, record["theta_cut"], {k: v for k, v in record.items() if k != "theta_cut"})
-    if export_path:
-        atomic_write(export_path, lambda tmp: tmp.write_text(json.dumps(dict(record, name=name), indent=2,
-                                                                        default=float), encoding="utf-8"))
-    click.echo(f"Standard {name}: θ cut {theta_cut:.4f}, scaled cut {scale_cut:g} on {scale_low:g}–{scale_high:g}.")
+        new.write(bank)
+    click.echo(new.message())
 
 
 @standard.command("apply")
@@ -935,33 +777,14 @@ def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_lo
 def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, scores_file, reliability,
                    decision_path):
     """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
-    from itembank.errors import InputError
-    from itembank.exporting import atomic_write
-    from psychometrics.decision import decision_summary
-    from psychometrics.scaling import conversion_table, scale_from_dict
-    from psychometrics.standard_setting_files import read_raw_scores
+    from psychometrics.standard_jobs import apply_standard
 
-    if decision_path and not scores_file:
-        raise InputError("--decision-out needs --scores.")
-    record = _load_standard(obj, name)
-    params, _ = _form_parameters(obj, form_id, params_file)
-    table = conversion_table(params, float(record["theta_cut"]), scale_from_dict(record.get("scale")), rule)
-    raw_cut = table.attrs["raw_cut"]
-    decisions = None
-    if scores_file:
-        decisions = decision_summary(read_raw_scores(scores_file, params.n_items), params.n_items, raw_cut,
-                                     reliability, params, float(record["theta_cut"]))
-    if out_path:
-        atomic_write(out_path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8"))
-    if decisions is not None:
-        for row in decisions.itertuples():
-            click.echo(f"  {row.method}: accuracy {row.accuracy:.3f}, consistency {row.consistency:.3f}, "
-                       f"kappa {row.kappa:.3f}")
-        if decision_path:
-            atomic_write(decision_path, lambda tmp: decisions.to_csv(tmp, index=False, encoding="utf-8"))
-    click.echo(f"Standard {name} on {form_id or params_file}: pass at raw {raw_cut} of {params.n_items} "
-               f"(true score at the cut {params.tcc([float(record['theta_cut'])])[0]:.2f}; rule {rule})."
-               + (f" Wrote {out_path}." if out_path else ""))
+    with _BankOnDemand(obj) as bank:
+        applied = apply_standard(bank, name, form_id=form_id, params_file=params_file, rule=rule,
+                                 scores_file=scores_file, reliability=reliability,
+                                 decision_table=decision_path is not None)
+    applied.write(out_path, decision_path)
+    click.echo(applied.message(out_path))
 
 
 @main.command("equate")
@@ -988,27 +811,14 @@ def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, sco
 def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_anchor, external_anchor, w1, form_x,
                    form_y, params_x, params_y, out_path):
     """Equate form X to form Y's scale and write the concordance (K&B 2014 conventions; see README)."""
-    from itembank.errors import InputError
-    from itembank.exporting import atomic_write
-    from psychometrics import equating, irt_equating
+    from psychometrics.standard_jobs import equate
 
-    if method in ("irt_true_score", "irt_observed_score"):
-        px, _ = _form_parameters(obj, form_x, params_x)
-        py, _ = _form_parameters(obj, form_y, params_y)
-        fn = irt_equating.irt_true_score_equating if method == "irt_true_score" else \
-            (lambda a, b: irt_equating.irt_observed_score_equating(a, b, w1))
-        result = fn(px, py)
-    else:
-        missing = [name for name, v in (("--x", x_path), ("--y", y_path), ("--max-x", max_x), ("--max-y", max_y))
-                   if v is None]
-        if missing:
-            raise InputError(f"Method {method} needs {', '.join(missing)}.")
-        result = equating.equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1,
-                                       internal=not external_anchor)
-    frame = result.to_frame()
-    atomic_write(out_path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
-    line = f" (slope {result.slope:.4f}, intercept {result.intercept:.4f})" if result.slope is not None else ""
-    click.echo(f"{result.method} equating of {len(frame)} scores{line}. Wrote {out_path}.")
+    with _BankOnDemand(obj) as bank:
+        job = equate(bank, method, x_path=x_path, y_path=y_path, max_x=max_x, max_y=max_y, max_anchor=max_anchor,
+                     internal_anchor=not external_anchor, w1=w1, form_x=form_x, form_y=form_y,
+                     params_x=params_x, params_y=params_y)
+    job.write(out_path)
+    click.echo(job.message(out_path))
 
 @standard.command("report")
 @click.argument("name")
@@ -1025,27 +835,18 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
 @pass_context
 def standard_report(obj: Context, name, forms, scores_file, group_column, angoff_dir, out, force):
     """Write the standard-setting workbook for standard NAME (bank or .json) carried to each --form."""
-    import pandas as pd
-
-    from psychometrics.scaling import scale_from_dict
-    from psychometrics.standard_setting_files import read_scores_and_groups
-    from psychometrics.standard_study import carry_standard
+    from psychometrics.standard_jobs import standard_across_forms
     from reports.bundles import stored_standard_bundle
     from reports.standard_report import build_standard_workbook
     from reports.workbook import check_writable
 
     check_writable(out, force)
-    record = _load_standard(obj, name)
-    params = {f: _form_parameters(obj, f, None)[0] for f in forms}
-    n_ref = params[forms[0]].n_items
-    scores, groups = read_scores_and_groups(scores_file, n_ref, group_column) if scores_file else (None, None)
-    carried = carry_standard(float(record["theta_cut"]), params, scores=scores, groups=groups,
-                             cut_se=float((record.get("source") or {}).get("se") or 0.0),
-                             scale=scale_from_dict(record.get("scale")))
-    raters = pd.read_csv(angoff_dir / "raters.csv") if angoff_dir and (angoff_dir / "raters.csv").exists() else None
-    build_standard_workbook(stored_standard_bundle(name, record, carried, raters=raters,
-                                                   input_files=[scores_file] if scores_file else []), out, force)
-    click.echo(f"Wrote {out}: raw cuts " + ", ".join(f"{f} {c}" for f, c in carried.raw_cuts.items()) + ".")
+    with _BankOnDemand(obj) as bank:
+        study = standard_across_forms(bank, name, forms, scores_file=scores_file, group_column=group_column,
+                                      angoff_dir=angoff_dir)
+    build_standard_workbook(stored_standard_bundle(name, study.record, study.carried, raters=study.raters,
+                                                   input_files=study.input_files), out, force)
+    click.echo(study.message(out))
 
 
 # ---- end section: standard setting and equating ---------------------------------------------------------------
@@ -1078,45 +879,16 @@ def dif_command(obj: Context, responses: Path, form_id, key_path, group_col, foc
     A negative delta_mh means the item is harder for the focal group than for reference takers of the same
     total score. For bank items the English and Spanish stems are added side by side.
     """
-    from itembank.errors import InputError
-    from itembank.exporting import atomic_write
-    from psychometrics.dif import analyze_responses
-    from psychometrics.responses import read_key_file, read_responses
+    from psychometrics.dif_jobs import dif_study
 
-    if form_id and key_path:
-        raise InputError("Give either --form or --key, not both.")
-    if not responses.is_file():
-        raise InputError(f"The response file {responses} does not exist.")
-    if out_path.suffix.lower() != ".csv":
-        raise InputError(f"--out must name a .csv file, not '{out_path.name}'.")
-    if not out_path.parent.is_dir():
-        raise InputError(f"The folder of --out ({out_path.parent}) does not exist.")
-    texts = None
-    extra_groups = (group_col,) if group_col else ()
-    if form_id:
-        with obj.open_bank() as bank:
-            key, options = bank.form_key(form_id), bank.form_options(form_id)
-            texts = bank.item_texts(list(key))
-        matrix = read_responses(responses, key=key, options=options, item_ids=list(key), form_id=form_id,
-                                group_columns=extra_groups)
-    else:
-        key = read_key_file(key_path) if key_path else None
-        matrix = read_responses(responses, key=key, group_columns=extra_groups)
-        if obj.bank_path.is_file():  # bank items get their two language versions side by side
-            with obj.open_bank() as bank:
-                texts = bank.item_texts(list(matrix.item_ids))
-    result = analyze_responses(matrix, group_col, focal, reference, purify=purify, adjust=adjust, alpha=alpha)
-    frame = result.to_frame(texts)
-    atomic_write(out_path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
-    for warning in result.warnings:
+    with _BankOnDemand(obj) as bank:  # without --form, the bank (if there is one) only adds the item texts
+        study = dif_study(bank if form_id or obj.bank_path.is_file() else None, responses, out_path,
+                          form_id=form_id, key_path=key_path, group=group_col, focal=focal, reference=reference,
+                          purify=purify, adjust=adjust, alpha=alpha)
+    study.write(out_path)
+    for warning in study.warnings:
         click.echo(f"Warning: {warning}", err=True)
-    counts = frame["ets_level"].value_counts()
-    click.echo(f"DIF of {len(frame)} items, {result.focal_label} (focal, n = {result.n_focal_total}) against "
-               f"{result.reference_label} (reference, n = {result.n_reference}): ETS class A {counts.get('A', 0)}, "
-               f"B {counts.get('B', 0)}, C {counts.get('C', 0)}; {int(frame['flagged'].sum())} flagged.")
-    for row in result.flag_reasons():
-        click.echo(f"  {row['reason']}")
-    click.echo(f"Wrote {out_path}")
+    click.echo(study.message(out_path))
 
 
 # ---- end section: DIF ------------------------------------------------------------------------------------------------

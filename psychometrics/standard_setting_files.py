@@ -1,5 +1,6 @@
-"""Reading standard-setting input files, every problem collected (file, row, column), and the library calls
-behind `certbank cutscore ...`.
+"""Reading standard-setting input files, every problem collected (file, row, column), and computing from them
+(``angoff_from_file``, ``hofstee_from_files``, ...). The jobs behind `certbank cutscore ...` that combine these
+with the bank and write the outputs are in ``psychometrics.standard_jobs``.
 
 Ratings file for the modified Angoff method (csv or xlsx), LONG layout: one row per rating with columns
 ``rater_id``, ``item_id``, ``rating`` (the probability 0–1 that a minimally qualified candidate answers the

@@ -2,6 +2,10 @@
 
 Each job is one library call returning a result that knows how to write itself, so ``cli.py`` only parses
 options. Files are written atomically (temporary file, then ``os.replace``), all or nothing.
+
+The file-level jobs (``calibrate_file``, ``score_file``) take ``bank``: an open ``itembank.store.Bank`` (or
+anything with its ``form_key``, ``form_options``, ``get_form``, ``item_parameters``, ``transaction`` and
+``save_item_parameters`` methods), used only when an option names something in the bank; else None.
 """
 from __future__ import annotations
 
@@ -57,15 +61,20 @@ class CalibrationReport:
         out["n_flags"] = len(self.flags)
         return out
 
+    @staticmethod
+    def output_paths(params_path) -> list[Path]:
+        """The files ``write`` makes: params.csv, then calibration.json and irt_flags.csv beside it."""
+        params_path = Path(params_path)
+        return [params_path, params_path.parent / "calibration.json", params_path.parent / "irt_flags.csv"]
+
     def write(self, params_path) -> list[Path]:
         """Write params.csv, calibration.json and irt_flags.csv beside it. Returns the paths written."""
-        params_path = Path(params_path)
-        folder = params_path.parent
-        folder.mkdir(parents=True, exist_ok=True)
+        params, calibration, flags = self.output_paths(params_path)
+        params.parent.mkdir(parents=True, exist_ok=True)
         targets = [
-            (params_path, self.params_frame().to_csv(index=False)),
-            (folder / "calibration.json", json.dumps(self.summary(), indent=2, default=_json_default) + "\n"),
-            (folder / "irt_flags.csv", flags_frame(list(self.flags)).to_csv(index=False)),
+            (params, self.params_frame().to_csv(index=False)),
+            (calibration, json.dumps(self.summary(), indent=2, default=_json_default) + "\n"),
+            (flags, flags_frame(list(self.flags)).to_csv(index=False)),
         ]
         return write_atomically(targets)
 
@@ -196,3 +205,116 @@ def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str
             d_bank = float(row.D) if np.isfinite(row.D) else 1.0
             anchors[row.item_id] = (float(row.a) * d_bank / D, float(row.b), c)
     return anchors
+
+
+# ---- file-level jobs (one per CLI command) ---------------------------------------------------------------------
+def scored_matrix(bank, responses, form_id: str | None = None, key_file=None):
+    """RESPONSES scored by a bank form's key (``form_id``), a key file, or read as 0/1 data; also the form's
+    item versions {item_id: version} (None without a form)."""
+    from psychometrics.responses import read_key_file, read_responses
+
+    if form_id and key_file:
+        raise InputError("Give either --form or --key, not both.")
+    key = options = versions = None
+    if form_id:
+        if bank is None:
+            raise InputError(f"form {form_id} needs the item bank, and none was given.")
+        key, options = bank.form_key(form_id), bank.form_options(form_id)
+        versions = {fi.item_id: fi.version for fi in bank.get_form(form_id).items}
+    elif key_file:
+        key = read_key_file(key_file)
+    return read_responses(responses, key=key, options=options, form_id=form_id), versions
+
+
+@dataclass(frozen=True)
+class CalibrationRun:
+    """A calibration of one response file: ``report`` and, for a bank form, the item versions to save against."""
+
+    report: CalibrationReport
+    versions: Mapping[str, int] | None = None
+    default_label: str = ""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.report.calibration.warnings)
+
+    def write(self, params_path, bank=None, label: str | None = None) -> list[Path]:
+        """Write params.csv, calibration.json, irt_flags.csv; with ``bank`` also store the estimated (not
+        anchored) parameters under ``label``, in one bank transaction around the file writes."""
+        if bank is None:
+            return self.report.write(params_path)
+        cal = self.report.calibration
+        frame = cal.to_frame()
+        frame = frame[~frame["fixed"]].drop(columns=["fixed", "n"])
+        if self.versions:
+            frame["version"] = frame["item_id"].map(self.versions)
+        with bank.transaction():
+            bank.save_item_parameters(frame, cal.model, cal.D, label or self.default_label)
+            return self.report.write(params_path)
+
+    def message(self, params_path) -> str:
+        cal = self.report.calibration
+        status = "converged" if cal.converged else ("convergence not reported" if cal.converged is None
+                                                      else "DID NOT CONVERGE")
+        anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
+        written = CalibrationReport.output_paths(params_path)
+        return (f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
+                f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
+                f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
+                f"{cal.seconds:.2f} s; {len({f.item_id for f in self.report.flags})} items flagged. "
+                f"Wrote {', '.join(str(p) for p in written)}.")
+
+
+def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None, model: str = "2pl",
+                   D: float = 1.0, engine: str = "certbank", n_nodes: int = 61, quadrature_method: str = "equal",
+                   anchor_from_bank: bool = False) -> CalibrationRun:
+    """Calibrate a response file (scored by a bank form's key, a key file, or 0/1 data) with fit and flags.
+    ``anchor_from_bank`` holds the items that have bank parameters fixed (the rest land on the bank scale)."""
+    matrix, versions = scored_matrix(bank, responses, form_id, key_file)
+    anchors = None
+    if anchor_from_bank:
+        if bank is None:
+            raise InputError("--anchor-from-bank needs the item bank, and none was given.")
+        anchors = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
+        if not anchors:
+            raise InputError("--anchor-from-bank: none of the items in the file has parameters in the bank.")
+    report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
+                                 anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method)
+    return CalibrationRun(report, versions, f"{report.calibration.model} {Path(responses).name}")
+
+
+@dataclass(frozen=True)
+class ThetaRun:
+    """θ estimates of one response file by ``method``."""
+
+    scores: scoring.ThetaScores
+    method: str
+
+    def write(self, out) -> list[Path]:
+        return write_atomically([(out, self.scores.to_frame().to_csv(index=False))])
+
+    def message(self, out) -> str:
+        bounded = int(self.scores.bounded.sum())
+        return (f"Scored {self.scores.theta.size} candidates by {self.method.upper()}: mean θ "
+                f"{np.nanmean(self.scores.theta):.3f}{f', {bounded} held at the ±4 bound' if bounded else ''}. "
+                f"Wrote {out}.")
+
+
+def score_file(bank, responses, *, params_file=None, key_file=None, method: str = "eap",
+               form_id: str | None = None, standard: str | None = None):
+    """Score a response file. With ``standard`` or ``form_id``: each candidate's raw, θ, scaled score,
+    pass/fail and areas against the standard (``standard_jobs.score_against_standard``); else θ by
+    ``method`` with the parameters in ``params_file`` (EAP/MAP prior: the latent mean and SD in the
+    calibration.json beside it, else N(0, 1)). Returns a result with ``write(out)`` and ``message(out)``."""
+    if standard or form_id:
+        from psychometrics.standard_jobs import score_against_standard
+
+        return score_against_standard(bank, responses, standard=standard, form_id=form_id,
+                                      params_file=params_file, key_file=key_file)
+    if params_file is None:
+        raise InputError("Give --params FILE (or --form ID --standard NAME).")
+    matrix, _ = scored_matrix(None, responses, None, key_file)
+    params = read_params(params_file)
+    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
+                             prior=read_latent(params_file))
+    return ThetaRun(result, method)

@@ -1,0 +1,422 @@
+"""The standard-setting and equating jobs behind `certbank cutscore ...`, `standard ...`, `equate` and
+`score --standard`: one library call per command, returning a result that writes itself and says what it did.
+
+Every job reads and checks all its inputs first and returns a result; only ``result.write(...)`` writes, each
+file atomically (``itembank.exporting.atomic_write``), so an input error leaves nothing behind.
+
+``bank`` is an open ``itembank.store.Bank`` (or anything with the same methods: ``get_form``,
+``item_parameters``, ``item_pool``, ``get_standard``, ``save_standard``, ``form_key``, ``form_options``), or
+None when every input comes from files. It is used only when an option names something in the bank.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from itembank.errors import InputError
+from itembank.exporting import atomic_write
+from psychometrics import equating, irt_equating
+from psychometrics.decision import decision_summary
+from psychometrics.irt_equating import ItemParameters, read_item_parameters
+from psychometrics.scaling import ScaleDefinition, conversion_table, make_standard, scale_from_dict, score_candidates
+from psychometrics.standard_setting import AngoffResult, BookmarkResult, CompromiseResult, bookmark, impact
+from psychometrics.standard_setting_files import (angoff_from_file, beuk_from_files, hofstee_from_files,
+                                                  read_raw_scores, read_scores_and_groups)
+from psychometrics.standard_study import StandardAcrossForms, carry_standard
+
+#: The IRT equating methods; every other method name goes to ``equating.equate_files``.
+IRT_EQUATING_METHODS = ("irt_true_score", "irt_observed_score")
+#: Compromise methods and their file readers.
+COMPROMISE_METHODS = {"hofstee": hofstee_from_files, "beuk": beuk_from_files}
+
+
+# ---- shared inputs and outputs ---------------------------------------------------------------------------------
+def _need_bank(bank, what: str):
+    if bank is None:
+        raise InputError(f"{what} needs the item bank, and none was given.")
+    return bank
+
+
+def form_parameters(bank, form_id: str | None, params_file=None) -> tuple[ItemParameters, np.ndarray | None]:
+    """The form's scored items with their IRT parameters, from the bank (``form_id``) or a file
+    (``params_file``: item_id, a, b, c), and the items' latest p-values (bank forms only, else None)."""
+    if bool(form_id) == bool(params_file):
+        raise InputError("Give exactly one of --form ID (bank) or --params FILE (item_id, a, b, c).")
+    if params_file:
+        return read_item_parameters(params_file), None
+    bank = _need_bank(bank, f"form {form_id}")
+    items = bank.get_form(form_id).scored_item_ids
+    params = ItemParameters.from_frame(bank.item_parameters(items), item_ids=items, source=f"form {form_id}")
+    pool = bank.item_pool()
+    p_values = pool.set_index("item_id").reindex(list(items))["p_value"].to_numpy(dtype=float) \
+        if "p_value" in pool else None
+    return params, p_values
+
+
+def write_outputs(outdir, frames: Mapping[str, pd.DataFrame], summary: dict) -> list[Path]:
+    """Write each frame as OUTDIR/<name> (CSV) and ``summary`` as OUTDIR/summary.json, each atomically."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in frames.items():
+        path = outdir / name
+        atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
+        written.append(path)
+    path = outdir / "summary.json"
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8"))
+    return written + [path]
+
+
+def _write_csv(path, frame: pd.DataFrame) -> Path:
+    path = Path(path)
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    return path
+
+
+def load_standard(bank, name: str) -> dict:
+    """A standard by name from the bank, or from a JSON file written by `standard set --export` (a name ending
+    in .json): {theta_cut, scale, source, name, ...}."""
+    path = Path(name)
+    if path.suffix.lower() == ".json":
+        if not path.is_file():
+            raise InputError(f"The standard file {path} does not exist.")
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            float(record["theta_cut"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{path}: not a standard file (needs theta_cut): {err}") from None
+        return record
+    stored = _need_bank(bank, f"standard {name}").get_standard(name)
+    return dict(stored["details"], theta_cut=stored["theta_cut"], name=name)
+
+
+# ---- cut scores ------------------------------------------------------------------------------------------------
+class _FolderOutputs:
+    """A study whose outputs are tables (``frames``: file name → frame) and a ``summary`` in one folder."""
+
+    frames: Mapping[str, pd.DataFrame]
+    summary: dict
+
+    def write(self, outdir) -> list[Path]:
+        """Write every table and summary.json into OUTDIR (created if needed), each file atomically."""
+        return write_outputs(outdir, self.frames, self.summary)
+
+
+@dataclass(frozen=True)
+class AngoffStudy(_FolderOutputs):
+    """A modified Angoff study: ``result``; ``carried`` the θ cut on every form (with ``carry=True``);
+    ``input_files`` the ratings (and score) files it read."""
+
+    result: AngoffResult
+    frames: Mapping[str, pd.DataFrame] = field(repr=False)
+    summary: dict
+    carried: StandardAcrossForms | None = None
+    input_files: tuple[Path, ...] = ()
+
+    def message(self, outdir) -> str:
+        r = self.result
+        return (f"Angoff cut {r.cut_raw:.2f} of {r.n_items} ({r.cut_percent:.1f}%), SE {r.se:.2f}, "
+                f"θ cut {r.theta_cut:.3f}; {int(r.outlier.sum())} rater(s) flagged. Wrote {outdir}.")
+
+
+def angoff_study(bank, ratings, *, form_id: str | None = None, params_file=None, raters_file=None,
+                 scores_file=None, group_column: str | None = "language", carry: bool = False,
+                 carry_to: Sequence[str] = ()) -> AngoffStudy:
+    """Modified Angoff cut from a ratings file on the reference form (bank ``form_id`` or ``params_file``).
+
+    raters_file: the panel roster; scores_file: candidates' raw scores (column score, optional
+    ``group_column``) for impact.csv; carry: also carry the θ cut to the reference form and to ``carry_to``
+    (other bank forms), with impact and decision quality, for the standard-setting workbook.
+    Outputs: raters.csv, rounds.csv, summary.json and, with scores, impact.csv.
+    """
+    params, p_values = form_parameters(bank, form_id, params_file)
+    result = angoff_from_file(ratings, params=params, p_values=p_values, roster_path=raters_file)
+    scores = groups = carried = forms = None
+    if carry:
+        forms = {form_id or "reference": params}
+        forms.update({f: form_parameters(bank, f)[0] for f in carry_to})
+    if scores_file:
+        scores, groups = read_scores_and_groups(scores_file, params.n_items, group_column)
+    if carry:
+        carried = carry_standard(result.theta_cut, forms, scores=scores, groups=groups, cut_se=result.se)
+    frames = {"raters.csv": result.to_frame(), "rounds.csv": result.round_summary}
+    if scores_file:
+        frames["impact.csv"] = impact(scores, result.cut_raw, result.se, groups)
+    summary = dict(result.summary(), form_id=form_id, ratings_file=str(ratings))
+    inputs = (Path(ratings),) + ((Path(scores_file),) if scores_file else ())
+    return AngoffStudy(result, frames, summary, carried, inputs)
+
+
+@dataclass(frozen=True)
+class BookmarkStudy(_FolderOutputs):
+    """A Bookmark study: ``result`` at response probability ``rp``."""
+
+    result: BookmarkResult
+    rp: float
+    frames: Mapping[str, pd.DataFrame] = field(repr=False)
+    summary: dict
+
+    def message(self, outdir) -> str:
+        return (f"Bookmark θ cut {self.result.theta_cut:.3f} (RP {self.rp:g}); expected raw score there "
+                f"{self.result.raw_cut_true_score:.2f}. Wrote {outdir}.")
+
+
+def parse_pages(pages: str | Sequence[int]) -> list[int]:
+    """Bookmark pages from text such as "31,34,35" (commas or semicolons) or a sequence of integers."""
+    if not isinstance(pages, str):
+        return [int(p) for p in pages]
+    try:
+        return [int(p) for p in pages.replace(";", ",").split(",") if p.strip()]
+    except ValueError:
+        raise InputError(f"--pages {pages!r}: give whole page numbers separated by commas") from None
+
+
+def bookmark_study(bank, pages, *, form_id: str | None = None, params_file=None, rp: float = 0.67) -> BookmarkStudy:
+    """Bookmark (item mapping) cut: the median θ of the panelists' bookmarked ``pages`` in the booklet of the
+    form's items ordered by their RP location. Outputs: booklet.csv, panelists.csv, summary.json."""
+    page_list = parse_pages(pages)
+    params, _ = form_parameters(bank, form_id, params_file)
+    result = bookmark(params, page_list, rp)
+    return BookmarkStudy(result, rp, {"booklet.csv": result.booklet, "panelists.csv": result.to_frame()},
+                         dict(result.summary(), form_id=form_id))
+
+
+@dataclass(frozen=True)
+class CompromiseStudy(_FolderOutputs):
+    """A Hofstee or Beuk (``kind``) compromise on a test of ``n_items`` scored items."""
+
+    result: CompromiseResult
+    kind: str
+    n_items: int
+    frames: Mapping[str, pd.DataFrame] = field(repr=False)
+    summary: dict
+
+    def message(self, outdir) -> str:
+        r = self.result
+        return (f"{self.kind.capitalize()} cut {r.cut_percent:.1f}% → raw {r.cut_raw} of {self.n_items}; "
+                f"{r.pass_rate:.1f}% pass. Wrote {outdir}.")
+
+
+def compromise_study(kind: str, scores, judgments, n_items: int) -> CompromiseStudy:
+    """Hofstee or Beuk compromise (``kind``) from a score file and a judgments file (see
+    ``standard_setting_files``). Outputs: <kind>.csv and summary.json."""
+    if kind not in COMPROMISE_METHODS:
+        raise InputError(f"unknown compromise method {kind!r}; choose one of {', '.join(COMPROMISE_METHODS)}")
+    result = COMPROMISE_METHODS[kind](scores, judgments, n_items)
+    return CompromiseStudy(result, kind, n_items, {f"{kind}.csv": result.to_frame()}, result.summary())
+
+
+# ---- one standard across forms ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NewStandard:
+    """A validated standard ready to store: ``record`` is what ``bank.save_standard`` keeps."""
+
+    name: str
+    record: dict
+    export_path: Path | None = None
+
+    def write(self, bank) -> None:
+        """Store the standard in the bank, then write the export file (if any) atomically."""
+        bank.save_standard(self.name, self.record["theta_cut"],
+                           {k: v for k, v in self.record.items() if k != "theta_cut"})
+        if self.export_path:
+            text = json.dumps(dict(self.record, name=self.name), indent=2, default=float)
+            atomic_write(self.export_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def message(self) -> str:
+        s = self.record["scale"]
+        return (f"Standard {self.name}: θ cut {self.record['theta_cut']:.4f}, scaled cut {s['cut']:g} on "
+                f"{s['low']:g}–{s['high']:g}.")
+
+
+def new_standard(name: str, *, theta_cut: float | None = None, angoff_dir=None,
+                 scale: ScaleDefinition | Mapping | None = None, export_path=None) -> NewStandard:
+    """A standard NAME from a θ cut given directly or from a `cutscore angoff|bookmark --out DIR` folder
+    (its summary.json), with its reporting scale (a ScaleDefinition or its fields as a mapping)."""
+    if (theta_cut is None) == (angoff_dir is None):
+        raise InputError("Give exactly one of --theta X or --from-angoff DIR.")
+    export_path = Path(export_path) if export_path else None
+    if export_path and not export_path.parent.is_dir():
+        raise InputError(f"The folder of --export ({export_path.parent}) does not exist; nothing was stored.")
+    source = {"method": "theta"}
+    if angoff_dir is not None:
+        summary_path = Path(angoff_dir) / "summary.json"
+        if not summary_path.is_file():
+            raise InputError(f"{summary_path} does not exist; run `certbank cutscore angoff ... --out {angoff_dir}`.")
+        source = json.loads(summary_path.read_text(encoding="utf-8"))
+        if source.get("theta_cut") is None:
+            raise InputError(f"{summary_path} has no θ cut (the form had no IRT parameters).")
+        theta_cut = float(source["theta_cut"])
+    if scale is not None and not isinstance(scale, ScaleDefinition):
+        scale = ScaleDefinition(**scale)
+    return NewStandard(name, make_standard(theta_cut, source, scale), export_path)
+
+
+@dataclass(frozen=True)
+class AppliedStandard:
+    """A standard on one form: ``table`` raw → θ → scaled → passed (attrs raw_cut); ``decisions`` the decision
+    quality on candidates' scores (None without scores)."""
+
+    name: str
+    form: str
+    rule: str
+    params: ItemParameters
+    theta_cut: float
+    table: pd.DataFrame
+    decisions: pd.DataFrame | None = None
+
+    @property
+    def raw_cut(self) -> int:
+        return int(self.table.attrs["raw_cut"])
+
+    def write(self, out_path=None, decision_path=None) -> list[Path]:
+        """Write the conversion table and/or the decision-quality table (each .csv, atomically)."""
+        written = [_write_csv(out_path, self.table)] if out_path else []
+        if decision_path and self.decisions is not None:
+            written.append(_write_csv(decision_path, self.decisions))
+        return written
+
+    def message(self, out_path=None) -> str:
+        lines = [f"  {row.method}: accuracy {row.accuracy:.3f}, consistency {row.consistency:.3f}, "
+                 f"kappa {row.kappa:.3f}" for row in (self.decisions.itertuples() if self.decisions is not None
+                                                      else ())]
+        lines.append(f"Standard {self.name} on {self.form}: pass at raw {self.raw_cut} of {self.params.n_items} "
+                     f"(true score at the cut {self.params.tcc([self.theta_cut])[0]:.2f}; rule {self.rule})."
+                     + (f" Wrote {out_path}." if out_path else ""))
+        return "\n".join(lines)
+
+
+def apply_standard(bank, name: str, *, form_id: str | None = None, params_file=None, rule: str = "at_least",
+                   scores_file=None, reliability: float | None = None, decision_table: bool = False
+                   ) -> AppliedStandard:
+    """The form's raw cut and conversion table for standard NAME (bank name or .json file); with
+    ``scores_file`` (column score) also decision accuracy and consistency. ``decision_table`` says the caller
+    wants that table written, which needs ``scores_file``."""
+    if decision_table and not scores_file:
+        raise InputError("--decision-out needs --scores.")
+    record = load_standard(bank, name)
+    theta_cut = float(record["theta_cut"])
+    params, _ = form_parameters(bank, form_id, params_file)
+    table = conversion_table(params, theta_cut, scale_from_dict(record.get("scale")), rule)
+    decisions = None
+    if scores_file:
+        decisions = decision_summary(read_raw_scores(scores_file, params.n_items), params.n_items,
+                                     table.attrs["raw_cut"], reliability, params, theta_cut)
+    return AppliedStandard(name, str(form_id or params_file), rule, params, theta_cut, table, decisions)
+
+
+@dataclass(frozen=True)
+class StandardAcrossFormsReport:
+    """What the standard-setting workbook of a stored standard shows: the record, the standard carried to
+    every form, the Angoff raters table (if found) and the input files."""
+
+    name: str
+    record: dict
+    carried: StandardAcrossForms
+    raters: pd.DataFrame | None = None
+    input_files: tuple[Path, ...] = ()
+
+    def message(self, out) -> str:
+        return f"Wrote {out}: raw cuts " + ", ".join(f"{f} {c}" for f, c in self.carried.raw_cuts.items()) + "."
+
+
+def standard_across_forms(bank, name: str, forms: Sequence[str], *, scores_file=None,
+                          group_column: str | None = "language", angoff_dir=None) -> StandardAcrossFormsReport:
+    """Standard NAME (bank or .json) carried to each bank form in ``forms`` (the first is the reference, whose
+    candidates' raw scores ``scores_file`` give impact and decision quality); ``angoff_dir`` is the
+    `cutscore angoff --out` folder whose raters.csv is shown when present."""
+    record = load_standard(bank, name)
+    params = {f: form_parameters(bank, f)[0] for f in forms}
+    n_ref = params[forms[0]].n_items
+    scores, groups = read_scores_and_groups(scores_file, n_ref, group_column) if scores_file else (None, None)
+    carried = carry_standard(float(record["theta_cut"]), params, scores=scores, groups=groups,
+                             cut_se=float((record.get("source") or {}).get("se") or 0.0),
+                             scale=scale_from_dict(record.get("scale")))
+    raters_path = Path(angoff_dir) / "raters.csv" if angoff_dir else None
+    raters = pd.read_csv(raters_path) if raters_path and raters_path.exists() else None
+    return StandardAcrossFormsReport(name, record, carried, raters, (Path(scores_file),) if scores_file else ())
+
+
+# ---- candidates against a standard -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StandardScores:
+    """Per candidate raw, θ, scaled, pass/fail and area percentages (``report``, attrs raw_cut)."""
+
+    standard: str
+    n_items: int
+    report: pd.DataFrame = field(repr=False)
+
+    def write(self, out) -> list[Path]:
+        return [_write_csv(out, self.report)]
+
+    def message(self, out) -> str:
+        n_pass = int((self.report["result"] == "pass").sum())
+        return (f"Scored {len(self.report)} candidates against standard {self.standard}: raw cut "
+                f"{self.report.attrs['raw_cut']} of {self.n_items}, {n_pass} pass "
+                f"({100 * n_pass / len(self.report):.1f}%). Wrote {out}.")
+
+
+def score_against_standard(bank, responses, *, standard: str | None, form_id: str | None = None,
+                           params_file=None, key_file=None) -> StandardScores:
+    """`score --form ID --standard NAME|FILE`: each candidate's raw score, θ and scaled score from the form's
+    conversion table, pass/fail and (bank forms) percent correct by competency area."""
+    from psychometrics.irt.jobs import scored_matrix
+
+    if not standard:
+        raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
+    record = load_standard(bank, standard)
+    params, _ = form_parameters(bank, form_id, params_file)
+    matrix, _ = scored_matrix(bank, responses, form_id, key_file)
+    missing = [i for i in params.item_ids if i not in matrix.item_ids]
+    if missing:
+        raise InputError([f"{responses}: no responses for scored item {i}" for i in missing])
+    columns = [matrix.item_ids.index(i) for i in params.item_ids]
+    areas = None
+    if form_id:
+        pool = bank.item_pool().set_index("item_id")
+        areas = pool.reindex(list(params.item_ids))["area"].fillna("unassigned").tolist()
+    report = score_candidates(matrix.scored[:, columns], params, float(record["theta_cut"]), areas=areas,
+                              person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
+    if "language" in matrix.groups:
+        report.insert(1, "language", matrix.groups["language"].to_numpy())
+    return StandardScores(str(record.get("name", standard)), params.n_items, report)
+
+
+# ---- equating --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EquatingJob:
+    result: equating.EquatingResult
+    frame: pd.DataFrame = field(repr=False)
+
+    def write(self, out) -> list[Path]:
+        return [_write_csv(out, self.frame)]
+
+    def message(self, out) -> str:
+        r = self.result
+        line = f" (slope {r.slope:.4f}, intercept {r.intercept:.4f})" if r.slope is not None else ""
+        return f"{r.method} equating of {len(self.frame)} scores{line}. Wrote {out}."
+
+
+def equate(bank, method: str, *, x_path=None, y_path=None, max_x: int | None = None, max_y: int | None = None,
+           max_anchor: int | None = None, internal_anchor: bool = True, w1: float = 0.5,
+           form_x: str | None = None, form_y: str | None = None, params_x=None, params_y=None) -> EquatingJob:
+    """Equate form X to form Y's scale. IRT methods (``IRT_EQUATING_METHODS``) take each form's parameters
+    from the bank (form_x/form_y) or files (params_x/params_y); the classical methods read score files
+    (``equating.equate_files``: random groups or NEAT, K&B 2014 conventions)."""
+    if method in IRT_EQUATING_METHODS:
+        px, _ = form_parameters(bank, form_x, params_x)
+        py, _ = form_parameters(bank, form_y, params_y)
+        result = irt_equating.irt_true_score_equating(px, py) if method == "irt_true_score" else \
+            irt_equating.irt_observed_score_equating(px, py, w1)
+    else:
+        missing = [name for name, v in (("--x", x_path), ("--y", y_path), ("--max-x", max_x), ("--max-y", max_y))
+                   if v is None]
+        if missing:
+            raise InputError(f"Method {method} needs {', '.join(missing)}.")
+        result = equating.equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1, internal=internal_anchor)
+    return EquatingJob(result, result.to_frame())
