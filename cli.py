@@ -16,6 +16,27 @@ import click
 from itembank.errors import CertbankError
 
 
+class BankOnDemand:
+    """The bank, opened the first time a library job uses it and closed when the command ends: a job that finds
+    an input error first reports it even when the bank file is missing, and file-only jobs never open it."""
+
+    def __init__(self, obj: Context):
+        self._obj, self._bank = obj, None
+
+    def __getattr__(self, name):
+        if self._bank is None:
+            self._bank = self._obj.open_bank()
+        return getattr(self._bank, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self._bank is not None:
+            self._bank.__exit__(*exc)
+        return False
+
+
 class Context:
     """What every command gets: where the bank is and who is acting (for the audit log)."""
 
@@ -27,6 +48,10 @@ class Context:
         from itembank.store import Bank
 
         return Bank.open(self.bank_path, user=self.user, must_exist=must_exist)
+
+    def bank_on_demand(self) -> "BankOnDemand":
+        """The bank, opened only if a library job uses it (see ``BankOnDemand``)."""
+        return BankOnDemand(self)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -417,27 +442,6 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 # ---- section: IRT (calibrate, score, link) -----------------------------------------------------------------
 
 
-class _BankOnDemand:
-    """The bank, opened the first time a library job uses it and closed when the command ends: a job that finds
-    an input error first reports it even when the bank file is missing, and file-only jobs never open it."""
-
-    def __init__(self, obj: Context):
-        self._obj, self._bank = obj, None
-
-    def __getattr__(self, name):
-        if self._bank is None:
-            self._bank = self._obj.open_bank()
-        return getattr(self._bank, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self._bank is not None:
-            self._bank.__exit__(*exc)
-        return False
-
-
 @main.command()
 @click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--form", "form_id", default=None, help="Score with this bank form's key (and save against its versions).")
@@ -462,7 +466,7 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
     """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags."""
     from psychometrics.irt.jobs import calibrate_file
 
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
                              n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
                              anchor_from_bank=anchor_from_bank)
@@ -492,7 +496,7 @@ def score(obj: Context, responses: Path, params_file: Path, key_file, method, ou
 
     if params_file is None and not (standard_name or form_id):
         raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         run = score_file(bank, responses, params_file=params_file, key_file=key_file, method=method,
                          form_id=form_id, standard=standard_name)
     run.write(out)
@@ -667,7 +671,7 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
         from reports.workbook import check_writable
 
         check_writable(report_path, force)
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         study = angoff_study(bank, ratings, form_id=form_id, params_file=params_file, raters_file=raters_file,
                              scores_file=scores_file, group_column=group_column, carry=bool(report_path),
                              carry_to=carry_to)
@@ -694,7 +698,7 @@ def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float,
     """Bookmark (item mapping) cut: median θ of the panelists' bookmarked pages; writes booklet.csv too."""
     from psychometrics.standard_jobs import bookmark_study
 
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         study = bookmark_study(bank, pages, form_id=form_id, params_file=params_file, rp=rp)
     study.write(outdir)
     click.echo(study.message(outdir))
@@ -779,7 +783,7 @@ def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, sco
     """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
     from psychometrics.standard_jobs import apply_standard
 
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         applied = apply_standard(bank, name, form_id=form_id, params_file=params_file, rule=rule,
                                  scores_file=scores_file, reliability=reliability,
                                  decision_table=decision_path is not None)
@@ -813,7 +817,7 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
     """Equate form X to form Y's scale and write the concordance (K&B 2014 conventions; see README)."""
     from psychometrics.standard_jobs import equate
 
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         job = equate(bank, method, x_path=x_path, y_path=y_path, max_x=max_x, max_y=max_y, max_anchor=max_anchor,
                      internal_anchor=not external_anchor, w1=w1, form_x=form_x, form_y=form_y,
                      params_x=params_x, params_y=params_y)
@@ -841,7 +845,7 @@ def standard_report(obj: Context, name, forms, scores_file, group_column, angoff
     from reports.workbook import check_writable
 
     check_writable(out, force)
-    with _BankOnDemand(obj) as bank:
+    with obj.bank_on_demand() as bank:
         study = standard_across_forms(bank, name, forms, scores_file=scores_file, group_column=group_column,
                                       angoff_dir=angoff_dir)
     build_standard_workbook(stored_standard_bundle(name, study.record, study.carried, raters=study.raters,
@@ -881,7 +885,7 @@ def dif_command(obj: Context, responses: Path, form_id, key_path, group_col, foc
     """
     from psychometrics.dif_jobs import dif_study
 
-    with _BankOnDemand(obj) as bank:  # without --form, the bank (if there is one) only adds the item texts
+    with obj.bank_on_demand() as bank:  # without --form, the bank (if there is one) only adds the item texts
         study = dif_study(bank if form_id or obj.bank_path.is_file() else None, responses, out_path,
                           form_id=form_id, key_path=key_path, group=group_col, focal=focal, reference=reference,
                           purify=purify, adjust=adjust, alpha=alpha)
