@@ -409,7 +409,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
         from psychometrics.administration import analyze_administration
         from reports.bundles import item_analysis_bundle
 
-        extra = analyze_administration(matrix, irt_model=irt_model)
+        extra = analyze_administration(matrix, irt_model=irt_model, pretest=pretest)
         texts = None
         if form_id and extra.dif is not None:
             with obj.open_bank() as bank:

@@ -36,6 +36,44 @@ def items_needed(per_form: int, n_forms: int, max_overlap: int | None) -> int:
     return max(per_form, 2 * per_form - min(max_overlap, per_form))
 
 
+def min_shared_items(places: int, items: int) -> int:
+    """Fewest (item, pair of forms) coincidences when ``places`` slots over several forms are filled from
+    ``items`` distinct items: spread as evenly as possible, an item on r forms is shared by C(r, 2) pairs, and
+    C(r, 2) is convex, so even use is the minimum. The total over all pairs of forms can't exceed
+    C(N, 2) · max_overlap (a necessary condition, in the spirit of the counting bounds above)."""
+    if items <= 0:
+        return 0
+    q, r = divmod(places, items)
+    return r * (q + 1) * q // 2 + (items - r) * q * (q - 1) // 2
+
+
+def overlap_shortfall(bp: Blueprint, view, n_forms: int) -> str:
+    """A sentence when the area counts together need more shared items than the overlap cap allows."""
+    K = bp.max_overlap
+    if n_forms < 2 or K is None:
+        return ""
+    pool = view.pool
+    scored = pool["role"] == "scored"
+    budget = n_forms * (n_forms - 1) // 2 * K
+    parts, total, seen = [], 0, set()
+    for rule in bp.active_counts:  # area rules partition the items, so their needs add up
+        if rule.attribute != "area" or not rule.lower or seen & set(rule.values):
+            continue
+        seen |= set(rule.values)
+        eligible = int((pool["area"].astype(str).isin(rule.values) & scored).sum())
+        if eligible < rule.lower:
+            return ""  # already reported as a count shortfall
+        shared = min_shared_items(n_forms * rule.lower, eligible)
+        total += shared
+        if shared:
+            parts.append(f"{rule.name} {shared}")
+    if total <= budget:
+        return ""
+    return (f"{n_forms} forms with at most {K} items shared by any two may share {budget} items in all, but the "
+            f"area counts need at least {total} shared items ({', '.join(parts)}). Assemble fewer forms, allow "
+            "more overlap, or add eligible items.")
+
+
 def _per_form_words(per_form: int, n_forms: int, max_overlap: int | None) -> str:
     if n_forms == 1 or max_overlap is None:
         return ""
@@ -102,7 +140,8 @@ def counting_lines(bp: Blueprint, view, n_forms: int) -> list[tuple[CountingLine
 
 def counting_shortfalls(bp: Blueprint, view, n_forms: int) -> list[str]:
     """Plain sentences for every rule the bank cannot supply by counting alone; empty when counts suffice."""
-    return [sentence for _, sentence in counting_lines(bp, view, n_forms) if sentence]
+    sentences = [sentence for _, sentence in counting_lines(bp, view, n_forms) if sentence]
+    return sentences or [s for s in (overlap_shortfall(bp, view, n_forms),) if s]
 
 
 def explain_violations(check: Verification) -> list[str]:
@@ -136,7 +175,7 @@ def check_blueprint(bp: Blueprint, pool: pd.DataFrame, enemy_pairs: Sequence[tup
     except AssemblyError as err:
         return FeasibilityReport(bp.exam.name, n_forms, (), False, str(err))
     lines = counting_lines(bp, view, n_forms)
-    shortfalls = [s for _, s in lines if s]
+    shortfalls = [s for _, s in lines if s] or [s for s in (overlap_shortfall(bp, view, n_forms),) if s]
     if shortfalls:
         return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False,
                                  "\n".join(shortfalls), view.notes)

@@ -131,7 +131,6 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     if not result.ok:
         raise AssemblyError("The solver's forms failed the independent check; nothing was saved.\n"
                             + "\n".join(c.message for c in result.verification.failures))
-    taken = set(bank.list_forms()["form_id"])
     ids = []
     s = result.solver
     details = {"solver": {"status": s.status, "objective": s.objective, "bound": s.bound, "gap": s.gap,
@@ -139,6 +138,8 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
                "seed": seed, "blueprint_source": str(bp.source), "notes": list(result.notes)}
     checks = result.rules_frame()
     with bank.transaction():
+        # Ids are chosen under the write lock: another process saving forms meanwhile can't take the same one.
+        taken = set(bank.list_forms()["form_id"])
         for form in result.forms:
             form_id = _free_id(_slug(form.name), taken)
             taken.add(form_id)
@@ -182,7 +183,8 @@ def form_export(bank, form_id: str, languages: Sequence[str] = ("en", "es")) -> 
     frame = pd.DataFrame(rows, columns=list(FORM_MAP_COLUMNS))
     key = bank.form_key(form_id)
     frame["key"] = frame["item_id"].map(key)  # the key of the version on the form, not the current one
-    texts = bank.item_texts([fi.item_id for fi in form.items], languages=tuple(languages))
+    texts = bank.item_texts([fi.item_id for fi in form.items], languages=tuple(languages),
+                            versions={fi.item_id: fi.version for fi in form.items})
     return FormExport(form, frame, key, texts)
 
 

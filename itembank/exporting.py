@@ -92,8 +92,16 @@ def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], anno
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place.
+
+    A missing or unwritable folder is an :class:`InputError` naming the file (the user chose the path)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(Problem(f"the folder {path.parent} does not exist", str(path)))
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    except OSError as err:
+        raise InputError(Problem(f"cannot write in the folder {path.parent} ({err.strerror})", str(path))) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -25,7 +25,8 @@ class FrameworksMixin:
         new_codes = {c.code for c in framework.competencies}
         removed = [] if old is None else [c.code for c in old.competencies if c.code not in new_codes]
         for code in removed:
-            if self._q("SELECT 1 FROM item_versions WHERE primary_competency = ? LIMIT 1", (code,)):
+            if self._q("SELECT 1 FROM item_versions WHERE primary_competency = ? OR EXISTS (SELECT 1 FROM "
+                       "json_each(item_versions.secondary_competencies) WHERE value = ?) LIMIT 1", (code, code)):
                 problems.append(Problem(f"competency {code} is used by items and cannot be removed", source))
         clash = self._q(
             "SELECT code, framework_code FROM competencies WHERE framework_code <> ?", (framework.code,)

@@ -77,7 +77,15 @@ def _read_csv(path: Path):
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         header = [h.strip() for h in next(reader, [])]
-        rows = [(n, dict(zip(header, rec))) for n, rec in enumerate(reader, start=2) if any(c.strip() for c in rec)]
+        rows, long_rows = [], []
+        for n, rec in enumerate(reader, start=2):
+            if any(c.strip() for c in rec[len(header):]):  # text past the last column would be lost
+                long_rows.append(Problem(f"the row has {len(rec)} cells but the header has {len(header)} "
+                                         "(quote text that holds commas)", str(path), n))
+            if any(c.strip() for c in rec):
+                rows.append((n, dict(zip(header, rec))))
+    if long_rows:
+        raise InputError(long_rows)
     return header, rows
 
 
@@ -156,9 +164,24 @@ def parse_items(path: str | Path, bank, other_ids: frozenset[str] = frozenset())
         draft = _parse_row(name, n, row, languages, known, existing, file_ids, first_row, problems)
         if draft is not None:
             drafts.append(draft)
+    _check_frozen_content(name, drafts, bank, existing, first_row, problems)
     if problems:
         raise InputError(problems)
     return drafts
+
+
+def _check_frozen_content(name, drafts, bank, existing, first_row, problems) -> None:
+    """A pretest or operational item's content may not change (Bank.save_items refuses it too); say so per row."""
+    from itembank.items_store import FROZEN_CONTENT, frozen_content_message, normalize_version
+
+    frozen = [d for d in drafts if existing.get(d.version.item_id) in FROZEN_CONTENT]
+    in_bank = {it.item_id: it.current for it in bank.items([d.version.item_id for d in frozen])} if frozen else {}
+    for d in frozen:
+        item_id = d.version.item_id
+        current = in_bank[item_id]
+        if normalize_version(d.version).content_hash() != current.content_hash():
+            problems.append(Problem(frozen_content_message(item_id, existing[item_id], current.version), name,
+                                    first_row.get(item_id), "item_id"))
 
 
 def _parse_row(name, n, row, languages, known, existing, file_ids, first_row, problems) -> ItemDraft | None:
@@ -182,7 +205,9 @@ def _parse_row(name, n, row, languages, known, existing, file_ids, first_row, pr
         bad("item_id", f"duplicate item id {item_id} (first on row {first_row[item_id]})")
     else:
         first_row[item_id] = n
-    status = _enum(ItemStatus, get("status") or "draft", "status", bad)
+    # A blank status keeps an existing item's status (the column is optional); a new item starts as a draft.
+    status = existing[item_id] if not get("status") and item_id in existing else \
+        _enum(ItemStatus, get("status") or "draft", "status", bad)
     if status is not None and item_id in existing and status != existing[item_id] \
             and not can_transition(existing[item_id], status):
         bad("status", f"item {item_id} is {existing[item_id].value} in the bank and cannot move to {status.value}")
@@ -276,6 +301,9 @@ def read_framework_file(path: str | Path) -> tuple[list[Framework], list[Crosswa
         raise InputError(Problem(f"the file is not valid TOML ({err})", name)) from None
     problems: list[Problem] = []
     frameworks = []
+    shape = _toml_shape_problems(data, name)
+    if shape:
+        raise InputError(shape)
     if "framework" in data:
         fw = data["framework"]
         code = str(fw.get("code", "")).strip()
@@ -309,6 +337,26 @@ def read_framework_file(path: str | Path) -> tuple[list[Framework], list[Crosswa
     if problems:
         raise InputError(problems)
     return frameworks, links
+
+
+def _toml_shape_problems(data: dict, name: str) -> list[Problem]:
+    """Tables written as plain values (``framework = "X"``, ``competencies = "..."``) named plainly."""
+    def tables(value) -> bool:
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+    problems = []
+    if "framework" in data and not isinstance(data["framework"], dict):
+        problems.append(Problem("[framework] must be a table (code, name, version)", name))
+    if "areas" in data and not tables(data["areas"]):
+        problems.append(Problem("areas must be [[areas]] tables", name))
+    elif "areas" in data:
+        for i, a in enumerate(data["areas"], start=1):
+            if "competencies" in a and not tables(a["competencies"]):
+                problems.append(Problem(f"area {a.get('code', i)}: competencies must be [[areas.competencies]] "
+                                        "tables", name))
+    if "crosswalk" in data and not tables(data["crosswalk"]):
+        problems.append(Problem("crosswalk must be [[crosswalk]] tables", name))
+    return problems
 
 
 def _framework_csv(path: Path) -> list[Framework]:

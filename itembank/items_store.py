@@ -25,6 +25,19 @@ POOL_COLUMNS = [
 ]
 
 
+#: Statuses whose content is frozen: pretest data and operational statistics belong to the current version, so
+#: a revision must be a new item (new id) that goes through pretest again. Retired is final: a new version of
+#: it could never be used, and forms published with it keep showing the version candidates saw.
+FROZEN_CONTENT = frozenset({ItemStatus.PRETEST, ItemStatus.OPERATIONAL, ItemStatus.RETIRED})
+
+
+def frozen_content_message(item_id: str, status: ItemStatus, version: int) -> str:
+    status = ItemStatus(status)
+    todo = "import" if status is ItemStatus.RETIRED else "retire it and import"
+    return (f"item {item_id} is {status.value}; its statistics belong to version {version}, so its "
+            f"content cannot change: {todo} the revision under a new item id")
+
+
 def normalize_text(text: str) -> str:
     """The one normal form of stored text: Unix newlines, no surrounding whitespace."""
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
@@ -83,6 +96,8 @@ class ItemsMixin:
                 status, current = ItemStatus(row[0]["status"]), row[0]["current_version"]
                 old = self.get_version(v.item_id, current)
                 if old.content_hash() != v.content_hash():
+                    if status in FROZEN_CONTENT:
+                        raise TransitionError(frozen_content_message(v.item_id, status, current) + ".")
                     self._insert_version(replace(v, version=current + 1, created_at=now, created_by=self.user))
                     self._x("UPDATE items SET current_version = ? WHERE item_id = ?", (current + 1, v.item_id))
                     self._audit("item.version", v.item_id, {"version": current, **old.content()},
@@ -296,7 +311,7 @@ class ItemsMixin:
     def item_pool(self, status: str | ItemStatus | Iterable | None = None) -> pd.DataFrame:
         """One row per item (current version) with the attributes assembly and analysis need.
 
-        Columns: :data:`POOL_COLUMNS`. ``area`` is the area holding the primary competency. Statistics
+        Columns: :data:`POOL_COLUMNS`, plus ``<lang>_status`` for each language beyond en/es. ``area`` is the area holding the primary competency. Statistics
         (p_value, point_biserial; group 'all') and IRT parameters (a, b, c, D) are the latest saved for
         the current version, NaN if none.
         """
@@ -309,11 +324,14 @@ class ItemsMixin:
         stats = self._latest_by_item(
             "SELECT item_id, version, p_value, point_biserial FROM item_statistics WHERE grp = 'all' ORDER BY id")
         params = self._latest_by_item("SELECT item_id, version, a, b, c, D FROM item_parameters ORDER BY id")
-        records = []
+        records, other_status, others = [], [], set()
         for it in self.items():
             if statuses is not None and it.status.value not in statuses:
                 continue
             v = it.current
+            other_status.append({t.language: t.translation_status.value for t in v.texts
+                                 if t.language not in ("en", "es")})
+            others.update(other_status[-1])
             es = v.text("es")
             st = stats.get((it.item_id, v.version), {})
             pa = params.get((it.item_id, v.version), {})
@@ -326,6 +344,10 @@ class ItemsMixin:
                 st.get("p_value"), st.get("point_biserial"), pa.get("a"), pa.get("b"), pa.get("c"), pa.get("D"),
             ))
         frame = pd.DataFrame(records, columns=POOL_COLUMNS)
+        # Languages beyond en/es get their own translation-status column ('' where absent), so eligibility
+        # rules can require "reviewed" text in any language.
+        for lang in sorted(others):
+            frame[f"{lang}_status"] = [extra.get(lang, "") for extra in other_status]
         for col in ("p_value", "point_biserial", "a", "b", "c", "D"):
             frame[col] = pd.to_numeric(frame[col]).astype(float)
         return frame

@@ -23,8 +23,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 
 COLUMN_HELP: dict[str, str] = {
     "item_id": "Stable id, e.g. PSS-0001 (letters, digits, '.', '_', '-'). Required, unique.",
-    "status": "draft | review | approved | pretest | operational | retired. Blank means draft. For an item "
-              "already in the bank a change must follow the lifecycle.",
+    "status": "draft | review | approved | pretest | operational | retired. Blank means draft for a new "
+              "item and no change for an item already in the bank; a change must follow the lifecycle.",
     "primary_competency": "Competency code that must exist in an imported framework, e.g. SAMHSA.IX.6. Required.",
     "secondary_competencies": "Optional further competency codes, separated by '; '.",
     "cognitive_level": "recall | application | analysis. Required.",

@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import re
+from dataclasses import replace
 from typing import Iterable
 
 import pandas as pd
@@ -112,6 +113,8 @@ class RecordsMixin:
             old = self.get_form(form_id).status
             if new not in FORM_TRANSITIONS[old]:
                 raise TransitionError(f"Form {form_id} cannot move from {old.value} to {new.value}.")
+            if new is FormStatus.PUBLISHED:
+                self._check_publishable(form_id)
             now = utc_now()
             self._x("UPDATE forms SET status = ?, published_at = CASE WHEN ? = 'published' THEN ? "
                     "ELSE published_at END WHERE form_id = ?", (new.value, new.value, now, form_id))
@@ -120,6 +123,20 @@ class RecordsMixin:
                         "WHERE item_id IN (SELECT item_id FROM form_items WHERE form_id = ?)", (form_id, form_id))
             self._audit("form.status", None, {"form_id": form_id, "status": old.value},
                         {"form_id": form_id, "status": new.value})
+
+    def _check_publishable(self, form_id: str) -> None:
+        """The bank may have changed since the form was assembled: refuse to publish a form holding a retired
+        item or an enemy pair (both recorded after assembly), naming each."""
+        reasons = [f"item {r[0]} is retired" for r in self._q(
+            "SELECT fi.item_id FROM form_items fi JOIN items i ON i.item_id = fi.item_id "
+            "WHERE fi.form_id = ? AND i.status = 'retired' ORDER BY fi.position", (form_id,))]
+        reasons += [f"items {r[0]} and {r[1]} are enemies" for r in self._q(
+            "SELECT e.item_a, e.item_b FROM enemies e JOIN form_items a ON a.item_id = e.item_a "
+            "JOIN form_items b ON b.item_id = e.item_b WHERE a.form_id = ? AND b.form_id = ? "
+            "ORDER BY e.item_a, e.item_b", (form_id, form_id))]
+        if reasons:
+            raise TransitionError(f"Form {form_id} cannot be published: " + "; ".join(reasons)
+                                  + ". Assemble a new form (or remove the enemy pair if it was recorded in error).")
 
     def form_key(self, form_id: str) -> dict[str, str]:
         """item_id → key letter for the versions on the form, in form order."""
@@ -260,10 +277,15 @@ class RecordsMixin:
 
     # ---- texts ------------------------------------------------------------------------------------------
 
-    def item_texts(self, item_ids: Iterable[str] | None = None, languages=("en", "es")) -> pd.DataFrame:
+    def item_texts(self, item_ids: Iterable[str] | None = None, languages=("en", "es"),
+                   versions: dict[str, int] | None = None) -> pd.DataFrame:
         """Current-version text, one row per item: item_id, version, key, n_options, then per language
-        stem_L, option_a_L … option_f_L ('' beyond n_options or when the language is absent), rationale_L."""
+        stem_L, option_a_L … option_f_L ('' beyond n_options or when the language is absent), rationale_L.
+        ``versions`` (item_id → version) asks for those versions instead, e.g. the versions on a form."""
         items = self.items(item_ids)
+        if versions:
+            items = [replace(it, current=self.get_version(it.item_id, versions[it.item_id]))
+                     if it.item_id in versions and versions[it.item_id] != it.version else it for it in items]
         if item_ids is not None:
             order = {i: n for n, i in enumerate(item_ids)}
             items.sort(key=lambda it: order.get(it.item_id, len(order)))

@@ -29,9 +29,11 @@ class AdministrationAnalysis:
 
 def analyze_administration(matrix: ResponseMatrix, *, irt_model: str | None = None,
                            dif_column: str = "language", focal: str = "es", reference: str = "en",
-                           purify: bool = False, adjust: str | None = None) -> AdministrationAnalysis:
+                           purify: bool = False, adjust: str | None = None,
+                           pretest=()) -> AdministrationAnalysis:
     """Calibrate ``irt_model`` (rasch, 1pl, 2pl, 3pl; None to skip) with item fit, and run DIF of ``focal``
-    against ``reference`` on ``dif_column`` when the file has that column and both groups are large enough."""
+    against ``reference`` on ``dif_column`` when the file has that column and both groups are large enough.
+    ``pretest``: item ids that do not count in the score; DIF leaves them out of the matching score."""
     from psychometrics import dif as dif_analysis
 
     notes: list[str] = []
@@ -43,6 +45,7 @@ def analyze_administration(matrix: ResponseMatrix, *, irt_model: str | None = No
         try:
             calibration = calibrate(matrix.scored, model=irt_model, item_ids=matrix.item_ids)
             fit = item_fit(matrix.scored, calibration)
+            notes.extend(fit.warnings)
         except CertbankError as err:
             notes.append(f"IRT calibration ({irt_model}) was not possible: {err}")
     columns = {str(c).lower(): c for c in matrix.groups.columns}
@@ -51,7 +54,8 @@ def analyze_administration(matrix: ResponseMatrix, *, irt_model: str | None = No
         n_focal, n_ref = int(np.sum(labels == focal)), int(np.sum(labels == reference))
         if min(n_focal, n_ref) >= MIN_DIF_GROUP:
             dif = dif_analysis.analyze_responses(matrix, group=columns[dif_column.lower()], focal=focal,
-                                                 reference=reference, purify=purify, adjust=adjust)
+                                                 reference=reference, purify=purify, adjust=adjust,
+                                                 pretest=pretest)
         else:
             notes.append(f"DIF was not run: {n_ref} {reference} and {n_focal} {focal} candidates "
                          f"(each group needs at least {MIN_DIF_GROUP}).")

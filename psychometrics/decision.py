@@ -73,6 +73,17 @@ def _clean(scores) -> np.ndarray:
     return s
 
 
+def _check_cut(cut, low: float, high: float) -> None:
+    """A cut outside the reachable scores makes every index trivially perfect: refuse it in one sentence."""
+    if not (np.isfinite(cut) and low <= cut <= high):
+        raise InputError(f"raw cut {cut} is outside the score range {low:g}–{high:g}")
+
+
+def _whole_cut(cut) -> int:
+    """The smallest whole raw score that passes (raw ≥ cut), as in ``livingston_lewis`` and ``impact``."""
+    return int(np.ceil(float(cut) - 1e-9))
+
+
 def kr21(scores, n_items: int) -> float:
     """KR-21 = n/(n − 1) · [1 − μ(n − μ)/(n σ²)] (Kuder & Richardson 1937), σ² with denominator N."""
     s = _clean(scores)
@@ -180,10 +191,11 @@ def huynh(scores, n_items: int, cut_raw: int) -> DecisionResult:
     (equivalently α = (1/KR21 − 1) μ, β = (1/KR21 − 1)(n − μ); Huynh 1976); two parallel administrations are
     independent Binomial(n, τ). Accuracy treats τ ≥ cut/n as truly passing.
     """
+    _check_cut(cut_raw, 0, n_items)
     s = _clean(scores)
     r21 = kr21(s, n_items)
     mean = s.mean() / n_items
-    return _beta_binomial_decisions(*_beta_from_moments(mean, r21 * s.var() / n_items**2), n_items, int(cut_raw),
+    return _beta_binomial_decisions(*_beta_from_moments(mean, r21 * s.var() / n_items**2), n_items, _whole_cut(cut_raw),
                                     cut_raw / n_items, "huynh", {"kr21": r21})
 
 
@@ -200,6 +212,7 @@ def livingston_lewis(scores, n_items: int, cut_raw: float, reliability: float,
     """
     s = _clean(scores)
     xmax = float(n_items if max_score is None else max_score)
+    _check_cut(cut_raw, min_score, xmax)
     mu, var = s.mean(), s.var()
     if not 0 < reliability < 1:
         raise InputError(f"reliability {reliability} must be between 0 and 1")
@@ -225,10 +238,11 @@ def subkoviak(scores, n_items: int, cut_raw: int, reliability: float | None = No
     Each candidate's true proportion is the regressed estimate p̂_i = ρ x_i/n + (1 − ρ) μ/n (ρ defaults to
     KR-21); P_i = P(Binomial(n, p̂_i) ≥ C); p0 = mean(P_i² + (1 − P_i)²); accuracy is not defined (NaN).
     """
+    _check_cut(cut_raw, 0, n_items)
     s = _clean(scores)
     rho = kr21(s, n_items) if reliability is None else float(reliability)
     p_hat = np.clip(rho * s / n_items + (1 - rho) * s.mean() / n_items, 0, 1)
-    P = stats.binom.sf(int(cut_raw) - 1, n_items, p_hat)
+    P = stats.binom.sf(_whole_cut(cut_raw) - 1, n_items, p_hat)
     p0 = float(np.mean(P**2 + (1 - P) ** 2))
     pass_rate = float(P.mean())
     return DecisionResult("subkoviak", float("nan"), p0, _kappa(p0, pass_rate), pass_rate,
@@ -276,7 +290,7 @@ def lee_classification(params: ItemParameters, raw_cut: int, theta_cut: float | 
     theta = np.asarray(theta, dtype=float)
     w = np.full(theta.shape, 1.0 / theta.size) if weights is None else np.asarray(weights, float) / np.sum(weights)
     dist = summed_score_distribution(params, theta)
-    p_pass = dist[:, int(raw_cut):].sum(axis=1)
+    p_pass = dist[:, _whole_cut(raw_cut):].sum(axis=1)
     true_pass = theta >= theta_cut if theta_cut is not None else params.tcc(theta) >= raw_cut
     return _classification("lee", w, p_pass, true_pass)
 
@@ -293,6 +307,7 @@ def decision_summary(scores, n_items: int, cut_raw: int, reliability: float | No
     """Every index that the data support, one row each (method, accuracy, consistency, kappa, ...), plus
     Livingston's K² and Lord's CSEM at the cut in every row. ``reliability`` defaults to KR-21 (a lower bound
     of KR-20; pass the form's alpha when known)."""
+    _check_cut(cut_raw, 0, n_items)
     if reliability is None:
         reliability = kr21(scores, n_items)
     frames = [livingston_lewis(scores, n_items, cut_raw, reliability).to_frame(),

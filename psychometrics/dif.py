@@ -267,13 +267,16 @@ def group_display_name(value) -> str:
 
 def analyze_dif(scored, focal, item_ids=None, *, purify: bool = False, adjust: str | None = None,
                 alpha: float = DEFAULT_ALPHA, reference_label: str = "reference", focal_label: str = "focal",
-                correct: bool = True) -> DifResult:
+                correct: bool = True, pretest=()) -> DifResult:
     """Mantel–Haenszel, logistic-regression and standardization DIF for every item.
 
     scored: (n_persons, n_items) 1/0/NaN; focal: (n_persons,) bool (True = focal group).
     purify: iteratively drop items with a significant MH χ² (p < alpha) from the matching score, re-analyse,
     and stop when the DIF set repeats (Holland & Thayer 1988; Zwick 2012, §2.3; at most
     MAX_PURIFICATION_ITERATIONS re-analyses). All three methods then use the purified matching score.
+    pretest: item ids that do not count in the candidates' score. They are studied but never part of the
+    matching score of other items (the criterion is the operational score, as in the CTT total; a pretest item
+    is matched on the operational total plus itself, Holland & Thayer 1988), and purification never adds them.
     adjust: None, "bh" or "holm"; the adjusted MH p decides "significant" in the ETS A test and the adjusted
     LR p in the ΔR² classes and flags (the one-sided C test stays at alpha).
     Raises InputError when a group is empty or the data are not 0/1/NaN.
@@ -288,7 +291,14 @@ def analyze_dif(scored, focal, item_ids=None, *, purify: bool = False, adjust: s
     adjust = adjust.lower() if adjust else None
     warnings: list[str] = []
 
-    anchor = np.ones(n_items, bool)
+    pretest_set = {str(i) for i in pretest}
+    unknown = sorted(pretest_set - set(item_ids))
+    if unknown:
+        raise InputError(f"pretest item(s) {', '.join(unknown[:10])} are not in the responses.")
+    operational = np.array([i not in pretest_set for i in item_ids], bool)
+    if not operational.any():
+        raise InputError("every item is a pretest item: there is no operational score to match candidates on.")
+    anchor = operational.copy()
     iterations, converged = 0, True
     tables = stratum_tables(scored, focal, matching_scores(scored, anchor))
     mh = mantel_haenszel(tables, correct)
@@ -297,7 +307,7 @@ def analyze_dif(scored, focal, item_ids=None, *, purify: bool = False, adjust: s
         converged = False
         for iterations in range(1, MAX_PURIFICATION_ITERATIONS + 1):
             dif = mh.p_value < alpha
-            new_anchor = ~dif
+            new_anchor = ~dif & operational
             if new_anchor.sum() == 0:
                 warnings.append("Purification stopped: every item showed DIF, so no anchor items were left.")
                 break
@@ -367,12 +377,13 @@ DEFAULT_REFERENCE, DEFAULT_FOCAL = "en", "es"
 
 
 def analyze_responses(matrix, group: str | None = None, focal=None, reference=None, *, purify: bool = False,
-                      adjust: str | None = None, alpha: float = DEFAULT_ALPHA) -> DifResult:
+                      adjust: str | None = None, alpha: float = DEFAULT_ALPHA, pretest=()) -> DifResult:
     """DIF for a ``psychometrics.responses.ResponseMatrix``, grouping persons by one of its group columns.
 
     Without ``group``: the ``language`` column with ``en`` as reference and ``es`` as focal, which must both be
     present. With ``group`` and no ``focal``: allowed only for ``language`` (focal ``es``). ``reference`` None
     means everyone not in the focal group (persons with a blank group value are left out).
+    pretest: item ids left out of the matching score (see ``analyze_dif``).
     Raises InputError with every problem found (unknown column, missing focal value, empty group).
     """
     groups = matrix.groups
@@ -421,7 +432,8 @@ def analyze_responses(matrix, group: str | None = None, focal=None, reference=No
         focal_label = f"{group} {focal}"
         reference_label = f"{group} {reference}" if reference is not None else f"{group} other than {focal}"
     result = analyze_dif(matrix.scored[included], is_focal[included], matrix.item_ids, purify=purify,
-                         adjust=adjust, alpha=alpha, reference_label=reference_label, focal_label=focal_label)
+                         adjust=adjust, alpha=alpha, reference_label=reference_label, focal_label=focal_label,
+                         pretest=pretest)
     extra = []
     form_col = columns.get("form_id")
     if form_col is not None:

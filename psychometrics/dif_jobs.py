@@ -66,12 +66,15 @@ def dif_study(bank, responses, out_path, *, form_id: str | None = None, key_path
     if not out_path.parent.is_dir():
         raise InputError(f"The folder of --out ({out_path.parent}) does not exist.")
     texts = None
+    pretest: tuple[str, ...] = ()
     extra_groups = (group,) if group else ()
     if form_id:
         if bank is None:
             raise InputError(f"form {form_id} needs the item bank, and none was given.")
         key, options = bank.form_key(form_id), bank.form_options(form_id)
         texts = bank.item_texts(list(key))
+        # pretest items do not count in the score, so they stay out of the matching score (as in the CTT total)
+        pretest = tuple(fi.item_id for fi in bank.get_form(form_id).items if fi.is_pretest)
         matrix = read_responses(responses, key=key, options=options, item_ids=list(key), form_id=form_id,
                                 group_columns=extra_groups)
     else:
@@ -79,5 +82,6 @@ def dif_study(bank, responses, out_path, *, form_id: str | None = None, key_path
         matrix = read_responses(responses, key=key, group_columns=extra_groups)
         if bank is not None:
             texts = bank.item_texts(list(matrix.item_ids))
-    result = analyze_responses(matrix, group, focal, reference, purify=purify, adjust=adjust, alpha=alpha)
+    result = analyze_responses(matrix, group, focal, reference, purify=purify, adjust=adjust, alpha=alpha,
+                               pretest=pretest)
     return DifStudy(result, result.to_frame(texts))

@@ -73,6 +73,8 @@ def _moments(freq) -> tuple[float, float, float]:
     freq = np.asarray(freq, dtype=float)
     x = np.arange(freq.size)
     n = freq.sum()
+    if not n > 0:
+        raise InputError("a score distribution has no scores: nothing to equate")
     mu = float((x * freq).sum() / n)
     sd = float(np.sqrt(((x - mu) ** 2 * freq).sum() / n))
     return mu, sd, float(n)
@@ -136,6 +138,9 @@ def linear_equating(freq_x, freq_y) -> EquatingResult:
     """
     mx, sx, nx = _moments(freq_x)
     my, sy, ny = _moments(freq_y)
+    if sx == 0:
+        raise InputError("the form X scores have no spread (everyone has the same score): linear equating "
+                         "divides by their SD; use mean equating")
     x = np.arange(len(freq_x), dtype=float)
     slope = sy / sx
     z = (x - mx) / sx
@@ -156,6 +161,8 @@ def equipercentile_equating(freq_x, freq_y, n_x: float | None = None, n_y: float
     """
     fx = np.asarray(freq_x, dtype=float)
     gy = np.asarray(freq_y, dtype=float)
+    if not (fx.sum() > 0 and gy.sum() > 0):
+        raise InputError("a score distribution has no scores: nothing to equate")
     x = np.arange(fx.size, dtype=float)
     P = percentile_rank(x, fx)
     eq = percentile_inverse(P, gy)

@@ -96,7 +96,9 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
 
     responses (n_persons, n_items); a, b, c (n_items,); n_free (n_items,) free parameters per item (default:
     2, or 3 where c > 0). Only persons who answered every item are used (the statistic conditions on the
-    summed score). Returns columns item_id index, s_x2, df, p_value, p_adjusted, n_used.
+    summed score). Returns columns item_id index, s_x2, df, p_value, p_adjusted, n_used; where S-X² cannot be
+    computed (no complete candidates, or fewer score groups than free parameters + 1) s_x2, df and p are NaN
+    and ``item_fit`` says why in its warnings.
     """
     x = np.asarray(responses, dtype=float)
     n_items = x.shape[1]
@@ -136,7 +138,8 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
         n_g, obs, exp = pooled[:, 0], pooled[:, 1], pooled[:, 2]
         df = pooled.shape[0] - int(n_free[j])
         if df < 1 or n_g.sum() == 0:
-            rows.append((np.nan, df, np.nan, int(n_g.sum())))
+            # too few score groups left (or nobody to count): no statistic and no df to report
+            rows.append((np.nan, np.nan, np.nan, int(n_g.sum())))
             continue
         stat = float(np.sum((obs - exp) ** 2 / (exp * (1 - exp / n_g))) / 1.0)
         # (O − E)² / (E (1 − E/N)) on counts equals N (o − e)² / (e (1 − e)) on proportions
@@ -192,6 +195,7 @@ class ItemFit:
     item_ids: tuple[str, ...]
     items: pd.DataFrame          # s_x2, df, p_value, p_adjusted, n_used, infit, outfit, infit_zstd, outfit_zstd
     q3: np.ndarray               # (n_items, n_items)
+    warnings: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         frame = self.items.copy()
@@ -227,7 +231,30 @@ def item_fit(responses, calibration) -> ItemFit:
     eap = scoring.eap(x, cal.a, cal.b, cal.c, D=cal.D,
                       prior_mean=cal.latent_mean, prior_sd=cal.latent_sd).theta
     q3 = yen_q3(x, eap, cal.a, cal.b, cal.c, D=cal.D)
-    return ItemFit(tuple(cal.item_ids), pd.concat([sx, io], axis=1), q3)
+    return ItemFit(tuple(cal.item_ids), pd.concat([sx, io], axis=1), q3, _s_x2_warnings(x, sx))
+
+
+def _s_x2_warnings(x: np.ndarray, sx: pd.DataFrame) -> tuple[str, ...]:
+    """Say plainly when S-X² left candidates out or could not be computed (it needs complete response patterns)."""
+    has = ~np.isnan(x).all(axis=1)
+    n_all = int(has.sum())
+    n_complete = int((~np.isnan(x).any(axis=1)).sum())
+    if n_complete == 0:
+        return ("S-X² item fit was not computed: it conditions on the summed score over every item, and no "
+                f"candidate answered every item (all {n_all} have an item not presented or not reached). "
+                "Infit, outfit and Q3 use every response.",)
+    out = []
+    if n_complete < n_all:
+        out.append(f"S-X² item fit used the {n_complete} of {n_all} candidates who answered every item "
+                   "(it conditions on the summed score over all items).")
+    missing = sx["s_x2"].isna().to_numpy()
+    if missing.any() and not missing.all():
+        out.append(f"S-X² could not be computed for {int(missing.sum())} item(s): too few score groups remain "
+                   "after pooling sparse groups.")
+    elif missing.all():
+        out.append("S-X² could not be computed for any item: too few score groups remain after pooling sparse "
+                   "groups.")
+    return tuple(out)
 
 
 def irt_flags(calibration, fit: ItemFit | None = None) -> list[Flag]:

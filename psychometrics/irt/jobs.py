@@ -59,6 +59,8 @@ class CalibrationReport:
         out = self.calibration.summary()
         out["version"] = _version()
         out["n_flags"] = len(self.flags)
+        if self.fit is not None and self.fit.warnings:
+            out["warnings"] = list(out.get("warnings", [])) + list(self.fit.warnings)
         return out
 
     @staticmethod
@@ -236,7 +238,8 @@ class CalibrationRun:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return tuple(self.report.calibration.warnings)
+        fit_warnings = self.report.fit.warnings if self.report.fit is not None else ()
+        return tuple(self.report.calibration.warnings) + tuple(fit_warnings)
 
     def write(self, params_path, bank=None, label: str | None = None) -> list[Path]:
         """Write params.csv, calibration.json, irt_flags.csv; with ``bank`` also store the estimated (not

@@ -10,7 +10,7 @@ The new scale relates to the bank scale by θ_bank = A θ_new + B, so item param
   The characteristic-curve criteria are summed over quadrature nodes x_q on the bank scale with N(0, 1)
   weights (K&B 2014, sec. 6.3.2: one direction, the "old" scale); minimized by BFGS from mean/sigma.
 
-Input frames have columns item_id, a, b, c (c optional); only items in both frames are used.
+Input frames have columns item_id, a, b, c (c optional; blank c means 0); only items in both frames are used.
 """
 from __future__ import annotations
 
@@ -73,7 +73,14 @@ def _common(new: pd.DataFrame, bank: pd.DataFrame):
         raise EstimationError(f"Linking needs at least {MIN_COMMON_ITEMS} common items; found {len(merged)}.")
     get = lambda col, side: merged[f"{col}_{side}"].to_numpy(float) if f"{col}_{side}" in merged \
         else np.zeros(len(merged))
-    return merged, {s: (get("a", s), get("b", s), get("c", s)) for s in ("new", "bank")}
+    bad = [Problem(f"common item {iid}: the {side} parameters have no usable {col}")
+           for side in ("new", "bank") for col in ("a", "b")
+           for iid in merged["item_id"][~np.isfinite(get(col, side))]]
+    if bad:
+        raise InputError(bad)
+    # a blank c is a 1PL/2PL item: no lower asymptote (NaN would make the curve criteria NaN everywhere)
+    sides = {s: (get("a", s), get("b", s), np.nan_to_num(get("c", s), nan=0.0)) for s in ("new", "bank")}
+    return merged, sides
 
 
 def link(new: pd.DataFrame, bank: pd.DataFrame, method: str = "stocking-lord", *, D: float = D_LOGISTIC,
@@ -110,6 +117,6 @@ def link(new: pd.DataFrame, bank: pd.DataFrame, method: str = "stocking-lord", *
     res = optimize.minimize(loss, np.array([A_ms, B_ms]), method="Nelder-Mead",
                             options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 4000})
     A, B = res.x
-    if not (np.isfinite(A) and A > 0):
+    if not (np.isfinite(A) and A > 0 and np.isfinite(res.fun)):
         raise EstimationError(f"The {method} criterion has no usable minimum for these common items.")
     return Linking(method, float(A), float(B), len(ids), ids, float(res.fun))

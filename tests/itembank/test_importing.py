@@ -229,3 +229,128 @@ def test_translation_status_alone_is_not_a_language(tmp_path, bank):
     row["translation_status_es"] = "draft"
     import_items(bank, write_rows(tmp_path / "ts.csv", [row]))
     assert bank.get_item("TS-1").current.languages == ("en",)
+
+
+# ---- review: content of an item in use is frozen (README, item bank: "Revising an item in use") -----------
+
+
+def _advance(bank_path, item_id, to):
+    path = ["review", "approved", "pretest", "operational", "retired"]
+    with Bank.open(bank_path, user="tester") as bank:
+        for status in path[: path.index(to) + 1]:
+            bank.set_status(item_id, status, "review test")
+
+
+@pytest.mark.parametrize("status", ["pretest", "operational", "retired"])
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_revising_an_item_in_use_is_refused(tmp_path, bank_path, status, suffix):
+    _advance(bank_path, "T-0001", status)
+    path = write_rows(tmp_path / f"rev{suffix}", [
+        item_row("GOOD-1"), item_row("T-0001", status=status, stem_en="A reworded stem?")])
+    before = digest(bank_path)
+    result = _run_import(bank_path, path)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert (f"{path}, row 3, column 'item_id': item T-0001 is {status}; its statistics belong to version 1"
+            in result.output)
+    todo = "import" if status == "retired" else "retire it and import"
+    assert f"content cannot change: {todo} the revision under a new item id" in result.output
+    assert digest(bank_path) == before
+
+
+def test_library_refuses_revising_an_item_in_use(tmp_path, bank_path):
+    from itembank.importing import parse_items
+    from itembank.errors import TransitionError
+
+    path = write_rows(tmp_path / "rev.csv", [item_row("T-0001", key="C")])
+    with Bank.open(bank_path, user="tester") as bank:
+        drafts = parse_items(path, bank)  # valid while T-0001 is a draft
+    _advance(bank_path, "T-0001", "operational")
+    with Bank.open(bank_path, user="tester") as bank:
+        drafts = [d.__class__(version=d.version, status=ItemStatus.OPERATIONAL, enemies=d.enemies) for d in drafts]
+        with pytest.raises(TransitionError, match="T-0001 is operational"):
+            bank.save_items(drafts)
+        assert bank.get_item("T-0001").version == 1
+
+
+def test_unchanged_item_in_use_may_still_be_retired_and_draft_items_still_version(tmp_path, bank_path):
+    _advance(bank_path, "T-0001", "operational")
+    path = write_rows(tmp_path / "ok.csv", [item_row("T-0001", status="retired"),
+                                              item_row("T-0002", key="A", stem_en="Reworded while a draft?")])
+    result = _run_import(bank_path, path)
+    assert result.exit_code == 0, result.output
+    with Bank.open(bank_path) as bank:
+        assert bank.get_item("T-0001").status == ItemStatus.RETIRED
+        assert bank.get_item("T-0001").version == 1
+        assert bank.get_item("T-0002").version == 2
+
+
+def test_a_competency_used_as_secondary_cannot_be_removed_by_a_framework_update(tmp_path, bank_path):
+    # Review: only primary competencies were checked, so a framework update silently dropped a code items
+    # still named as secondary, and their own export could no longer be imported.
+    from .conftest import FRAMEWORK_TOML
+
+    assert _run_import(bank_path, write_rows(tmp_path / "sec.csv", [
+        item_row("T-0003", secondary_competencies="TST.I.2")])).exit_code == 0
+    cut = FRAMEWORK_TOML.replace('  [[areas.competencies]]\n  code = "TST.I.2"\n  title = "Second competency"\n', "")
+    assert "TST.I.2" not in cut
+    path = tmp_path / "cut.toml"
+    path.write_text(cut, encoding="utf-8")
+    before = digest(bank_path)
+    result = CliRunner().invoke(main, ["--bank", str(bank_path), "frameworks", "import", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: competency TST.I.2 is used by items and cannot be removed" in result.output
+    assert digest(bank_path) == before
+
+
+def test_blank_status_keeps_an_existing_items_status(tmp_path, bank_path):
+    # Review: a file without a status column (it is optional) or with a blank cell moved every existing
+    # item to draft: review items were silently demoted, approved ones made the whole import fail.
+    _advance(bank_path, "T-0001", "review")
+    _advance(bank_path, "T-0002", "approved")
+    rows = [item_row("T-0001", stem_es="¿Texto revisado?"), item_row("T-0002", key="A"), item_row("N-1")]
+    columns = [c for c in rows[0] if c != "status"]
+    result = _run_import(bank_path, write_rows(tmp_path / "nostatus.csv", rows, columns))
+    assert result.exit_code == 0, result.output
+    blank = write_rows(tmp_path / "blank.json", [item_row("T-0001", status="", stem_es="¿Otra vez?")])
+    assert _run_import(bank_path, blank).exit_code == 0
+    with Bank.open(bank_path) as bank:
+        assert bank.get_item("T-0001").status == ItemStatus.REVIEW
+        assert bank.get_item("T-0001").version == 3
+        assert bank.get_item("T-0002").status == ItemStatus.APPROVED
+        assert bank.get_item("N-1").status == ItemStatus.DRAFT  # a new item with no status is a draft
+
+
+@pytest.mark.parametrize("text,message", [
+    ('framework = "X"\n', "[framework] must be a table"),
+    ('[framework]\ncode = "X"\nname = "n"\nversion = "1"\n[[areas]]\ncode = "X.I"\ntitle = "t"\n'
+     'competencies = "no"\n', "area X.I: competencies must be [[areas.competencies]] tables"),
+    ('areas = 3\n[framework]\ncode = "X"\nname = "n"\nversion = "1"\n', "areas must be [[areas]] tables"),
+    ('crosswalk = ["MO.A.1"]\n', "crosswalk must be [[crosswalk]] tables"),
+])
+def test_framework_toml_of_the_wrong_shape_is_a_plain_error(tmp_path, bank_path, text, message):
+    # Review: a table written as a plain value (framework = "X", competencies = "...") ended in an
+    # AttributeError traceback.
+    path = tmp_path / "shape.toml"
+    path.write_text(text, encoding="utf-8")
+    before = digest(bank_path)
+    result = CliRunner().invoke(main, ["--bank", str(bank_path), "frameworks", "import", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and message in result.output
+    assert digest(bank_path) == before
+
+
+def test_csv_row_with_more_cells_than_the_header_is_reported(tmp_path, bank_path):
+    # Review: an unquoted comma in the last column pushed text past the header and it was dropped silently.
+    good = write_rows(tmp_path / "good.csv", [item_row("X-1"), item_row("X-2")])
+    lines = good.read_text(encoding="utf-8").splitlines()
+    lines[2] += ",y, esto se perdía"
+    bad = tmp_path / "extra.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = digest(bank_path)
+    result = _run_import(bank_path, bad)
+    assert result.exit_code == 2, result.output
+    n = len(item_row())
+    assert f"{bad}, row 3: the row has {n + 2} cells but the header has {n} (quote text that holds commas)" \
+        in result.output
+    assert digest(bank_path) == before

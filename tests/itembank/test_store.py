@@ -379,3 +379,26 @@ def test_save_items_checks_drafts_made_in_python(bank):
     with pytest.raises(InputError, match="key 'C' is not among options"):
         bank.save_items([_draft("N-3", key="C")])
     assert not {"N-1", "N-2", "N-3"} & bank.item_ids()
+
+
+def test_publishing_refuses_a_form_with_a_retired_item_or_an_enemy_pair(bank):
+    # Review: a form approved before an item was retired, or before two of its items were made enemies,
+    # used to publish silently and count exposures.
+    bank.save_form(Form("F-1", "Form one", (FormItem(1, "T-0001", 1), FormItem(2, "T-0002", 1)), "bp", "h"))
+    bank.set_form_status("F-1", "approved")
+    bank.add_enemy("T-0001", "T-0002")
+    for status in ("review", "approved", "pretest", "operational", "retired"):
+        bank.set_status("T-0001", status, "test")
+    log_before = len(bank.audit_log())
+    with pytest.raises(TransitionError) as info:
+        bank.set_form_status("F-1", "published")
+    message = str(info.value)
+    assert "Form F-1 cannot be published" in message
+    assert "item T-0001 is retired" in message
+    assert "items T-0001 and T-0002 are enemies" in message
+    assert bank.get_form("F-1").status is FormStatus.APPROVED
+    assert bank.item_pool().set_index("item_id").loc["T-0002", "exposure_count"] == 0
+    assert len(bank.audit_log()) == log_before
+    bank.remove_enemy("T-0001", "T-0002")
+    with pytest.raises(TransitionError, match="retired"):
+        bank.set_form_status("F-1", "published")
