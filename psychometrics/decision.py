@@ -195,7 +195,8 @@ def huynh(scores, n_items: int, cut_raw: int) -> DecisionResult:
     s = _clean(scores)
     r21 = kr21(s, n_items)
     mean = s.mean() / n_items
-    return _beta_binomial_decisions(*_beta_from_moments(mean, r21 * s.var() / n_items**2), n_items, _whole_cut(cut_raw),
+    return _beta_binomial_decisions(*_beta_from_moments(mean, r21 * s.var() / n_items**2), n_items,
+                                    _whole_cut(cut_raw),
                                     cut_raw / n_items, "huynh", {"kr21": r21})
 
 

@@ -137,7 +137,7 @@ def run_demo(outdir: str | Path, progress: Callable[[str], None] = lambda _m: No
         from psychometrics.administration import analyze_administration
         from psychometrics.irt.linking import link
 
-        extra = analyze_administration(rm, irt_model="3pl")
+        extra = analyze_administration(rm, irt_model="3pl", pretest=pretest)
         calibration, fit, dif = extra.calibration, extra.fit, extra.dif
         bank_params = bank.item_parameters(rm.item_ids)
         linking = link(calibration.to_frame(), bank_params, method="stocking-lord")
