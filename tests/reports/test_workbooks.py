@@ -66,7 +66,7 @@ def test_item_analysis_workbook_sheets_values_and_safety(tmp_path, ia_report):
     texts = [c.value for c in summary["A"] if c.value]
     assert summary.cell(row=_find_row(summary, "Pass rate"), column=2).number_format == "0.0%"
     assert summary.cell(row=_find_row(summary, "Reliability (KR-20 / coefficient alpha)"), column=2).value == 0.81
-    assert "100 candidates answered 3 scored items (70 in en, 30 in es)." in texts
+    assert "100 candidates answered 3 scored items (70 in English, 30 in Spanish)." in texts
     assert any("Reliability (KR-20) is 0.81 (95% CI 0.75–0.86)" in t for t in texts)
     assert any("2 items carry at least one flag (1 critical, 1 severe, 0 review)" in t for t in texts)
     opts = wb["Options"]
