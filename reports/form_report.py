@@ -14,7 +14,6 @@ from openpyxl.styles import Font
 
 from reports import workbook as wbk
 
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 OPTION_LABELS = "ABCDEF"
 
 
@@ -101,7 +100,7 @@ def build_form_workbook(report: FormReport, path: str | Path, force: bool = Fals
 
     for lang, booklet in report.booklets.items():
         bs = wb.create_sheet(f"Booklet {lang}")
-        name = LANGUAGE_NAMES.get(lang, lang)
+        name = wbk.LANGUAGE_NAMES.get(lang, lang)
         r = wbk.write_title(bs, f"{report.title}: {name} booklet", "Candidate booklet text (no answers shown)")
         bs.column_dimensions["A"].width = 6
         bs.column_dimensions["B"].width = BOOKLET_WIDTH

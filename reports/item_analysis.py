@@ -19,9 +19,6 @@ import pandas as pd
 
 from reports import workbook as wbk
 
-#: How the Summary names the language groups.
-LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
-
 #: Plain-language explanations for the Read me sheet, in the order a reader meets the statistics.
 READ_ME = [
     ("N", "Number of candidates whose answer to the item counts (not-reached answers are left out)."),
@@ -177,7 +174,7 @@ def summary_sentences(report: ItemAnalysisReport) -> list[str]:
     out = []
     n = s.get("n")
     if n is not None:
-        groups = ", ".join(f"{v:,} in {LANGUAGE_NAMES.get(k, k)}" for k, v in report.n_by_group.items())
+        groups = ", ".join(f"{v:,} in {wbk.LANGUAGE_NAMES.get(k, k)}" for k, v in report.n_by_group.items())
         out.append(f"{int(n):,} candidates answered {int(s.get('n_items', len(report.items)))} scored items"
                    + (f" ({groups})." if groups else "."))
     if s.get("mean") is not None:

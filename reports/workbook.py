@@ -43,6 +43,9 @@ THIN = Side(style="thin", color="BFBFBF")
 BORDER = Border(bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
+#: How workbooks name language codes.
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+
 #: Number formats by the kind of statistic a column holds (P to 2 decimals, correlations to 2, etc.).
 FORMATS = {
     "proportion": "0.00",
