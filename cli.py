@@ -5,7 +5,6 @@ Any other exception is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
-import functools
 import getpass
 import os
 import sys

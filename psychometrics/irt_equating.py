@@ -9,14 +9,13 @@ Item parameter arrays are (n_items,); θ arrays (n_theta,).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from itembank.errors import InputError
 from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
-from psychometrics.irt.models import D_LOGISTIC, probability, test_characteristic_curve
+from psychometrics.irt.models import D_LOGISTIC, ItemParameters  # noqa: F401  (ItemParameters re-exported)
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.irt.scoring import lord_wingersky, theta_from_raw_score
 
@@ -24,66 +23,6 @@ from psychometrics.irt.scoring import lord_wingersky, theta_from_raw_score
 THETA_SEARCH_BOUNDS = (-15.0, 15.0)
 #: Rounding rules for a raw cut taken from a θ cut (see ``raw_cut_from_theta``).
 ROUNDING_RULES = ("at_least", "nearest")
-
-
-# --------------------------------------------------------------------------------------------------------
-# Item parameters and the TCC
-# --------------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ItemParameters:
-    """IRT parameters of one form's scored items. Arrays are (n_items,); ``c`` is 0 for 1PL/2PL."""
-
-    item_ids: tuple[str, ...]
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    D: float = D_LOGISTIC
-
-    @classmethod
-    def from_arrays(cls, a=None, b=None, c=None, D: float = D_LOGISTIC, item_ids=None) -> "ItemParameters":
-        b = np.atleast_1d(np.asarray(b, dtype=float))
-        a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), b.shape).copy()
-        c = np.broadcast_to(np.asarray(0.0 if c is None else c, dtype=float), b.shape).copy()
-        c = np.nan_to_num(c, nan=0.0)
-        ids = tuple(item_ids) if item_ids is not None else tuple(f"item{j + 1}" for j in range(b.size))
-        return cls(ids, a, b, c, float(D))
-
-    @classmethod
-    def from_frame(cls, frame: pd.DataFrame, item_ids=None, source: str = "item parameters") -> "ItemParameters":
-        """From a frame with columns item_id, a, b, c (optional), D (optional), e.g. bank.item_parameters().
-
-        ``item_ids`` (optional) selects and orders the items; every missing item is reported at once.
-        """
-        frame = frame.copy()
-        problems = []
-        for col in ("item_id", "b"):
-            if col not in frame.columns:
-                problems.append(f"{source}: column '{col}' is missing")
-        if problems:
-            raise InputError(problems)
-        frame["item_id"] = frame["item_id"].astype(str)
-        frame = frame.drop_duplicates("item_id", keep="last").set_index("item_id")
-        if item_ids is not None:
-            missing = [i for i in item_ids if i not in frame.index or pd.isna(frame.loc[i, "b"])]
-            if missing:
-                raise InputError([f"{source}: item {i} has no IRT parameters" for i in missing])
-            frame = frame.loc[list(item_ids)]
-        a = frame["a"].astype(float).fillna(1.0).to_numpy() if "a" in frame else None
-        c = frame["c"].astype(float).fillna(0.0).to_numpy() if "c" in frame else None
-        D = float(frame["D"].iloc[0]) if "D" in frame and frame["D"].notna().any() else D_LOGISTIC
-        return cls.from_arrays(a, frame["b"].astype(float).to_numpy(), c, D, tuple(frame.index))
-
-    @property
-    def n_items(self) -> int:
-        return int(self.b.size)
-
-    def tcc(self, theta) -> np.ndarray:
-        """Expected number-correct score at θ; theta (n_theta,) → (n_theta,)."""
-        return test_characteristic_curve(theta, self.a, self.b, self.c, self.D)
-
-    def p(self, theta) -> np.ndarray:
-        """P(correct) at θ: (n_theta, n_items)."""
-        return probability(theta, self.a, self.b, self.c, self.D)
 
 
 def theta_for_true_score(true_score, params: ItemParameters) -> np.ndarray:

@@ -10,27 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from psychometrics.irt.models import D_LOGISTIC, probability
+from psychometrics.irt.models import D_LOGISTIC, ItemParameters, probability
 
 #: Defaults of the recovery studies in issue 5: a ~ lognormal(0, .25), b ~ N(0, 1), c = .2 for the 3PL.
 DEFAULT_LOG_SLOPE_SD = 0.25
 DEFAULT_GUESSING = 0.2
 
 
-@dataclass(frozen=True)
-class SimulatedItems:
-    """True item parameters (IRT form, scaling constant ``D``)."""
-
-    item_ids: tuple[str, ...]
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-    D: float = D_LOGISTIC
-
-    def to_frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"item_id": list(self.item_ids), "a": self.a, "b": self.b, "c": self.c, "D": self.D})
+#: True item parameters of a simulation: the one item-parameter container (IRT form, scaling constant D).
+SimulatedItems = ItemParameters
 
 
 def simulate_items(n_items: int, rng: np.random.Generator, *, model: str = "2pl",

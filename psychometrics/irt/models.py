@@ -14,7 +14,12 @@ item functions and (n_theta,) for test functions.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
+
+from itembank.errors import InputError
 
 #: The scaling constant that makes the logistic close to the normal ogive (Haley 1952).
 D_NORMAL_OGIVE = 1.702
@@ -78,3 +83,66 @@ def from_intercept(alpha, d, D: float = D_LOGISTIC):
     alpha = np.asarray(alpha, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return alpha / D, -np.asarray(d, dtype=float) / alpha
+
+
+# ---- item parameters: the one container of a, b, c, D ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemParameters:
+    """IRT parameters of one form's scored items. Arrays are (n_items,); ``c`` is 0 for 1PL/2PL."""
+
+    item_ids: tuple[str, ...]
+    a: np.ndarray
+    b: np.ndarray
+    c: np.ndarray
+    D: float = D_LOGISTIC
+
+    @classmethod
+    def from_arrays(cls, a=None, b=None, c=None, D: float = D_LOGISTIC, item_ids=None) -> "ItemParameters":
+        b = np.atleast_1d(np.asarray(b, dtype=float))
+        a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), b.shape).copy()
+        c = np.broadcast_to(np.asarray(0.0 if c is None else c, dtype=float), b.shape).copy()
+        c = np.nan_to_num(c, nan=0.0)
+        ids = tuple(item_ids) if item_ids is not None else tuple(f"item{j + 1}" for j in range(b.size))
+        return cls(ids, a, b, c, float(D))
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, item_ids=None, source: str = "item parameters") -> "ItemParameters":
+        """From a frame with columns item_id, a, b, c (optional), D (optional), e.g. bank.item_parameters().
+
+        ``item_ids`` (optional) selects and orders the items; every missing item is reported at once.
+        """
+        frame = frame.copy()
+        problems = []
+        for col in ("item_id", "b"):
+            if col not in frame.columns:
+                problems.append(f"{source}: column '{col}' is missing")
+        if problems:
+            raise InputError(problems)
+        frame["item_id"] = frame["item_id"].astype(str)
+        frame = frame.drop_duplicates("item_id", keep="last").set_index("item_id")
+        if item_ids is not None:
+            missing = [i for i in item_ids if i not in frame.index or pd.isna(frame.loc[i, "b"])]
+            if missing:
+                raise InputError([f"{source}: item {i} has no IRT parameters" for i in missing])
+            frame = frame.loc[list(item_ids)]
+        a = frame["a"].astype(float).fillna(1.0).to_numpy() if "a" in frame else None
+        c = frame["c"].astype(float).fillna(0.0).to_numpy() if "c" in frame else None
+        D = float(frame["D"].iloc[0]) if "D" in frame and frame["D"].notna().any() else D_LOGISTIC
+        return cls.from_arrays(a, frame["b"].astype(float).to_numpy(), c, D, tuple(frame.index))
+
+    @property
+    def n_items(self) -> int:
+        return int(self.b.size)
+
+    def tcc(self, theta) -> np.ndarray:
+        """Expected number-correct score at θ; theta (n_theta,) → (n_theta,)."""
+        return test_characteristic_curve(theta, self.a, self.b, self.c, self.D)
+
+    def p(self, theta) -> np.ndarray:
+        """P(correct) at θ: (n_theta, n_items)."""
+        return probability(theta, self.a, self.b, self.c, self.D)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"item_id": list(self.item_ids), "a": self.a, "b": self.b, "c": self.c, "D": self.D})
