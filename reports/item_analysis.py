@@ -209,14 +209,8 @@ def build_item_analysis_workbook(report: ItemAnalysisReport, path: str | Path, f
     ws.title = "Summary"
     row = wbk.write_title(ws, report.title, "What was analyzed and what it found")
     row = wbk.write_sentences(ws, summary_sentences(report), row)
-    numbers = pd.DataFrame({"statistic": [SUMMARY_LABELS.get(k, k) for k in report.summary],
-                            "value": [wbk.safe_value(v) for v in report.summary.values()]})
-    wbk.write_table(ws, numbers, start_row=row, freeze=False, autofilter=False,
-                    widths={"statistic": 110, "value": 14})
-    for r, key in zip(range(row + 1, row + 1 + len(numbers)), report.summary):
-        cell = ws.cell(row=r, column=2)
-        if isinstance(cell.value, float):
-            cell.number_format = wbk.FORMATS["percent"] if key == "pass_rate" else "0.000"
+    wbk.write_key_values(ws, report.summary, row, labels=SUMMARY_LABELS,
+                         formats={"pass_rate": wbk.FORMATS["percent"]})
 
     _table_sheet(wb, "Items", report.items, "Item statistics", "One row per item; rows coloured by the most "
                  "severe flag (red = critical, orange = severe, yellow = review)", "No items.",

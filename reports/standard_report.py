@@ -40,12 +40,7 @@ def build_standard_workbook(report: StandardReport, path: str | Path, force: boo
     ws.title = "Cut score"
     row = wbk.write_title(ws, report.title, "The recommended passing standard and how it was reached")
     row = wbk.write_sentences(ws, report.sentences, row)
-    cut = pd.DataFrame({"quantity": list(report.cut.keys()),
-                        "value": [wbk.safe_value(v) for v in report.cut.values()]})
-    wbk.write_table(ws, cut, start_row=row, freeze=False, autofilter=False, widths={"quantity": 110})
-    for r in range(row + 1, row + 1 + len(cut)):
-        if isinstance(ws.cell(row=r, column=2).value, float):
-            ws.cell(row=r, column=2).number_format = "0.000"
+    wbk.write_key_values(ws, report.cut, row, header="quantity")
 
     rs = wb.create_sheet("Raters")
     row = wbk.write_title(rs, "Panel ratings", "Each rater's cut, and how well their ratings track the "

@@ -197,6 +197,21 @@ def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: 
     return r + 1
 
 
+def write_key_values(ws: Worksheet, values: Mapping[str, object], start_row: int, header: str = "statistic",
+                     labels: Mapping[str, str] | None = None, formats: Mapping[str, str] | None = None) -> int:
+    """A two-column table of named numbers (a summary): label, value. Floats get ``formats[key]`` or three
+    decimals. Returns the last row written."""
+    labels, formats = dict(labels or {}), dict(formats or {})
+    frame = pd.DataFrame({header: [labels.get(k, k) for k in values], "value": [safe_value(v) for v in values.values()]})
+    _, last = write_table(ws, frame, start_row=start_row, freeze=False, autofilter=False,
+                          widths={header: 110, "value": 14})
+    for r, key in zip(range(start_row + 1, last + 1), values):
+        cell = ws.cell(row=r, column=2)
+        if isinstance(cell.value, float):
+            cell.number_format = formats.get(key, "0.000")
+    return last
+
+
 def highlight_rows(ws: Worksheet, first_row: int, last_row: int, n_cols: int, predicate_col: int,
                    fills: Mapping[str, PatternFill], exact: bool = False) -> None:
     """Conditional formatting: colour a whole row by the text in ``predicate_col`` (e.g. severity).
