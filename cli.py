@@ -429,11 +429,12 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     if workbook is not None:
         from reports.item_analysis import build_item_analysis_workbook
 
-        written.append(str(build_item_analysis_workbook(workbook, report_path, force=force)))
+        build_item_analysis_workbook(workbook, report_path, force=force)
     test = report.analysis.combined.test
     n_flagged = len({f.item_id for f in report.flags})
     click.echo(f"{test.n_persons} candidates, {test.n_items} items: mean {test.mean:.2f}, SD {test.sd:.2f}, "
-               f"alpha {test.alpha:.3f}; {n_flagged} items flagged. Wrote {len(written)} files to {outdir}.")
+               f"alpha {test.alpha:.3f}; {n_flagged} items flagged. Wrote {len(written)} files to {outdir}"
+               + (f" and the workbook {report_path}." if report_path else "."))
 
 
 # ---- end section: responses and classical item analysis ---------------------------------------------------

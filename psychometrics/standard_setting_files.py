@@ -179,14 +179,31 @@ def angoff_from_file(path, params: ItemParameters | None = None, item_ids=None, 
                            rounds=data.rounds, rater_info=data.rater_info)
 
 
+#: Column names of a raw-score file, in order of preference: ``score``, or ``raw`` as `certbank score` writes.
+SCORE_COLUMNS = ("score", "raw")
+
+
 def read_raw_scores(path, n_items: int) -> np.ndarray:
-    """Per-candidate raw scores from a .csv/.xlsx with a ``score`` column; out-of-range scores by row."""
-    frame = read_numeric_table(path, ["score"])
-    bad = np.nonzero((frame["score"] < 0) | (frame["score"] > n_items))[0]
+    """Per-candidate raw scores from a .csv/.xlsx with a ``score`` (or ``raw``) column; out-of-range scores by
+    row."""
+    column = _score_column(Path(path))
+    frame = read_numeric_table(path, [column])
+    bad = np.nonzero((frame[column] < 0) | (frame[column] > n_items))[0]
     if bad.size:
-        raise InputError([Problem(f"score {frame['score'][i]:g} is outside 0–{n_items}", str(path), int(i) + 2,
-                                  "score") for i in bad])
-    return frame["score"].to_numpy()
+        raise InputError([Problem(f"score {frame[column][i]:g} is outside 0–{n_items}", str(path), int(i) + 2,
+                                  column) for i in bad])
+    return frame[column].to_numpy()
+
+
+def _score_column(path: Path) -> str:
+    """The first of SCORE_COLUMNS the file has (case-insensitive); 'score' when it has none, so the reader
+    reports the missing column."""
+    try:
+        header = _read_table(path).columns
+    except InputError:
+        return SCORE_COLUMNS[0]  # let the reader report the unreadable file in its own words
+    names = {str(c).strip().lower() for c in header}
+    return next((c for c in SCORE_COLUMNS if c in names), SCORE_COLUMNS[0])
 
 
 def _percent_judgments(path, columns) -> pd.DataFrame:

@@ -479,3 +479,15 @@ def test_cli_angoff_report_workbook_and_refusal_to_overwrite(tmp_path):
     res = runner.invoke(main, args)  # a second run must not replace the board's workbook silently
     assert res.exit_code == 2 and "--force" in res.output
     assert report.read_bytes() == before
+
+
+def test_score_files_from_certbank_score_are_accepted(tmp_path):
+    """`certbank score` writes the raw total in a column 'raw'; the score readers take it as well as 'score'."""
+    from psychometrics.standard_setting_files import read_raw_scores
+
+    raw = _write(tmp_path, "scores.csv", [{"person_id": "c1", "raw": 3, "theta": 0.1},
+                                          {"person_id": "c2", "raw": 1, "theta": -1.0}])
+    assert read_raw_scores(raw, 4).tolist() == [3, 1]
+    none = _write(tmp_path, "none.csv", [{"person_id": "c1", "total": 3}])
+    with pytest.raises(InputError, match="column 'score' is missing"):
+        read_raw_scores(none, 4)
