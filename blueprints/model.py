@@ -83,31 +83,34 @@ class CountRule:
 
 
 @dataclass(frozen=True)
-class MeanRule:
+class _BoundRule:
+    """Bounds on a numeric item attribute (p_value, point_biserial, ...); subclasses say what is bounded."""
+
     id: str
     attribute: str
     lower: float | None = None
     upper: float | None = None
     label: str = ""
     on: bool = True
+    _kind = ""
 
     @property
     def name(self) -> str:
-        return self.label or f"mean {self.attribute}"
+        return self.label or f"{self._kind} {self.attribute}"
 
 
 @dataclass(frozen=True)
-class ItemBoundRule:
-    id: str
-    attribute: str
-    lower: float | None = None
-    upper: float | None = None
-    label: str = ""
-    on: bool = True
+class MeanRule(_BoundRule):
+    """The form's mean of the attribute lies within the bounds."""
 
-    @property
-    def name(self) -> str:
-        return self.label or f"item {self.attribute}"
+    _kind = "mean"
+
+
+@dataclass(frozen=True)
+class ItemBoundRule(_BoundRule):
+    """Every scored item's attribute lies within the bounds."""
+
+    _kind = "item"
 
     def describe(self) -> str:
         if self.lower is not None and self.upper is not None:
