@@ -150,11 +150,11 @@ def _table_sheet(wb, name: str, frame: pd.DataFrame, title: str, subtitle: str, 
                  fills=None, exact: bool = False):
     ws = wb.create_sheet(name)
     row = wbk.write_title(ws, title, subtitle)
-    if frame is None or frame.empty:
-        wbk.write_sentences(ws, [empty_note], row)
+    rows = wbk.write_table_or_note(ws, frame, row, empty_note, formats=_formats_for(frame) if frame is not None
+                                   else {}, wrap=wrap, widths={c: 60 for c in wrap}, headers=HEADERS)
+    if rows is None:
         return ws, None
-    first, last = wbk.write_table(ws, frame, start_row=row, formats=_formats_for(frame), wrap=wrap,
-                                  widths={c: 60 for c in wrap}, headers=HEADERS)
+    first, last = rows
     ncols = len(frame.columns)
     if severity_col and severity_col in frame.columns:
         wbk.highlight_rows(ws, first, last, ncols, list(frame.columns).index(severity_col) + 1,

@@ -45,20 +45,14 @@ def build_standard_workbook(report: StandardReport, path: str | Path, force: boo
     rs = wb.create_sheet("Raters")
     row = wbk.write_title(rs, "Panel ratings", "Each rater's cut, and how well their ratings track the "
                           "items' observed difficulty (reality check)")
-    if report.raters.empty:
-        wbk.write_sentences(rs, ["No rater data were given (add the Angoff output folder to include them)."], row)
-    else:
-        wbk.write_table(rs, report.raters, start_row=row,
-                        formats={c: "0.00" for c in report.raters.columns if c != "rater_id"})
+    wbk.write_table_or_note(rs, report.raters, row, "No rater data were given (add the Angoff output folder to "
+                            "include them).", formats={c: "0.00" for c in report.raters.columns if c != "rater_id"})
 
     im = wb.create_sheet("Impact")
     row = wbk.write_title(im, "Impact", "Share of candidates who would pass at the cut and at ±1 and ±2 "
                           "standard errors of the cut")
-    if report.impact.empty:
-        wbk.write_sentences(im, ["No response data were given, so impact was not computed."], row)
-    else:
-        formats = {c: wbk.FORMATS["percent"] for c in report.impact.columns if "pass" in str(c)}
-        wbk.write_table(im, report.impact, start_row=row, formats=formats)
+    wbk.write_table_or_note(im, report.impact, row, "No response data were given, so impact was not computed.",
+                            formats={c: wbk.FORMATS["percent"] for c in report.impact.columns if "pass" in str(c)})
 
     fc = wb.create_sheet("Forms")
     row = wbk.write_title(fc, "The same standard on every form", "Each form's raw cut is where its test "
@@ -76,9 +70,6 @@ def build_standard_workbook(report: StandardReport, path: str | Path, force: boo
     dq = wb.create_sheet("Decision quality")
     row = wbk.write_title(dq, "Decision consistency and accuracy", "How often the pass/fail decision would be "
                           "the same on a second form (consistency) and agree with the true status (accuracy)")
-    if report.decision.empty:
-        wbk.write_sentences(dq, ["Decision indices were not computed."], row)
-    else:
-        wbk.write_table(dq, report.decision, start_row=row, formats={"value": "0.000"}, widths={"note": 80},
-                        wrap=("note",))
+    wbk.write_table_or_note(dq, report.decision, row, "Decision indices were not computed.",
+                            formats={"value": "0.000"}, widths={"note": 80}, wrap=("note",))
     return wbk.save_atomic(wb, path, force=force)

@@ -183,6 +183,16 @@ def wrapped_lines(value, width_chars: float) -> int:
     return sum(max(1, math.ceil(len(part) / max(width_chars * 1.05, 1))) for part in text.split("\n"))
 
 
+def write_table_or_note(ws: Worksheet, frame: pd.DataFrame | None, start_row: int, empty_note: str,
+                        **table_options) -> tuple[int, int] | None:
+    """``write_table`` when there is something to show; otherwise one sentence saying why there is not.
+    Returns the table's (first, last) data rows, or None for the note."""
+    if frame is None or frame.empty:
+        write_sentences(ws, [empty_note], start_row)
+        return None
+    return write_table(ws, frame, start_row=start_row, **table_options)
+
+
 def write_sentences(ws: Worksheet, lines: Iterable[str], start_row: int, width: int = 110) -> int:
     """Plain-language sentences, one per row, wrapped across a wide first column; returns next free row."""
     ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, width)
