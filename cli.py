@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from itembank.errors import CertbankError
+from certbank_core.errors import CertbankError
 
 
 class BankOnDemand:
@@ -317,7 +317,7 @@ def _parse_thresholds(pairs):
     """--threshold NAME=VALUE pairs -> a flags.Thresholds (unknown names or bad numbers: InputError)."""
     from dataclasses import fields, replace
 
-    from itembank.errors import InputError
+    from certbank_core.errors import InputError
     from psychometrics.flags import DEFAULT_THRESHOLDS
 
     known = {f.name: f.type for f in fields(DEFAULT_THRESHOLDS)}
@@ -368,7 +368,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             numeric_options, no_not_reached, omits_excluded, not_reached_wrong, uncorrected, thresholds,
             save_to_bank, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
-    from itembank.errors import InputError
+    from certbank_core.errors import InputError
     from psychometrics.ctt import analyze_responses
     from psychometrics.responses import read_item_areas, read_key_file, read_responses
 
@@ -524,7 +524,7 @@ def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
     """Validate blueprint FILE (.toml/.csv/.xlsx, a stored blueprint's name, or 'default') and check the bank
     can supply the forms. Exit code 2 when it cannot, with the reasons."""
     from blueprints.service import check_blueprint_file, render_feasibility
-    from itembank.errors import AssemblyError
+    from certbank_core.errors import AssemblyError
 
     with obj.open_bank() as bank:
         report = check_blueprint_file(bank, file, n_forms=n_forms, time_limit=time_limit)
@@ -614,7 +614,7 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
     from blueprints.service import export_form, form_export, form_verification
 
     if fmt == "xlsx":
-        from itembank.errors import InputError
+        from certbank_core.errors import InputError
         from reports.bundles import form_bundle
         from reports.form_report import build_form_workbook
         from reports.workbook import check_writable

@@ -33,7 +33,7 @@ from blueprints.model import (  # noqa: E402
     Blueprint, CharacteristicTarget, CountRule, Eligibility, Exam, InformationTarget)
 from blueprints.synthetic import ROMAN, synthetic_pool  # noqa: E402
 from blueprints.verify import FormDraft, verify_forms  # noqa: E402
-from itembank.errors import AssemblyError  # noqa: E402
+from certbank_core.errors import AssemblyError  # noqa: E402
 from psychometrics.irt import models  # noqa: E402
 
 AREA_COUNTS = (12, 10, 8, 10, 10, 10, 12, 10, 10, 10, 8, 10)

@@ -39,7 +39,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from itembank.errors import AssemblyError
+from certbank_core.errors import AssemblyError
 from itembank.model import FormItem
 from psychometrics.irt import models
 

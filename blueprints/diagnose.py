@@ -19,7 +19,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from itembank.errors import AssemblyError
+from certbank_core.errors import AssemblyError
 
 from .model import Blueprint
 from .verify import Verification

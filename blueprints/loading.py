@@ -1,7 +1,7 @@
 """Read a blueprint from TOML (stdlib ``tomllib``) or from a constraints table (.csv / .xlsx).
 
 Every problem in the file is collected — wrong types, unknown keys, bad bounds — and raised together as one
-:class:`~itembank.errors.InputError`, each problem naming the file and the key path (``content.areas[3].count``)
+:class:`~certbank_core.errors.InputError`, each problem naming the file and the key path (``content.areas[3].count``)
 or the table row and column. See the README section "Blueprints and assembly" for the full format.
 
 Constraints table layout (one row per rule, TestDesign-style, structured — nothing is evaluated):
@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 
 from .model import (
     Blueprint,

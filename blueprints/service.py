@@ -13,7 +13,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from itembank.errors import AssemblyError, InputError
+from certbank_core.errors import AssemblyError, InputError
 from itembank.model import Form, FormStatus
 
 from .assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
@@ -209,7 +209,7 @@ def export_form(bank, form_id: str, fmt: str, out: str | Path | None = None) -> 
     """Write the form map as csv or json (to ``out``, atomically, or return the text). The xlsx workbook
     (form map, conformance, curves, key, booklets) is rendered by ``reports.form_report`` from
     :func:`form_export` and :func:`form_verification`."""
-    from itembank.exporting import atomic_write
+    from certbank_core.files import atomic_write
 
     fmt = fmt.lower()
     exp = form_export(bank, form_id)

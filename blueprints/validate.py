@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from itembank.errors import Problem
+from certbank_core.errors import Problem
 from itembank.model import CognitiveLevel, ItemStatus
 
 from .model import (

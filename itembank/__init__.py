@@ -1,3 +1,1 @@
 """certbank item bank: bilingual items, frameworks, forms and their history in one SQLite file."""
-
-__version__ = "0.1.0"

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
+from certbank_core.files import atomic_write, set_text
 from itembank.layout import ITEMS_SHEET, column_help, join_list, language_columns, wide_columns
 from itembank.model import OPTION_LABELS, Item
 
-#: First characters that make a spreadsheet treat text as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@")
 SUFFIXES = (".xlsx", ".csv", ".json")
 TEMPLATE_LANGUAGES = ("en", "es")
 
@@ -91,37 +88,8 @@ def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], anno
     atomic_write(path, writer)
 
 
-def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
-    """Call ``writer(tmp)`` on a temporary file beside ``path``, then move it into place.
-
-    A missing or unwritable folder is an :class:`InputError` naming the file (the user chose the path)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise InputError(Problem(f"the folder {path.parent} does not exist", str(path)))
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    except OSError as err:
-        raise InputError(Problem(f"cannot write in the folder {path.parent} ({err.strerror})", str(path))) from None
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
-def set_text(cell, text: str) -> None:
-    """Put ``text`` in an openpyxl cell as text, never as a formula."""
-    cell.value = text
-    if isinstance(text, str) and text:
-        cell.data_type = "s"
-        if text.startswith(FORMULA_PREFIXES):
-            cell.quotePrefix = True
 
 
 def _xlsx(columns: list[str], rows: list[dict[str, str]], annotate: bool):

@@ -5,8 +5,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from itembank.errors import InputError, NotFoundError, Problem
-from itembank.model import Area, Competency, CrosswalkLink, Framework
+from certbank_core.errors import InputError, NotFoundError, Problem
+from itembank.model import Area, Competency, CrosswalkLink, Framework, utc_now
 
 
 class FrameworksMixin:
@@ -18,7 +18,6 @@ class FrameworksMixin:
         A competency that disappears from a new version of a framework is removed, unless items use it
         (then :class:`InputError`). Returns counts: areas, competencies, removed.
         """
-        from itembank.store import utc_now
 
         problems = _check_framework(framework, source)
         old = self._framework_or_none(framework.code)

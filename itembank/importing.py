@@ -16,7 +16,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from itembank.layout import (
     BASE_COLUMNS, ITEMS_SHEET, REQUIRED_COLUMNS, language_columns, split_list,
 )

@@ -12,7 +12,8 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from itembank.errors import InputError, NotFoundError, Problem, TransitionError
+from certbank_core.errors import InputError, NotFoundError, Problem, TransitionError
+from itembank.model import utc_now
 from itembank.model import (
     CognitiveLevel, Item, ItemDraft, ItemStatus, ItemText, ItemVersion, StatusChange, TranslationStatus,
     can_transition,
@@ -75,7 +76,6 @@ class ItemsMixin:
         (refused with :class:`TransitionError` if illegal). Enemies listed are added (never removed).
         Returns the item ids per outcome: created, new_version, unchanged, status_changed.
         """
-        from itembank.store import utc_now
 
         drafts = [replace(d, version=normalize_version(d.version), status=ItemStatus(d.status)) for d in drafts]
         outcome: dict[str, list[str]] = {"created": [], "new_version": [], "unchanged": [], "status_changed": []}
@@ -164,7 +164,6 @@ class ItemsMixin:
 
     def set_status(self, item_id: str, new_status: ItemStatus | str, reason: str) -> StatusChange:
         """Move an item along its lifecycle; :class:`TransitionError` if the move is not allowed."""
-        from itembank.store import utc_now
 
         new_status = _parse_status(new_status)
         if not (reason or "").strip():

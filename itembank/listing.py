@@ -9,7 +9,7 @@ import json
 
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from itembank.model import OPTION_LABELS, Item, ItemStatus, TranslationStatus
 
 LIST_COLUMNS = ["item_id", "version", "status", "primary_competency", "cognitive_level", "key", "n_options",

@@ -10,7 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from enum import Enum
+
+
+def utc_now() -> str:
+    """The bank's clock: ISO 8601 UTC with milliseconds, the form every timestamp column holds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
 
 #: Option labels in order; an item has the first ``n_options`` of them.
 OPTION_LABELS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F")

@@ -15,8 +15,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from itembank.errors import InputError, NotFoundError, Problem, TransitionError
-from itembank.model import FORM_TRANSITIONS, OPTION_LABELS, Form, FormItem, FormStatus
+from certbank_core.errors import InputError, NotFoundError, Problem, TransitionError
+from itembank.model import FORM_TRANSITIONS, OPTION_LABELS, Form, FormItem, FormStatus, utc_now
 
 STAT_COLUMNS = ("n", "p_value", "point_biserial")
 PARAM_COLUMNS = ("a", "b", "c", "se_a", "se_b", "se_c")
@@ -39,7 +39,6 @@ class RecordsMixin:
 
     def save_form(self, form: Form) -> str:
         """Store a new form, or replace the items of a form that is not yet published. Returns form_id."""
-        from itembank.store import utc_now
 
         if not _FORM_ID.match(form.form_id or ""):
             raise InputError(f"Form id {form.form_id!r} must be letters, digits, '.', '_' or '-'.")
@@ -103,7 +102,6 @@ class RecordsMixin:
 
     def set_form_status(self, form_id: str, status: FormStatus | str) -> None:
         """draft → approved → published (and approved → draft). Publishing counts one exposure per item."""
-        from itembank.store import utc_now
 
         try:
             new = FormStatus(status.value if isinstance(status, FormStatus) else str(status).lower())
@@ -169,7 +167,6 @@ class RecordsMixin:
 
         Other numeric columns are kept in ``extra``. Returns the number of rows saved.
         """
-        from itembank.store import utc_now
 
         records = frame.to_dict("records")
         with self.transaction():
@@ -201,7 +198,6 @@ class RecordsMixin:
 
     def save_item_parameters(self, frame: pd.DataFrame, model: str, D: float, calibration_label: str) -> int:
         """Store IRT parameters per item version (columns item_id, [version], a, b, c, se_a, se_b, se_c)."""
-        from itembank.store import utc_now
 
         records = frame.to_dict("records")
         with self.transaction():
@@ -232,7 +228,6 @@ class RecordsMixin:
     # ---- standards and blueprints -----------------------------------------------------------------------
 
     def save_standard(self, name: str, theta_cut: float, details: dict) -> None:
-        from itembank.store import utc_now
 
         with self.transaction():
             old = self._q("SELECT theta_cut, details FROM standards WHERE name = ?", (name,))
@@ -254,7 +249,6 @@ class RecordsMixin:
 
     def save_blueprint(self, name: str, toml_text: str) -> str:
         """Store (or replace) a blueprint's TOML text; returns its SHA-256 hash."""
-        from itembank.store import utc_now
 
         digest = hashlib.sha256(toml_text.encode("utf-8")).hexdigest()
         with self.transaction():

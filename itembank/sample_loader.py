@@ -11,7 +11,7 @@ from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from itembank.importing import import_frameworks, parse_items, read_rows
 
 DEFAULT_BLUEPRINT_NAME = "peer_support"

@@ -19,19 +19,15 @@ from pathlib import Path
 from typing import Iterator
 
 from itembank import schema
-from itembank.errors import BankError
+from certbank_core.errors import BankError
 from itembank.frameworks_store import FrameworksMixin
 from itembank.items_store import ItemsMixin
-from itembank.model import AuditEntry
+from itembank.model import AuditEntry, utc_now
 from itembank.records_store import RecordsMixin
 
 #: How long a writer waits for another connection's lock before giving up (milliseconds).
 BUSY_TIMEOUT_MS = 10_000
 MEMORY = ":memory:"
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _json(value) -> str | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from itembank.errors import CertbankError
+from certbank_core.errors import CertbankError
 from psychometrics.responses import ResponseMatrix
 
 #: DIF needs both groups; below these sizes Mantel–Haenszel is too unstable to report (Zwick 2012 suggests

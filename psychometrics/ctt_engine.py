@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.ctt_formulas import (DEFAULT_CI_LEVEL, alpha_if_item_deleted, binomial_csem,
                                         biserial_from_point_biserial, coefficient_alpha, correlation_from_moments,
                                         disattenuated_correlation, feldt_interval, frequency_median,

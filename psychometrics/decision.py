@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.irt_equating import ItemParameters, summed_score_distribution
 from psychometrics.irt.models import conditional_sem

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.dif_logistic import (JODOIN_GIERL_B, JODOIN_GIERL_C, ZUMBO_THOMAS_B, ZUMBO_THOMAS_C,
                                         LogisticDif, effect_size_class, fit_logistic_batch, logistic_dif,
                                         nagelkerke_r2)

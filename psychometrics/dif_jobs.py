@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from itembank.errors import InputError
-from itembank.exporting import atomic_write
+from certbank_core.errors import InputError
+from certbank_core.files import atomic_write
 from psychometrics.dif import DEFAULT_ALPHA, DifResult, analyze_responses
 
 

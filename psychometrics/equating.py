@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -396,7 +396,7 @@ def read_numeric_table(path, required, optional=(), integer: bool = False) -> pd
     """
     from pathlib import Path
 
-    from itembank.errors import Problem
+    from certbank_core.errors import Problem
 
     path = Path(path)
     fname = str(path)
@@ -439,7 +439,7 @@ def read_numeric_table(path, required, optional=(), integer: bool = False) -> pd
 def read_score_distribution(path, max_score: int) -> np.ndarray:
     """Frequencies (max_score + 1,) from a file of per-person scores (column ``score``) or a frequency table
     (columns ``score``, ``count``). Scores outside 0..max_score are reported with their rows."""
-    from itembank.errors import Problem
+    from certbank_core.errors import Problem
 
     probe = read_numeric_table(path, ["score"], ["count"], integer=True)
     bad = np.nonzero((probe["score"] < 0) | (probe["score"] > max_score))[0]
@@ -455,7 +455,7 @@ def read_score_distribution(path, max_score: int) -> np.ndarray:
 
 def read_neat_scores(path, max_total: int, max_anchor: int, internal: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Per-person ``total`` and ``anchor`` scores of one NEAT population, with range problems by row."""
-    from itembank.errors import Problem
+    from certbank_core.errors import Problem
 
     frame = read_numeric_table(path, ["total", "anchor"], integer=True)
     problems = []

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from itembank.errors import EstimationError, InputError, Problem
+from certbank_core.errors import EstimationError, InputError, Problem
 from psychometrics.irt.estimation import Calibration, check_responses, marginal_log_likelihood
 from psychometrics.irt.quadrature import make_quadrature
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
 from psychometrics.irt.models import D_LOGISTIC, ItemParameters  # noqa: F401  (ItemParameters re-exported)
 from psychometrics.irt.quadrature import make_quadrature
@@ -104,7 +104,7 @@ def read_item_parameters(path) -> ItemParameters:
     """Item parameters from a .csv/.xlsx with columns item_id, b and optionally a, c, D (form order)."""
     from pathlib import Path
 
-    from itembank.errors import Problem
+    from certbank_core.errors import Problem
 
     numbers = read_numeric_table(path, ["b"], ["a", "c", "d"])
     ids = pd.read_excel(path, dtype=str) if Path(path).suffix.lower() in (".xlsx", ".xlsm") else \

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.irt_equating import ItemParameters, raw_cut_from_theta, theta_for_true_score
 
 DEFAULT_SCALE_LOW = 200.0

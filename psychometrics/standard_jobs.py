@@ -2,7 +2,7 @@
 `score --standard`: one library call per command, returning a result that writes itself and says what it did.
 
 Every job reads and checks all its inputs first and returns a result; only ``result.write(...)`` writes, each
-file atomically (``itembank.exporting.atomic_write``), so an input error leaves nothing behind.
+file atomically (``certbank_core.files.atomic_write``), so an input error leaves nothing behind.
 
 ``bank`` is an open ``itembank.store.Bank`` (or anything with the same methods: ``get_form``,
 ``item_parameters``, ``item_pool``, ``get_standard``, ``save_standard``, ``form_key``, ``form_options``), or
@@ -18,8 +18,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
-from itembank.exporting import atomic_write
+from certbank_core.errors import InputError
+from certbank_core.files import atomic_write
 from psychometrics import equating, irt_equating
 from psychometrics.decision import decision_summary
 from psychometrics.irt_equating import ItemParameters, read_item_parameters

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.irt_equating import ItemParameters, theta_for_true_score
 
 #: A rater whose cut lies more than this many SDs (of the other raters' cuts) from the others' mean is flagged.

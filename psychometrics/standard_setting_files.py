@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from psychometrics.equating import read_numeric_table
 from psychometrics.irt_equating import ItemParameters
 from psychometrics.standard_setting import (AngoffRatings, AngoffResult, CompromiseResult, beuk, hofstee, impact,

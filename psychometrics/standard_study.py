@@ -15,7 +15,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import decision
 from psychometrics.irt_equating import ItemParameters
 from psychometrics.scaling import ScaleDefinition, conversion_table

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 
 #: At most this many problems of one kind are listed one by one; the rest are summarised in one line.
 MAX_LISTED_PER_KIND = 25

@@ -8,7 +8,6 @@ LibreOffice.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -23,9 +22,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from itembank import __version__
-from itembank.errors import InputError
-from itembank.exporting import atomic_write, set_text
+from certbank_core import __version__
+from certbank_core.errors import InputError
+from certbank_core.files import atomic_write, set_text, sha256_of
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -57,13 +56,6 @@ FORMATS = {
     "pvalue": "0.000",
 }
 
-
-def sha256_of(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def new_workbook(title: str, settings: Mapping[str, object] | None = None,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from psychometrics.irt.quadrature import Quadrature
 
 #: Bounds that keep a runaway item (near-perfect discrimination, extreme difficulty) finite.

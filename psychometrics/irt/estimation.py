@@ -43,7 +43,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from itembank.errors import EstimationError, InputError, Problem
+from certbank_core.errors import EstimationError, InputError, Problem
 from psychometrics.irt._threads import blas_threads
 from psychometrics.irt.em import (ALPHA_BOUND, D_BOUND, _Data, _effective_ll_tol, _Model, _plain_em,  # noqa: F401
                                   _sigmoid, _squarem, check_responses, prepare_data)

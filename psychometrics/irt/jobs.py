@@ -19,7 +19,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
 from psychometrics.irt import scoring

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from itembank.errors import EstimationError, InputError, Problem
+from certbank_core.errors import EstimationError, InputError, Problem
 from psychometrics.irt.models import D_LOGISTIC, probability
 from psychometrics.irt.quadrature import make_quadrature
 

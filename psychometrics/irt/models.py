@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 
 #: The scaling constant that makes the logistic close to the normal ogive (Haley 1952).
 D_NORMAL_OGIVE = 1.702

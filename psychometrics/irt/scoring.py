@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from itembank.errors import InputError, Problem
+from certbank_core.errors import InputError, Problem
 from psychometrics.irt.estimation import check_responses
 from psychometrics.irt.models import D_LOGISTIC, _as_params, probability, test_characteristic_curve
 from psychometrics.irt._threads import blas_threads

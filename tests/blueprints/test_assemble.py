@@ -7,7 +7,7 @@ import pytest
 from blueprints.assemble import assemble
 from blueprints.model import CharacteristicTarget, CountRule, Eligibility, InformationTarget
 from blueprints.verify import FormDraft, verify_forms
-from itembank.errors import AssemblyError
+from certbank_core.errors import AssemblyError
 
 from .helpers import b_for_p, blueprint, make_pool
 

@@ -9,7 +9,7 @@ import pytest
 
 from blueprints.loading import load_blueprint, parse_blueprint
 from blueprints.model import CountRule
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 
 DEFAULT = Path(__file__).resolve().parents[2] / "blueprints" / "default" / "peer_support.toml"
 SAMHSA_COUNTS = {"I": 12, "II": 10, "III": 8, "IV": 10, "V": 10, "VI": 10, "VII": 12, "VIII": 10, "IX": 10,

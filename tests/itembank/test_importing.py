@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from itembank.importing import import_frameworks, import_items, read_framework_file
 from itembank.model import ItemStatus
 from itembank.store import Bank
@@ -260,7 +260,7 @@ def test_revising_an_item_in_use_is_refused(tmp_path, bank_path, status, suffix)
 
 def test_library_refuses_revising_an_item_in_use(tmp_path, bank_path):
     from itembank.importing import parse_items
-    from itembank.errors import TransitionError
+    from certbank_core.errors import TransitionError
 
     path = write_rows(tmp_path / "rev.csv", [item_row("T-0001", key="C")])
     with Bank.open(bank_path, user="tester") as bank:

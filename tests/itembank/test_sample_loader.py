@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from itembank.sample_loader import DEFAULT_BLUEPRINT_NAME, load_sample
 from itembank.store import Bank
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from itembank import schema
-from itembank.errors import BankError, InputError, NotFoundError, TransitionError
+from certbank_core.errors import BankError, InputError, NotFoundError, TransitionError
 from itembank.model import (
     ITEM_TRANSITIONS, Form, FormItem, FormStatus, ItemDraft, ItemStatus, ItemText, ItemVersion,
 )

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.ctt import (alpha_from_scores, analyze, analyze_by_group, binomial_csem,
                                biserial_from_point_biserial, feldt_interval, score_groups, spearman_brown)
 from psychometrics.flags import ctt_flags

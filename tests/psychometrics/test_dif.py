@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import dif
 from psychometrics.simulate import simulate_items, simulate_responses
 

@@ -2,7 +2,7 @@
 import pandas as pd
 import pytest
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.dif_jobs import dif_study
 from tests.psychometrics.test_dif_cli import write_language_file
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from itembank.errors import EstimationError, InputError
+from certbank_core.errors import EstimationError, InputError
 from psychometrics import girth_adapter
 from psychometrics.irt.estimation import calibrate, marginal_log_likelihood
 from psychometrics.simulate import simulate_dataset, simulate_items, simulate_responses
@@ -249,7 +249,7 @@ def test_rmse_falls_as_n_grows():
 @given(seed=st.integers(0, 10_000), missing=st.sampled_from([0.0, 0.2, 0.6]),
        model=st.sampled_from(["rasch", "1pl", "2pl"]), n_persons=st.sampled_from([20, 120, 400]))
 def test_any_data_gives_finite_estimates_or_one_clear_error(seed, missing, model, n_persons):
-    from itembank.errors import CertbankError
+    from certbank_core.errors import CertbankError
     rng = np.random.default_rng(seed)
     sim = simulate_dataset(n_persons, 5, rng, model="2pl", missing_rate=missing)
     try:

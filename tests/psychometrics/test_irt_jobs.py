@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.irt.jobs import CalibrationReport, calibrate_file, score_file, scored_matrix
 from psychometrics.simulate import simulate_items, simulate_responses
 from tests.psychometrics.test_irt_cli import write_responses

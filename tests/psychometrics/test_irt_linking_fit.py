@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itembank.errors import EstimationError, InputError
+from certbank_core.errors import EstimationError, InputError
 from psychometrics.flags import Flag
 from psychometrics.irt import fit, linking
 from psychometrics.irt.estimation import calibrate

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import girth_adapter
 from psychometrics.irt import models, scoring
 from psychometrics.irt.quadrature import make_quadrature

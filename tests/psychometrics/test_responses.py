@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.responses import (CODE_NOT_REACHED, CODE_OMIT, from_labels, from_scored, not_reached_mask,
                                      read_item_areas, read_key_file, read_responses, score)
 

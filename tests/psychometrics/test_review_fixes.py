@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import decision
 from psychometrics.dif import analyze_dif, matching_scores
 from psychometrics.irt import fit

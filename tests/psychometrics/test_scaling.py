@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import scaling as sc
 from psychometrics.irt_equating import ItemParameters, raw_cut_from_theta
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import standard_jobs as sj
 from psychometrics.irt_equating import ItemParameters
 from tests.psychometrics.test_standard_setting import (B_VALUES, ITEM_IDS, RATINGS, UNIFORM_SCORES, _FakeBank,
@@ -21,7 +21,7 @@ class _StandardBank(_FakeBank):
         self.standards[name] = {"theta_cut": theta_cut, "details": details}
 
     def get_standard(self, name):
-        from itembank.errors import NotFoundError
+        from certbank_core.errors import NotFoundError
 
         if name not in self.standards:
             raise NotFoundError(f"There is no standard {name!r}.")

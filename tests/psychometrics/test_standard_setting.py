@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics import standard_setting as ss
 from psychometrics import standard_setting_files as ssf
 from psychometrics.irt_equating import ItemParameters
@@ -293,7 +293,7 @@ class _FakeBank:
         return False
 
     def get_form(self, form_id):
-        from itembank.errors import NotFoundError
+        from certbank_core.errors import NotFoundError
 
         if form_id != "F1":
             raise NotFoundError(f"There is no form {form_id!r} in the bank.")
@@ -359,7 +359,7 @@ def test_cli_compromise_bad_judgments_and_scores(tmp_path):
 
 
 def test_cli_standard_set_rejects_cut_outside_range_and_stores_nothing(tmp_path):
-    from itembank.errors import NotFoundError
+    from certbank_core.errors import NotFoundError
     from itembank.store import Bank
 
     bank = tmp_path / "bank.db"

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from psychometrics.irt import models
 from psychometrics.irt_equating import ItemParameters
 from psychometrics.standard_study import carry_standard

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from openpyxl import load_workbook
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from reports import workbook as wbk
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from itembank.errors import InputError
+from certbank_core.errors import InputError
 from reports.form_report import FormReport, build_form_workbook
 from reports.item_analysis import READ_ME, ItemAnalysisReport, build_item_analysis_workbook, summary_sentences
 from reports.standard_report import StandardReport, build_standard_workbook
