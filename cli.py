@@ -406,7 +406,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     workbook = None
     if report_path:
         from psychometrics.administration import analyze_administration
-        from reports.bundles import item_analysis_bundle
+        from workflows.bundles import item_analysis_bundle
 
         extra = analyze_administration(matrix, irt_model=irt_model, pretest=pretest)
         texts = None
@@ -523,7 +523,7 @@ def blueprint():
 def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
     """Validate blueprint FILE (.toml/.csv/.xlsx, a stored blueprint's name, or 'default') and check the bank
     can supply the forms. Exit code 2 when it cannot, with the reasons."""
-    from blueprints.service import check_blueprint_file, render_feasibility
+    from workflows.assembly import check_blueprint_file, render_feasibility
     from certbank_core.errors import AssemblyError
 
     with obj.open_bank() as bank:
@@ -545,7 +545,7 @@ def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
 @pass_context
 def assemble(obj: Context, file: str, n_forms: int, seed, time_limit: float, gap: float, name):
     """Assemble N parallel forms from blueprint FILE and save them in the bank as drafts."""
-    from blueprints.service import assemble_into_bank
+    from workflows.assembly import assemble_into_bank
 
     with obj.open_bank() as bank:
         saved = assemble_into_bank(bank, file, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
@@ -576,7 +576,7 @@ def forms_list(obj: Context, fmt: str):
 @pass_context
 def forms_show(obj: Context, form_id: str):
     """Show a form: header and its items in order."""
-    from blueprints.service import show_form
+    from workflows.assembly import show_form
 
     with obj.open_bank() as bank:
         click.echo(show_form(bank, form_id))
@@ -611,11 +611,11 @@ def forms_publish(obj: Context, form_id: str):
 def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
     (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key)."""
-    from blueprints.service import export_form, form_export, form_verification
+    from workflows.assembly import export_form, form_export, form_verification
 
     if fmt == "xlsx":
         from certbank_core.errors import InputError
-        from reports.bundles import form_bundle
+        from workflows.bundles import form_bundle
         from reports.form_report import build_form_workbook
         from reports.workbook import check_writable
 
@@ -676,7 +676,7 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
                              scores_file=scores_file, group_column=group_column, carry=bool(report_path),
                              carry_to=carry_to)
     if report_path:
-        from reports.bundles import standard_bundle
+        from workflows.bundles import standard_bundle
         from reports.standard_report import build_standard_workbook
 
         build_standard_workbook(standard_bundle(study.result, study.carried, title="Standard setting (modified Angoff)",
@@ -840,7 +840,7 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
 def standard_report(obj: Context, name, forms, scores_file, group_column, angoff_dir, out, force):
     """Write the standard-setting workbook for standard NAME (bank or .json) carried to each --form."""
     from psychometrics.standard_jobs import standard_across_forms
-    from reports.bundles import stored_standard_bundle
+    from workflows.bundles import stored_standard_bundle
     from reports.standard_report import build_standard_workbook
     from reports.workbook import check_writable
 
@@ -910,7 +910,7 @@ def demo(outdir: Path, force: bool, seed: int | None):
     Builds a bank from the sample, assembles two parallel forms, simulates an administration with planted
     problems, runs classical, IRT and DIF analyses and an Angoff study, and writes the board workbooks.
     """
-    from reports.demo import DEMO_SEED, run_demo
+    from workflows.demo import DEMO_SEED, run_demo
 
     result = run_demo(outdir, progress=lambda msg: click.echo(msg, err=True), force=force,
                       seed=DEMO_SEED if seed is None else seed)

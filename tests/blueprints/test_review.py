@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from blueprints.service import form_export
+from workflows.assembly import form_export
 from cli import main
 from itembank.importing import import_frameworks, import_items
 from itembank.model import Form, FormItem
@@ -86,7 +86,7 @@ def test_two_assemblies_at_once_never_overwrite_each_others_forms(tmp_path, monk
     # the same moment could take the same id and replace the first one's draft form.
     from contextlib import contextmanager
 
-    import blueprints.service as service
+    import workflows.assembly as service
 
     path = _bank(tmp_path)
     form = Form("unused", "Exam A", (FormItem(1, "T-0002", 1),))

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from cli import main
-from reports.demo import run_demo
+from workflows.demo import run_demo
 
 
 @pytest.fixture(scope="module")

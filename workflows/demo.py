@@ -176,7 +176,7 @@ def _bank_scale_parameters(bank, rng) -> pd.DataFrame:
 
 
 def _assemble(bank, blueprint_name: str, seed: int):
-    from blueprints.service import assemble_into_bank
+    from workflows.assembly import assemble_into_bank
 
     saved = assemble_into_bank(bank, blueprint_name, n_forms=2, seed=seed, time_limit=20, name="DEMO")
     return list(saved.form_ids), saved.result
@@ -280,7 +280,7 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
 
 def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linking, dif, texts,
                standard, areas, responses_path) -> list[Path]:
-    from reports.bundles import form_bundle, item_analysis_bundle, standard_bundle
+    from workflows.bundles import form_bundle, item_analysis_bundle, standard_bundle
     from reports.form_report import build_form_workbook
     from reports.item_analysis import build_item_analysis_workbook
     from reports.standard_report import build_standard_workbook
@@ -294,7 +294,7 @@ def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linkin
         linking=linking, areas=areas, input_files=[responses_path],
         settings={"form": form_a, "model": "3pl", "quantile_groups": 5, "dif_focal": "es"})
     files = [build_item_analysis_workbook(ia, outdir / "item-analysis.xlsx")]
-    from blueprints.service import form_verification
+    from workflows.assembly import form_verification
 
     pool = bank.item_pool()
     for form_id in (form_a, form_b):

@@ -1,7 +1,7 @@
 """Blueprints and forms against an item bank: what the CLI's blueprint / assemble / forms commands call.
 
 Each function takes an open :class:`itembank.store.Bank` and does one job: check a blueprint, assemble and
-save forms, describe a form, export it. The numeric work lives in ``assemble.py`` (pure over a pool frame).
+save forms, describe a form, export it. The numeric work lives in ``blueprints.assemble`` (pure over a pool frame).
 """
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ from typing import Sequence
 
 import pandas as pd
 
+import blueprints
+from blueprints.assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
+from blueprints.diagnose import FeasibilityReport, check_blueprint
+from blueprints.loading import load_blueprint, parse_blueprint
+from blueprints.model import Blueprint
+from blueprints.validate import unknown_codes
 from certbank_core.errors import AssemblyError, InputError
 from itembank.model import Form, FormStatus
 
-from .assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
-from .diagnose import FeasibilityReport, check_blueprint
-from .loading import load_blueprint, parse_blueprint
-from .model import Blueprint
-from .validate import unknown_codes
-
-DEFAULT_DIR = Path(__file__).resolve().parent / "default"
+DEFAULT_DIR = Path(blueprints.__file__).resolve().parent / "default"
 #: Columns of a form map (export, ``forms show``), in order.
 FORM_MAP_COLUMNS = ("position", "item_id", "version", "is_pretest", "primary_competency", "area", "cognitive_level",
                     "key", "p_value", "point_biserial", "a", "b", "c")
