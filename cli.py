@@ -369,72 +369,45 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             save_to_bank, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from certbank_core.errors import InputError
-    from psychometrics.ctt import analyze_responses
-    from psychometrics.responses import read_item_areas, read_key_file, read_responses
+    from workflows.analysis import analyze_file, save_and_write
 
     if report_path:
         from reports.workbook import check_writable
 
         check_writable(report_path, force)
-    if form_id and key_file:
-        raise InputError("Give either --form or --key, not both.")
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
     limits = _parse_thresholds(thresholds)
-    key = options = versions = areas = None
-    pretest: tuple = ()
     if form_id:
         with obj.open_bank() as bank:
-            key, options = bank.form_key(form_id), bank.form_options(form_id)
-            form = bank.get_form(form_id)
-            versions = {fi.item_id: fi.version for fi in form.items}
-            pretest = tuple(fi.item_id for fi in form.items if fi.is_pretest)
-            pool = bank.item_pool()
-        areas = {i: a for i, a in zip(pool["item_id"], pool["area"]) if i in key and isinstance(a, str) and a}
-        areas = areas if len(areas) == len(key) else None
-    elif key_file:
-        key = read_key_file(key_file)
-    if areas_file:
-        areas = read_item_areas(areas_file)
-    matrix = read_responses(responses, key=key, options=options, numeric_options=numeric_options,
-                            not_reached_rule=not no_not_reached, form_id=form_id,
-                            group_columns=(group_column,) if group_column else ())
-    report = analyze_responses(matrix, group_column=group_column, quantiles=quantiles, areas=areas,
-                               corrected=not uncorrected, thresholds=limits, item_versions=versions,
-                               pretest=pretest, omits_in_n=not omits_excluded,
+            run = analyze_file(bank, responses, form_id=form_id, key_file=key_file, areas_file=areas_file,
+                               group_column=group_column, numeric_options=numeric_options,
+                               not_reached_rule=not no_not_reached, thresholds=limits, quantiles=quantiles,
+                               corrected=not uncorrected, omits_in_n=not omits_excluded,
                                not_reached_in_n=not_reached_wrong)
+    else:
+        run = analyze_file(None, responses, key_file=key_file, areas_file=areas_file, group_column=group_column,
+                           numeric_options=numeric_options, not_reached_rule=not no_not_reached, thresholds=limits,
+                           quantiles=quantiles, corrected=not uncorrected, omits_in_n=not omits_excluded,
+                           not_reached_in_n=not_reached_wrong)
     workbook = None
     if report_path:
-        from psychometrics.administration import analyze_administration
-        from workflows.bundles import item_analysis_bundle
+        from workflows.bundles import analysis_workbook
 
-        extra = analyze_administration(matrix, irt_model=irt_model, pretest=pretest)
-        texts = None
-        if form_id and extra.dif is not None:
-            with obj.open_bank() as bank:
-                texts = bank.item_texts(matrix.item_ids)[["item_id", "stem_en", "stem_es"]]
-        workbook = item_analysis_bundle(
-            report, title=f"Item analysis: {form_id or responses.name}", calibration=extra.calibration,
-            fit=extra.fit, dif=extra.dif, texts=texts, areas=areas, input_files=[responses],
-            sentences=extra.notes, settings={"quantiles": quantiles, "irt": irt_model or "none",
-                                             "form": form_id or "", "key": str(key_file or "")})
+        with obj.bank_on_demand() as bank:
+            workbook = analysis_workbook(run, bank if form_id else None, responses, irt_model=irt_model,
+                                         settings={"quantiles": quantiles, "irt": irt_model or "none",
+                                                   "form": form_id or "", "key": str(key_file or "")})
     if save_to_bank:
-        # the files are written inside the bank transaction: if either fails, neither happens
-        with obj.open_bank() as bank, bank.transaction():
-            for group, frame in report.bank_statistics():
-                bank.save_item_statistics(frame, label or f"{form_id} {responses.name}", group=group)
-            written = report.write(outdir)
+        with obj.open_bank() as bank:
+            written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}")
     else:
-        written = report.write(outdir)
+        written = save_and_write(run, outdir)
     if workbook is not None:
         from reports.item_analysis import build_item_analysis_workbook
 
         build_item_analysis_workbook(workbook, report_path, force=force)
-    test = report.analysis.combined.test
-    n_flagged = len({f.item_id for f in report.flags})
-    click.echo(f"{test.n_persons} candidates, {test.n_items} items: mean {test.mean:.2f}, SD {test.sd:.2f}, "
-               f"alpha {test.alpha:.3f}; {n_flagged} items flagged. Wrote {len(written)} files to {outdir}"
-               + (f" and the workbook {report_path}." if report_path else "."))
+    click.echo(run.message(outdir, written, report_path))
 
 
 # ---- end section: responses and classical item analysis ---------------------------------------------------
@@ -464,7 +437,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite,
               anchor_from_bank, save, label, out: Path):
     """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags."""
-    from psychometrics.irt.jobs import calibrate_file
+    from workflows.calibration import calibrate_file
 
     with obj.bank_on_demand() as bank:
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
@@ -492,7 +465,7 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
     """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
     θ, scaled score, pass/fail and competency areas instead."""
-    from psychometrics.irt.jobs import score_file
+    from workflows.scoring import score_file
 
     if params_file is None and not (standard_name or form_id):
         raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
@@ -523,8 +496,8 @@ def blueprint():
 def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
     """Validate blueprint FILE (.toml/.csv/.xlsx, a stored blueprint's name, or 'default') and check the bank
     can supply the forms. Exit code 2 when it cannot, with the reasons."""
-    from workflows.assembly import check_blueprint_file, render_feasibility
     from certbank_core.errors import AssemblyError
+    from workflows.assembly import check_blueprint_file, render_feasibility
 
     with obj.open_bank() as bank:
         report = check_blueprint_file(bank, file, n_forms=n_forms, time_limit=time_limit)
@@ -615,9 +588,9 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
 
     if fmt == "xlsx":
         from certbank_core.errors import InputError
-        from workflows.bundles import form_bundle
         from reports.form_report import build_form_workbook
         from reports.workbook import check_writable
+        from workflows.bundles import form_bundle
 
         if out is None:
             raise InputError("An xlsx export needs --out FILE.xlsx.")
@@ -665,7 +638,7 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
                     outdir: Path, report_path, carry_to, force):
     """Modified Angoff cut from a ratings file (long: rater_id, item_id, rating[, round, metadata…];
     or wide: rater_id[, round], one column per item). Ratings are probabilities 0–1."""
-    from psychometrics.standard_jobs import angoff_study
+    from workflows.standards import angoff_study
 
     if report_path:
         from reports.workbook import check_writable
@@ -676,8 +649,8 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
                              scores_file=scores_file, group_column=group_column, carry=bool(report_path),
                              carry_to=carry_to)
     if report_path:
-        from workflows.bundles import standard_bundle
         from reports.standard_report import build_standard_workbook
+        from workflows.bundles import standard_bundle
 
         build_standard_workbook(standard_bundle(study.result, study.carried, title="Standard setting (modified Angoff)",
                                                 input_files=study.input_files), report_path, force=force)
@@ -696,7 +669,7 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
 @pass_context
 def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float, outdir: Path):
     """Bookmark (item mapping) cut: median θ of the panelists' bookmarked pages; writes booklet.csv too."""
-    from psychometrics.standard_jobs import bookmark_study
+    from workflows.standards import bookmark_study
 
     with obj.bank_on_demand() as bank:
         study = bookmark_study(bank, pages, form_id=form_id, params_file=params_file, rp=rp)
@@ -705,7 +678,7 @@ def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float,
 
 
 def _compromise(kind: str, scores: Path, judgments: Path, n_items: int, outdir: Path):
-    from psychometrics.standard_jobs import compromise_study
+    from workflows.standards import compromise_study
 
     study = compromise_study(kind, scores, judgments, n_items)
     study.write(outdir)
@@ -753,7 +726,7 @@ def standard():
 def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_low, scale_high, scale_cut,
                  scale_slope, export_path):
     """Store standard NAME (a θ cut and its reporting scale) in the bank."""
-    from psychometrics.standard_jobs import new_standard
+    from workflows.standards import new_standard
 
     new = new_standard(name, theta_cut=theta_cut, angoff_dir=angoff_dir, export_path=export_path,
                        scale=dict(kind=scale_kind, low=scale_low, high=scale_high, cut=scale_cut, slope=scale_slope))
@@ -781,7 +754,7 @@ def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_lo
 def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, scores_file, reliability,
                    decision_path):
     """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
-    from psychometrics.standard_jobs import apply_standard
+    from workflows.standards import apply_standard
 
     with obj.bank_on_demand() as bank:
         applied = apply_standard(bank, name, form_id=form_id, params_file=params_file, rule=rule,
@@ -815,7 +788,7 @@ def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, sco
 def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_anchor, external_anchor, w1, form_x,
                    form_y, params_x, params_y, out_path):
     """Equate form X to form Y's scale and write the concordance (K&B 2014 conventions; see README)."""
-    from psychometrics.standard_jobs import equate
+    from workflows.equating import equate
 
     with obj.bank_on_demand() as bank:
         job = equate(bank, method, x_path=x_path, y_path=y_path, max_x=max_x, max_y=max_y, max_anchor=max_anchor,
@@ -839,10 +812,10 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
 @pass_context
 def standard_report(obj: Context, name, forms, scores_file, group_column, angoff_dir, out, force):
     """Write the standard-setting workbook for standard NAME (bank or .json) carried to each --form."""
-    from psychometrics.standard_jobs import standard_across_forms
-    from workflows.bundles import stored_standard_bundle
     from reports.standard_report import build_standard_workbook
     from reports.workbook import check_writable
+    from workflows.bundles import stored_standard_bundle
+    from workflows.standards import standard_across_forms
 
     check_writable(out, force)
     with obj.bank_on_demand() as bank:
@@ -883,7 +856,7 @@ def dif_command(obj: Context, responses: Path, form_id, key_path, group_col, foc
     A negative delta_mh means the item is harder for the focal group than for reference takers of the same
     total score. For bank items the English and Spanish stems are added side by side.
     """
-    from psychometrics.dif_jobs import dif_study
+    from workflows.dif import dif_study
 
     with obj.bank_on_demand() as bank:  # without --form, the bank (if there is one) only adds the item texts
         study = dif_study(bank if form_id or obj.bank_path.is_file() else None, responses, out_path,

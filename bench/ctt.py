@@ -9,7 +9,7 @@ Times, on the same simulated data in one run:
     ``mirt.traditional`` + ``mirt.itemstats`` on the option codes (its per-item frequency tables: the closest it
     has to an option analysis; it has no distractor point-biserials or quantile tables).
 
-and, on a separate "read" line, ``psychometrics.responses.read_responses`` of the same responses written as a
+and, on a separate "read" line, ``psychometrics.responses.matrix.read_responses`` of the same responses written as a
 labels CSV (candidate_id, language, one column per item), against ``pandas.read_csv`` of that file with
 ``dtype=str`` (what any pandas-based reader pays before checking or scoring a single cell).
 
@@ -29,7 +29,8 @@ import pandas as pd
 
 from psychometrics.ctt import analyze
 from psychometrics.flags import ctt_flags
-from psychometrics.responses import ResponseMatrix, from_labels, read_responses
+from psychometrics.responses.matrix import ResponseMatrix, from_labels
+from workflows.responses import read_responses
 
 TARGET_SECONDS = 0.15
 

@@ -68,7 +68,7 @@ def run_mirt(x, model, accelerate):
 
 
 def run_girth(x, model):
-    from psychometrics.girth_adapter import calibrate_girth
+    from psychometrics.irt.girth_adapter import calibrate_girth
     cal = calibrate_girth(x, model, n_nodes=N_NODES)
     return cal.a, cal.b, cal.c, None
 
@@ -103,7 +103,7 @@ def bench_calibration(sizes, repeats, with_girth_2pl):
             row("mirt squarem", t_sq, est_sq, sim.items, model)
             row("mirt default", t_def, est_def, sim.items, model)
             if model == "3pl":
-                from psychometrics.girth_adapter import girth_3pl_available
+                from psychometrics.irt.girth_adapter import girth_3pl_available
                 if not girth_3pl_available():
                     print(f"{'girth':<22}  fails on numpy {np.__version__} (threepl_mml; detected, not run)")
                     continue
@@ -122,6 +122,7 @@ def naive_eap(x, a, b, nodes, weights):
 
 def bench_eap(repeats):
     import mirt
+
     from psychometrics.irt.quadrature import make_quadrature
     n = 100_000
     sim = simulate_dataset(n, N_ITEMS, np.random.default_rng(5), model="2pl")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from certbank_core.errors import InputError, Problem
 from certbank_core.files import atomic_write, set_text

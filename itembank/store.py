@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from itembank import schema
 from certbank_core.errors import BankError
+from itembank import schema
 from itembank.frameworks_store import FrameworksMixin
 from itembank.items_store import ItemsMixin
 from itembank.model import AuditEntry, utc_now

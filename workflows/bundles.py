@@ -5,6 +5,7 @@ expose (``to_frame()``), and evaluates the item response function where a chart 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ from psychometrics.irt import models
 from reports.form_report import FormReport
 from reports.item_analysis import ItemAnalysisReport
 from reports.standard_report import StandardReport
+from workflows.analysis import analyze_administration
 
 #: θ grid of the information / CSEM and TIF / TCC charts.
 CHART_THETA = np.round(np.linspace(-4.0, 4.0, 33), 2)
@@ -276,3 +278,18 @@ def stored_standard_bundle(name: str, record: Mapping[str, object], carried, *, 
                           cut=cut, impact=carried.impact, form_cuts=carried.form_cuts_frame(), conversions=conv,
                           decision=carried.decision, sentences=tuple(sentences),
                           input_files=tuple(str(f) for f in input_files))
+
+
+def analysis_workbook(run, bank, responses, *, irt_model: str | None = None,
+                      settings: Mapping[str, object] | None = None) -> ItemAnalysisReport:
+    """The item-analysis workbook bundle of an ``analysis.AnalysisRun``: IRT (``irt_model``) and DIF by
+    language from ``analysis.analyze_administration``, with the bank's English and Spanish stems beside DIF
+    (``bank`` may be None: then the DIF sheet shows ids only)."""
+    extra = analyze_administration(run.matrix, irt_model=irt_model, pretest=run.context.pretest)
+    texts = None
+    if bank is not None and extra.dif is not None:
+        texts = bank.item_texts(run.matrix.item_ids)[["item_id", "stem_en", "stem_es"]]
+    return item_analysis_bundle(
+        run.report, title=f"Item analysis: {run.form_id or Path(responses).name}", calibration=extra.calibration,
+        fit=extra.fit, dif=extra.dif, texts=texts, areas=run.context.areas, input_files=[responses],
+        sentences=extra.notes, settings=settings)

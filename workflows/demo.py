@@ -22,6 +22,21 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
+from itembank.sample_loader import create_sample_bank
+from itembank.store import Bank
+from psychometrics.irt.equating import ItemParameters
+from psychometrics.irt.linking import link
+from psychometrics.irt.models import probability
+from psychometrics.simulate import OPTION_LABELS, simulate_option_choices
+from psychometrics.standards.carrying import carry_standard
+from psychometrics.standards.scaling import make_standard, score_candidates
+from reports.form_report import build_form_workbook
+from reports.item_analysis import build_item_analysis_workbook
+from reports.standard_report import build_standard_workbook
+from workflows.analysis import analyze_administration, analyze_file, save_and_write
+from workflows.assembly import assemble_into_bank, form_verification
+from workflows.bundles import form_bundle, item_analysis_bundle, standard_bundle
+from workflows.standard_files import angoff_from_file
 
 DEMO_SEED = 20261125
 N_CANDIDATES = 3000
@@ -93,9 +108,6 @@ def run_demo(outdir: str | Path, progress: Callable[[str], None] = lambda _m: No
     """Run the demo into ``outdir`` (refuses to replace earlier outputs unless ``force``)."""
     import time
 
-    from itembank.sample_loader import create_sample_bank
-    from itembank.store import Bank
-
     start = time.perf_counter()
     outdir = Path(outdir)
     _prepare_outdir(outdir, force)
@@ -120,22 +132,13 @@ def run_demo(outdir: str | Path, progress: Callable[[str], None] = lambda _m: No
         admin.responses.to_csv(responses_path, index=False)
 
         progress("4/7 Scoring and classical item analysis ...")
-        from psychometrics import ctt
-        from psychometrics.responses import read_responses
-
-        rm = read_responses(responses_path, key=bank.form_key(form_a), options=bank.form_options(form_a))
-        pool = bank.item_pool()
-        areas = dict(zip(pool["item_id"], pool["area"]))
-        pretest = [fi.item_id for fi in bank.get_form(form_a).items if fi.is_pretest]
-        classical = ctt.analyze_responses(rm, group_column="language", areas={i: areas[i] for i in rm.item_ids},
-                                          pretest=pretest)
-        classical.write(outdir / "analysis")
-        for group, frame in classical.bank_statistics():
-            bank.save_item_statistics(frame, analysis_label=f"demo administration of form {form_a}", group=group)
+        run = analyze_file(bank, responses_path, form_id=form_a, group_column="language")
+        save_and_write(run, outdir / "analysis", bank, f"demo administration of form {form_a}")
+        rm, classical = run.matrix, run.report
+        areas = dict(zip(*(bank.item_pool()[c] for c in ("item_id", "area"))))
+        pretest = list(run.context.pretest)
 
         progress("5/7 IRT calibration (3PL), item fit, linking to the bank scale, and DIF by language ...")
-        from psychometrics.administration import analyze_administration
-        from psychometrics.irt.linking import link
 
         extra = analyze_administration(rm, irt_model="3pl", pretest=pretest)
         calibration, fit, dif = extra.calibration, extra.fit, extra.dif
@@ -176,8 +179,6 @@ def _bank_scale_parameters(bank, rng) -> pd.DataFrame:
 
 
 def _assemble(bank, blueprint_name: str, seed: int):
-    from workflows.assembly import assemble_into_bank
-
     saved = assemble_into_bank(bank, blueprint_name, n_forms=2, seed=seed, time_limit=20, name="DEMO")
     return list(saved.form_ids), saved.result
 
@@ -189,8 +190,6 @@ class _Administration:
 
 
 def _simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng) -> _Administration:
-    from psychometrics.simulate import OPTION_LABELS, simulate_option_choices
-
     form = bank.get_form(form_id)
     items = list(form.scored_item_ids)
     key = bank.form_key(form_id)
@@ -238,12 +237,6 @@ def _simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng) -> _A
 
 
 def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame, classical, rm, rng) -> dict:
-    from psychometrics.irt_equating import ItemParameters
-    from psychometrics.scaling import make_standard
-    from psychometrics.standard_study import carry_standard
-    from psychometrics.standard_setting_files import angoff_from_file
-    from psychometrics.irt.models import probability
-
     items_a = list(bank.get_form(form_a).scored_item_ids)
     items_b = list(bank.get_form(form_b).scored_item_ids)
     params_a = ItemParameters.from_frame(bank.item_parameters(items_a), item_ids=items_a, source=f"form {form_a}")
@@ -268,7 +261,6 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
     carried = carry_standard(theta_cut, {form_a: params_a, form_b: params_b}, scores=np.nansum(rm.scored, axis=1),
                              groups=language, cut_se=angoff.se,
                              reliability=classical.analysis.combined.test.alpha)
-    from psychometrics.scaling import score_candidates
 
     pool = bank.item_pool().set_index("item_id")
     cand = score_candidates(rm.scored, params_a, theta_cut, areas=pool.loc[items_a, "area"].to_numpy(),
@@ -280,11 +272,6 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
 
 def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linking, dif, texts,
                standard, areas, responses_path) -> list[Path]:
-    from workflows.bundles import form_bundle, item_analysis_bundle, standard_bundle
-    from reports.form_report import build_form_workbook
-    from reports.item_analysis import build_item_analysis_workbook
-    from reports.standard_report import build_standard_workbook
-
     carried = standard["carried"]
     conv_a = carried.conversions[form_a].rename(columns={"raw": "raw_score"})
     conv_a = conv_a.assign(decision=np.where(conv_a.pop("passed"), "pass", "fail"))
@@ -294,7 +281,6 @@ def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linkin
         linking=linking, areas=areas, input_files=[responses_path],
         settings={"form": form_a, "model": "3pl", "quantile_groups": 5, "dif_focal": "es"})
     files = [build_item_analysis_workbook(ia, outdir / "item-analysis.xlsx")]
-    from workflows.assembly import form_verification
 
     pool = bank.item_pool()
     for form_id in (form_a, form_b):

@@ -11,5 +11,7 @@ Public API (import from the modules):
   summed_score_eap -> SummedScoreTable; theta_from_raw_score.
 - ``fit``: s_x2, infit_outfit, yen_q3, benjamini_hochberg, item_fit -> ItemFit, irt_flags -> list[Flag].
 - ``linking``: link(new, bank, method) -> Linking (A, B, apply()), transform.
-- ``jobs``: calibrate_responses, score_responses, read_params (what the CLI calls).
+- ``equating``: IRT true-score and observed-score equating, theta_for_true_score, raw_cut_from_theta,
+  summed_score_distribution (Kolen & Brennan 2014 ch. 6), ItemParameters.
+- ``girth_adapter``: calibrate_girth, the only module importing girth (``--engine girth``).
 """

@@ -18,7 +18,7 @@ from certbank_core.errors import InputError
 from psychometrics.ctt import (alpha_from_scores, analyze, analyze_by_group, binomial_csem,
                                biserial_from_point_biserial, feldt_interval, score_groups, spearman_brown)
 from psychometrics.flags import ctt_flags
-from psychometrics.responses import from_labels, from_scored
+from psychometrics.responses.matrix import from_labels, from_scored
 
 # ---------------------------------------------------------------------------------------------------------
 # The hand-worked example: 6 candidates × 4 items, keys A B C D

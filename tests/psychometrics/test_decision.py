@@ -7,8 +7,8 @@ Each simulation draws true scores from a known model, two independent administra
 import numpy as np
 import pytest
 
-from psychometrics import decision as dc
-from psychometrics.irt_equating import ItemParameters
+from psychometrics.irt.equating import ItemParameters
+from psychometrics.standards import decision as dc
 
 N_ITEMS = 40
 CUT = 26

@@ -1,10 +1,10 @@
-"""psychometrics.dif_jobs.dif_study called from Python (no CLI), on data with one planted DIF item."""
+"""workflows.dif.dif_study called from Python (no CLI), on data with one planted DIF item."""
 import pandas as pd
 import pytest
 
 from certbank_core.errors import InputError
-from psychometrics.dif_jobs import dif_study
 from tests.psychometrics.test_dif_cli import write_language_file
+from workflows.dif import dif_study
 
 
 class _TextBank:

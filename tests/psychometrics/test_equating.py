@@ -32,11 +32,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import brentq
 
 from psychometrics import equating as eq
-from psychometrics import irt_equating as ie
+from psychometrics.irt import equating as ie
 
 # K&B Table 2.5: ACTmath form X and form Y frequencies for scores 0..40.
 ACT_X = [0, 1, 1, 3, 9, 18, 59, 67, 91, 144, 149, 192, 192, 192, 201, 204, 217, 181, 184, 170, 201, 147, 163,

@@ -5,9 +5,8 @@ import numpy as np
 import pytest
 
 from psychometrics.ctt import analyze
-from psychometrics.flags import (DEFAULT_THRESHOLDS, Flag, Thresholds, ctt_flags, flags_frame, item_summary,
-                                 merge_flags)
-from psychometrics.responses import from_labels, from_scored
+from psychometrics.flags import DEFAULT_THRESHOLDS, Flag, Thresholds, ctt_flags, flags_frame, item_summary, merge_flags
+from psychometrics.responses.matrix import from_labels, from_scored
 
 
 def codes_of(flags, item):

@@ -64,14 +64,14 @@ def test_scale_option_reports_normal_metric(data):
     assert summary["D"] == 1.702
     assert (pd.read_csv(out).D == 1.702).all()
     # the Rasch latent SD (on the D = 1.702 metric, far from 1) is what `score` uses as the EAP prior
-    from psychometrics.irt.jobs import read_latent
+    from workflows.parameter_files import read_latent
     assert read_latent(out) == (0.0, pytest.approx(summary["latent_sd"]))
     assert abs(summary["latent_sd"] - 1.0) > 0.1
 
 
 def test_girth_3pl_is_a_clear_error_and_writes_nothing(data):
     folder, _, _ = data
-    from psychometrics.girth_adapter import girth_3pl_available
+    from psychometrics.irt.girth_adapter import girth_3pl_available
     if girth_3pl_available():
         pytest.skip("girth 3PL works with this numpy")
     out = folder / "g" / "params.csv"

@@ -1,10 +1,11 @@
 """MML/EM calibration: parameter recovery with known truth, girth agreement, anchors, degenerate data."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certbank_core.errors import EstimationError, InputError
-from psychometrics import girth_adapter
+from psychometrics.irt import girth_adapter
 from psychometrics.irt.estimation import calibrate, marginal_log_likelihood
 from psychometrics.simulate import simulate_dataset, simulate_items, simulate_responses
 

@@ -1,4 +1,4 @@
-"""psychometrics.irt.jobs file-level jobs called from Python (no CLI): calibrate_file, score_file,
+"""workflows.calibration file-level jobs called from Python (no CLI): calibrate_file, score_file,
 scored_matrix. Checked by parameter recovery on simulated data with known truth."""
 from contextlib import contextmanager
 
@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from certbank_core.errors import InputError
-from psychometrics.irt.jobs import CalibrationReport, calibrate_file, score_file, scored_matrix
 from psychometrics.simulate import simulate_items, simulate_responses
 from tests.psychometrics.test_irt_cli import write_responses
+from workflows.calibration import CalibrationReport, calibrate_file, scored_matrix
+from workflows.scoring import score_file
 
 
 @pytest.fixture(scope="module")

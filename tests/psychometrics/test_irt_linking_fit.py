@@ -112,6 +112,7 @@ def test_parameter_flags_have_reasons():
 def test_s_x2_matches_definition_on_a_small_test():
     # 4 items, recompute E_jk by brute-force enumeration of patterns
     import itertools
+
     from psychometrics.irt.models import probability
     from psychometrics.irt.quadrature import make_quadrature
     a, b = np.array([1.0, 1.5, 0.7, 1.2]), np.array([-0.5, 0.0, 0.5, 1.0])

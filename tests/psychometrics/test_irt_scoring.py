@@ -4,11 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certbank_core.errors import InputError
-from psychometrics import girth_adapter
-from psychometrics.irt import models, scoring
+from psychometrics.irt import girth_adapter, models, scoring
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.simulate import simulate_dataset
 

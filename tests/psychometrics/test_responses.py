@@ -1,4 +1,4 @@
-"""Reading, checking and scoring response files (psychometrics.responses)."""
+"""Reading, checking and scoring response files (psychometrics.responses.matrix)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from certbank_core.errors import InputError
-from psychometrics.responses import (CODE_NOT_REACHED, CODE_OMIT, from_labels, from_scored, not_reached_mask,
-                                     read_item_areas, read_key_file, read_responses, score)
+from psychometrics.responses.matrix import (CODE_NOT_REACHED, CODE_OMIT, from_labels, from_scored, not_reached_mask,
+                                            score)
+from workflows.responses import read_item_areas, read_key_file, read_responses
 
 
 def write(path, text):
@@ -247,7 +248,7 @@ def _read_outcome(path, **kwargs):
        st.sampled_from(["p", " 7.0", "a-candidate-id-longer-than-32-bytes-"]))
 def test_plain_csv_split_reads_like_pandas(tmp_path_factory, rows, newline, bom, final_newline, sep, prefix):
     """The numpy splitter of plain CSV files gives what pandas.read_csv gives, problems included."""
-    from psychometrics import table_files
+    from workflows import tables as table_files
 
     lines = [sep.join(["candidate_id", "language", "Q1", "Q2", "Q3"])]
     lines += [sep.join([f"{prefix}{i % 5}", "en" if i % 2 else "es"] + r) for i, r in enumerate(rows)]
@@ -273,7 +274,7 @@ def test_plain_csv_split_reads_like_pandas(tmp_path_factory, rows, newline, bom,
     "candidate_id,Q1,Q2\rc1,A,B\rc2,B,A\r",     # bare carriage returns
 ])
 def test_files_that_are_not_plain_go_through_pandas(tmp_path, text):
-    from psychometrics import table_files
+    from workflows import tables as table_files
 
     path = write(tmp_path / "r.csv", text)
     assert table_files.plain_csv_columns(path, ",") is None

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 
 from certbank_core.errors import InputError
-from psychometrics import decision
-from psychometrics.dif import analyze_dif, matching_scores
+from psychometrics.dif.analysis import analyze_dif, matching_scores
 from psychometrics.irt import fit
 from psychometrics.irt.estimation import calibrate
 from psychometrics.simulate import simulate_dataset
+from psychometrics.standards import decision
 
 
 # ---- S-X² when no candidate answered every item ------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_dif_study_of_a_bank_form_matches_on_the_operational_items_only(tmp_path
     """The form's pretest items reach the DIF matching score through ``dif_study`` too (a stand-in bank)."""
     from types import SimpleNamespace
 
-    from psychometrics.dif_jobs import dif_study
+    from workflows.dif import dif_study
 
     rng = np.random.default_rng(16)
     n, k = 400, 6
@@ -138,7 +138,7 @@ def test_calibration_outputs_carry_the_s_x2_warning(one_cell_missing_each, tmp_p
     """calibration.json and the CLI warnings say why S-X² is blank (not only the library result)."""
     import json
 
-    from psychometrics.irt.jobs import CalibrationRun, calibrate_responses
+    from workflows.calibration import CalibrationRun, calibrate_responses
 
     x, _ = one_cell_missing_each
     report = calibrate_responses(x, [f"i{j}" for j in range(x.shape[1])], "2pl")
@@ -194,7 +194,7 @@ def test_fractional_cut_passes_at_the_next_whole_score_in_every_index():
 
 
 def test_lee_fractional_cut_matches_the_next_whole_score():
-    from psychometrics.irt_equating import ItemParameters
+    from psychometrics.irt.equating import ItemParameters
 
     rng = np.random.default_rng(19)
     params = ItemParameters.from_arrays(rng.lognormal(0, 0.25, 20), rng.normal(0, 1, 20))

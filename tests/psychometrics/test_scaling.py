@@ -1,11 +1,12 @@
 """Scaled scores: the fixed scaled cut, raw → θ → scaled tables and candidate reports."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certbank_core.errors import InputError
-from psychometrics import scaling as sc
-from psychometrics.irt_equating import ItemParameters, raw_cut_from_theta
+from psychometrics.irt.equating import ItemParameters, raw_cut_from_theta
+from psychometrics.standards import scaling as sc
 
 B = np.linspace(-2, 2, 20)
 PARAMS = ItemParameters.from_arrays(np.full(20, 1.2), B, np.full(20, 0.2), item_ids=[f"I{j}" for j in range(20)])

@@ -1,4 +1,4 @@
-"""psychometrics.standard_jobs called from Python (no CLI): the jobs behind cutscore, standard, equate and
+"""workflows.standards called from Python (no CLI): the jobs behind cutscore, standard, equate and
 score --standard. Hand-worked values: three raters' Angoff sums 2.6, 2.2, 3.0 on four Rasch items with
 b = (−1, 0, 0, 1), whose TCC at θ = 0 is exactly 2.0."""
 import json
@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from certbank_core.errors import InputError
-from psychometrics import standard_jobs as sj
-from psychometrics.irt_equating import ItemParameters
+from psychometrics.irt.equating import ItemParameters
 from tests.psychometrics.test_standard_setting import (B_VALUES, ITEM_IDS, RATINGS, UNIFORM_SCORES, _FakeBank,
                                                        _params_file, _ratings_file, _responses_file, _write)
+from workflows import equating as equating_jobs
+from workflows import parameter_files, scoring
+from workflows import standards as sj
 
 
 class _StandardBank(_FakeBank):
@@ -131,31 +133,31 @@ def test_standard_across_bank_forms(tmp_path):
 def test_score_against_standard_from_files(tmp_path):
     std = tmp_path / "std.json"
     std.write_text('{"theta_cut": 0.0}')
-    scores = sj.score_against_standard(None, _responses_file(tmp_path), standard=str(std),
+    scores = scoring.score_against_standard(None, _responses_file(tmp_path), standard=str(std),
                                        params_file=_params_file(tmp_path))
     assert scores.report["raw"].tolist() == [4, 1, 3]  # raw cut 2 (TCC(0) = 2)
     assert scores.report["result"].tolist() == ["pass", "fail", "pass"]
     assert "raw cut 2 of 4, 2 pass (66.7%)" in scores.message("o.csv")
     with pytest.raises(InputError, match="needs --standard"):
-        sj.score_against_standard(None, _responses_file(tmp_path), standard=None, params_file=_params_file(tmp_path))
+        scoring.score_against_standard(None, _responses_file(tmp_path), standard=None, params_file=_params_file(tmp_path))
 
 
 def test_equate_linear_by_hand_and_irt_identity(tmp_path):
     x = _write(tmp_path, "x.csv", [{"score": s} for s in (0, 1, 2, 3, 4, 2)])
     y = _write(tmp_path, "y.csv", [{"score": s} for s in (1, 2, 3, 4, 4, 4)])
-    job = sj.equate(None, "linear", x_path=x, y_path=y, max_x=4, max_y=4)
+    job = equating_jobs.equate(None, "linear", x_path=x, y_path=y, max_x=4, max_y=4)
     sx, sy = np.std([0, 1, 2, 3, 4, 2]), np.std([1, 2, 3, 4, 4, 4])
     assert job.result.slope == pytest.approx(sy / sx)  # K&B 2014 eq. 2.5: l(x) = σY/σX (x − μX) + μY
     assert job.result.intercept == pytest.approx(np.mean([1, 2, 3, 4, 4, 4]) - sy / sx * 2.0)
     params = _params_file(tmp_path)
-    irt = sj.equate(None, "irt_true_score", params_x=params, params_y=params)
+    irt = equating_jobs.equate(None, "irt_true_score", params_x=params, params_y=params)
     inner = irt.frame[(irt.frame.score > 0) & (irt.frame.score < 4)]
     assert inner["equated"].to_numpy() == pytest.approx(inner["score"].to_numpy(), abs=1e-6)
     with pytest.raises(InputError, match="needs --x, --max-y"):
-        sj.equate(None, "linear", y_path=y, max_x=4)
+        equating_jobs.equate(None, "linear", y_path=y, max_x=4)
 
 
 def test_form_parameters_from_a_duck_typed_bank():
-    params, p_values = sj.form_parameters(_FakeBank(), "F1")
+    params, p_values = parameter_files.form_parameters(_FakeBank(), "F1")
     assert isinstance(params, ItemParameters) and params.item_ids == tuple(ITEM_IDS)
     assert params.b.tolist() == B_VALUES and p_values.tolist() == [0.9, 0.6, 0.55, 0.3]

@@ -2,12 +2,13 @@
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from certbank_core.errors import InputError
-from psychometrics import standard_setting as ss
-from psychometrics import standard_setting_files as ssf
-from psychometrics.irt_equating import ItemParameters
+from psychometrics.irt.equating import ItemParameters
+from psychometrics.standards import setting as ss
+from workflows import standard_files as ssf
 
 RATINGS = np.array([[0.5, 0.6, 0.7, 0.8],   # rater sum 2.6
                     [0.4, 0.5, 0.6, 0.7],   # 2.2
@@ -371,7 +372,7 @@ def test_cli_standard_set_rejects_cut_outside_range_and_stores_nothing(tmp_path)
 
 
 def test_cli_standard_apply_with_decision_quality(tmp_path):
-    from psychometrics.irt_equating import ItemParameters as IP
+    from psychometrics.irt.equating import ItemParameters as IP
 
     rng = np.random.default_rng(4)
     b = np.linspace(-1.5, 1.5, 20)
@@ -483,7 +484,7 @@ def test_cli_angoff_report_workbook_and_refusal_to_overwrite(tmp_path):
 
 def test_score_files_from_certbank_score_are_accepted(tmp_path):
     """`certbank score` writes the raw total in a column 'raw'; the score readers take it as well as 'score'."""
-    from psychometrics.standard_setting_files import read_raw_scores
+    from workflows.standard_files import read_raw_scores
 
     raw = _write(tmp_path, "scores.csv", [{"person_id": "c1", "raw": 3, "theta": 0.1},
                                           {"person_id": "c2", "raw": 1, "theta": -1.0}])

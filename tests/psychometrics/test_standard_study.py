@@ -6,8 +6,8 @@ import pytest
 
 from certbank_core.errors import InputError
 from psychometrics.irt import models
-from psychometrics.irt_equating import ItemParameters
-from psychometrics.standard_study import carry_standard
+from psychometrics.irt.equating import ItemParameters
+from psychometrics.standards.carrying import carry_standard
 
 
 def _form(rng, shift, n=40):

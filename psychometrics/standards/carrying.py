@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
-from psychometrics import decision
-from psychometrics.irt_equating import ItemParameters
-from psychometrics.scaling import ScaleDefinition, conversion_table
-from psychometrics.standard_setting import impact
+from psychometrics.irt.equating import ItemParameters
+from psychometrics.standards import decision
+from psychometrics.standards.scaling import ScaleDefinition, conversion_table
+from psychometrics.standards.setting import impact
 
 
 @dataclass(frozen=True)

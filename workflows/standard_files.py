@@ -1,6 +1,6 @@
 """Reading standard-setting input files, every problem collected (file, row, column), and computing from them
 (``angoff_from_file``, ``hofstee_from_files``, ...). The jobs behind `certbank cutscore ...` that combine these
-with the bank and write the outputs are in ``psychometrics.standard_jobs``.
+with the bank and write the outputs are in ``workflows.standards``.
 
 Ratings file for the modified Angoff method (csv or xlsx), LONG layout: one row per rating with columns
 ``rater_id``, ``item_id``, ``rating`` (the probability 0–1 that a minimally qualified candidate answers the
@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError, Problem
-from psychometrics.equating import read_numeric_table
-from psychometrics.irt_equating import ItemParameters
-from psychometrics.standard_setting import (AngoffRatings, AngoffResult, CompromiseResult, beuk, hofstee, impact,
-                                            modified_angoff)
+from psychometrics.irt.models import ItemParameters
+from psychometrics.standards.setting import (AngoffRatings, AngoffResult, CompromiseResult, beuk, hofstee, impact,
+                                             modified_angoff)
+from workflows.tables import read_numeric_table
 
 
 def _read_table(path: Path) -> pd.DataFrame:

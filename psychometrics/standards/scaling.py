@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
-from psychometrics.irt_equating import ItemParameters, raw_cut_from_theta, theta_for_true_score
+from psychometrics.irt.equating import ItemParameters, raw_cut_from_theta, theta_for_true_score
 
 DEFAULT_SCALE_LOW = 200.0
 DEFAULT_SCALE_HIGH = 800.0

@@ -1,10 +1,10 @@
 """Standard setting: modified Angoff, Bookmark (item mapping), Hofstee and Beuk compromises, impact.
 
 Scores are number-correct raw scores on one form; a candidate passes when raw ≥ raw cut. A panel's raw cut
-is carried to the bank's θ scale through the form's TCC (``psychometrics.irt_equating.theta_for_true_score``),
+is carried to the bank's θ scale through the form's TCC (``psychometrics.irt.equating.theta_for_true_score``),
 where the standard then lives (see ``irt_equating.raw_cut_from_theta`` for the way back to any form).
 
-Reading ratings, scores and judgments from files: ``psychometrics.standard_setting_files``.
+Reading ratings, scores and judgments from files: ``workflows.standard_files``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from certbank_core.errors import InputError
-from psychometrics.irt_equating import ItemParameters, theta_for_true_score
+from psychometrics.irt.equating import ItemParameters, theta_for_true_score
 
 #: A rater whose cut lies more than this many SDs (of the other raters' cuts) from the others' mean is flagged.
 OUTLIER_Z = 2.0

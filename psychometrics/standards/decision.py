@@ -16,9 +16,9 @@ import pandas as pd
 from scipy import stats
 
 from certbank_core.errors import InputError
-from psychometrics.irt.quadrature import make_quadrature
-from psychometrics.irt_equating import ItemParameters, summed_score_distribution
+from psychometrics.irt.equating import ItemParameters, summed_score_distribution
 from psychometrics.irt.models import conditional_sem
+from psychometrics.irt.quadrature import make_quadrature
 
 #: Bins for integrating over a beta true-score distribution (midpoints of equal-probability-mass bins
 #: would be exact for any shape; equal-width bins with CDF-difference weights are accurate enough).

@@ -9,13 +9,11 @@ Item parameter arrays are (n_items,); θ arrays (n_theta,).
 """
 from __future__ import annotations
 
-
 import numpy as np
-import pandas as pd
 
 from certbank_core.errors import InputError
-from psychometrics.equating import EquatingResult, _nan, equipercentile_equating, read_numeric_table
-from psychometrics.irt.models import D_LOGISTIC, ItemParameters  # noqa: F401  (ItemParameters re-exported)
+from psychometrics.equating.classical import EquatingResult, _nan, equipercentile_equating
+from psychometrics.irt.models import ItemParameters  # noqa: F401  (ItemParameters re-exported)
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.irt.scoring import lord_wingersky, theta_from_raw_score
 
@@ -100,28 +98,3 @@ def irt_observed_score_equating(params_x: ItemParameters, params_y: ItemParamete
                           details={"f_x": fx, "g_y": gy})
 
 
-def read_item_parameters(path) -> ItemParameters:
-    """Item parameters from a .csv/.xlsx with columns item_id, b and optionally a, c, D (form order)."""
-    from pathlib import Path
-
-    from certbank_core.errors import Problem
-
-    numbers = read_numeric_table(path, ["b"], ["a", "c", "d"])
-    ids = pd.read_excel(path, dtype=str) if Path(path).suffix.lower() in (".xlsx", ".xlsm") else \
-        pd.read_csv(path, dtype=str, keep_default_na=False)
-    ids.columns = [str(c).strip().lower() for c in ids.columns]
-    if "item_id" not in ids.columns:
-        raise InputError(Problem("column 'item_id' is missing", file=str(path)))
-    item_ids = [str(v).strip() for v in ids["item_id"]]
-    problems = [Problem("blank item_id", str(path), i + 2, "item_id") for i, v in enumerate(item_ids) if not v]
-    if "a" in numbers:
-        problems += [Problem(f"slope a = {v:g} must be positive", str(path), i + 2, "a")
-                     for i, v in enumerate(numbers["a"]) if v <= 0]
-    if "c" in numbers:
-        problems += [Problem(f"lower asymptote c = {v:g} must be in [0, 1)", str(path), i + 2, "c")
-                     for i, v in enumerate(numbers["c"]) if not 0 <= v < 1]
-    if problems:
-        raise InputError(problems)
-    D = float(numbers["d"].iloc[0]) if "d" in numbers else D_LOGISTIC
-    return ItemParameters.from_arrays(numbers["a"].to_numpy() if "a" in numbers else None, numbers["b"].to_numpy(),
-                                      numbers["c"].to_numpy() if "c" in numbers else None, D, item_ids)

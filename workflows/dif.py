@@ -14,7 +14,7 @@ import pandas as pd
 
 from certbank_core.errors import InputError
 from certbank_core.files import atomic_write
-from psychometrics.dif import DEFAULT_ALPHA, DifResult, analyze_responses
+from psychometrics.dif.analysis import DEFAULT_ALPHA, DifResult, analyze_responses
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,13 @@ class DifStudy:
 def dif_study(bank, responses, out_path, *, form_id: str | None = None, key_path=None,
               group: str | None = None, focal=None, reference=None, purify: bool = False,
               adjust: str | None = None, alpha: float = DEFAULT_ALPHA) -> DifStudy:
-    """DIF (Mantel–Haenszel with the ETS rule, logistic regression, STD P-DIF; ``psychometrics.dif``) of
+    """DIF (Mantel–Haenszel with the ETS rule, logistic regression, STD P-DIF; ``psychometrics.dif.analysis``) of
     RESPONSES scored by a bank form's key (``form_id``), a key file or as 0/1 data, between ``focal`` and
     ``reference`` in the ``group`` column (default: Spanish against English takers).
 
     ``out_path`` (a .csv in an existing folder) is checked here, before any work, so a bad path costs nothing.
     """
-    from psychometrics.responses import read_key_file, read_responses
+    from workflows.responses import read_key_file, read_responses
 
     responses, out_path = Path(responses), Path(out_path)
     if form_id and key_path:

@@ -35,14 +35,13 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
-from psychometrics.ctt_formulas import (DEFAULT_CI_LEVEL, alpha_if_item_deleted, binomial_csem,
+from psychometrics.ctt.formulas import (DEFAULT_CI_LEVEL, alpha_if_item_deleted, binomial_csem,
                                         biserial_from_point_biserial, coefficient_alpha, correlation_from_moments,
-                                        disattenuated_correlation, feldt_interval, frequency_median,
-                                        frequency_moments, guttman_split_half, score_groups, spearman_brown,
-                                        standard_error_of_measurement)
-from psychometrics.ctt_results import (GroupedAnalysis, ItemAnalysis, ItemStatistics, OptionStatistics,
-                                       QuantileTable, SplitHalf, SubscoreStatistics, TestStatistics)
-from psychometrics.responses import CODE_NOT_REACHED, CODE_OMIT, N_CODES, ResponseMatrix
+                                        disattenuated_correlation, feldt_interval, frequency_median, frequency_moments,
+                                        guttman_split_half, score_groups, spearman_brown, standard_error_of_measurement)
+from psychometrics.ctt.results import (GroupedAnalysis, ItemAnalysis, ItemStatistics, OptionStatistics, QuantileTable,
+                                       SplitHalf, SubscoreStatistics, TestStatistics)
+from psychometrics.responses.matrix import CODE_NOT_REACHED, CODE_OMIT, N_CODES, ResponseMatrix
 
 #: Score groups of the quantile table (Iteman 4 uses 3–7; we allow 3–9).
 DEFAULT_QUANTILES = 5

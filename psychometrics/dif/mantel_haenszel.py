@@ -5,7 +5,7 @@ Robins, Breslow & Greenland (1986) / Phillips & Holland (1987) for Var(ln α_MH)
 Zwick (2012, ETS RR-12-08) for the ETS rule; Dorans & Kulick (1986) for STD P-DIF.
 
 Sign convention (ETS): α_MH is reference odds over focal odds, so α_MH > 1 and Δ_MH < 0 mean the item is harder
-for the focal group. ``psychometrics.dif`` combines these with logistic regression into one analysis and
+for the focal group. ``psychometrics.dif.analysis`` combines these with logistic regression into one analysis and
 re-exports every public name here.
 """
 from __future__ import annotations

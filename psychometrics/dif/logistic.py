@@ -2,7 +2,7 @@
 
 Three nested models per item, fitted together by Newton–Raphson: M1 logit π = β₀ + β₁ s, M2 adds β₂ g,
 M3 adds β₃ s·g (s = matching score, g = 1 for the focal group). ΔR² classes: Zumbo & Thomas (1997) and
-Jodoin & Gierl (2001); R² of Nagelkerke (1991). ``psychometrics.dif`` re-exports every public name here.
+Jodoin & Gierl (2001); R² of Nagelkerke (1991). ``psychometrics.dif.analysis`` re-exports every public name here.
 """
 from __future__ import annotations
 

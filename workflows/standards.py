@@ -15,67 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
-import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
 from certbank_core.files import atomic_write
-from psychometrics import equating, irt_equating
-from psychometrics.decision import decision_summary
-from psychometrics.irt_equating import ItemParameters, read_item_parameters
-from psychometrics.scaling import ScaleDefinition, conversion_table, make_standard, scale_from_dict, score_candidates
-from psychometrics.standard_setting import AngoffResult, BookmarkResult, CompromiseResult, bookmark, impact
-from psychometrics.standard_setting_files import (angoff_from_file, beuk_from_files, hofstee_from_files,
-                                                  read_raw_scores, read_scores_and_groups)
-from psychometrics.standard_study import StandardAcrossForms, carry_standard
+from psychometrics.irt.models import ItemParameters
+from psychometrics.standards.carrying import StandardAcrossForms, carry_standard
+from psychometrics.standards.decision import decision_summary
+from psychometrics.standards.scaling import ScaleDefinition, conversion_table, make_standard, scale_from_dict
+from psychometrics.standards.setting import AngoffResult, BookmarkResult, CompromiseResult, bookmark, impact
+from workflows.outputs import FolderOutputs, write_csv
+from workflows.parameter_files import _need_bank, form_parameters
+from workflows.standard_files import (angoff_from_file, beuk_from_files, hofstee_from_files, read_raw_scores,
+                                      read_scores_and_groups)
 
-#: The IRT equating methods; every other method name goes to ``equating.equate_files``.
-IRT_EQUATING_METHODS = ("irt_true_score", "irt_observed_score")
 #: Compromise methods and their file readers.
 COMPROMISE_METHODS = {"hofstee": hofstee_from_files, "beuk": beuk_from_files}
-
-
-# ---- shared inputs and outputs ---------------------------------------------------------------------------------
-def _need_bank(bank, what: str):
-    if bank is None:
-        raise InputError(f"{what} needs the item bank, and none was given.")
-    return bank
-
-
-def form_parameters(bank, form_id: str | None, params_file=None) -> tuple[ItemParameters, np.ndarray | None]:
-    """The form's scored items with their IRT parameters, from the bank (``form_id``) or a file
-    (``params_file``: item_id, a, b, c), and the items' latest p-values (bank forms only, else None)."""
-    if bool(form_id) == bool(params_file):
-        raise InputError("Give exactly one of --form ID (bank) or --params FILE (item_id, a, b, c).")
-    if params_file:
-        return read_item_parameters(params_file), None
-    bank = _need_bank(bank, f"form {form_id}")
-    items = bank.get_form(form_id).scored_item_ids
-    params = ItemParameters.from_frame(bank.item_parameters(items), item_ids=items, source=f"form {form_id}")
-    pool = bank.item_pool()
-    p_values = pool.set_index("item_id").reindex(list(items))["p_value"].to_numpy(dtype=float) \
-        if "p_value" in pool else None
-    return params, p_values
-
-
-def write_outputs(outdir, frames: Mapping[str, pd.DataFrame], summary: dict) -> list[Path]:
-    """Write each frame as OUTDIR/<name> (CSV) and ``summary`` as OUTDIR/summary.json, each atomically."""
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, frame in frames.items():
-        path = outdir / name
-        atomic_write(path, lambda tmp, f=frame: f.to_csv(tmp, index=False, encoding="utf-8"))
-        written.append(path)
-    path = outdir / "summary.json"
-    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2, default=float), encoding="utf-8"))
-    return written + [path]
-
-
-def _write_csv(path, frame: pd.DataFrame) -> Path:
-    path = Path(path)
-    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
-    return path
 
 
 def load_standard(bank, name: str) -> dict:
@@ -95,20 +50,8 @@ def load_standard(bank, name: str) -> dict:
     return dict(stored["details"], theta_cut=stored["theta_cut"], name=name)
 
 
-# ---- cut scores ------------------------------------------------------------------------------------------------
-class _FolderOutputs:
-    """A study whose outputs are tables (``frames``: file name → frame) and a ``summary`` in one folder."""
-
-    frames: Mapping[str, pd.DataFrame]
-    summary: dict
-
-    def write(self, outdir) -> list[Path]:
-        """Write every table and summary.json into OUTDIR (created if needed), each file atomically."""
-        return write_outputs(outdir, self.frames, self.summary)
-
-
 @dataclass(frozen=True)
-class AngoffStudy(_FolderOutputs):
+class AngoffStudy(FolderOutputs):
     """A modified Angoff study: ``result``; ``carried`` the θ cut on every form (with ``carry=True``);
     ``input_files`` the ratings (and score) files it read."""
 
@@ -153,7 +96,7 @@ def angoff_study(bank, ratings, *, form_id: str | None = None, params_file=None,
 
 
 @dataclass(frozen=True)
-class BookmarkStudy(_FolderOutputs):
+class BookmarkStudy(FolderOutputs):
     """A Bookmark study: ``result`` at response probability ``rp``."""
 
     result: BookmarkResult
@@ -187,7 +130,7 @@ def bookmark_study(bank, pages, *, form_id: str | None = None, params_file=None,
 
 
 @dataclass(frozen=True)
-class CompromiseStudy(_FolderOutputs):
+class CompromiseStudy(FolderOutputs):
     """A Hofstee or Beuk (``kind``) compromise on a test of ``n_items`` scored items."""
 
     result: CompromiseResult
@@ -276,9 +219,9 @@ class AppliedStandard:
 
     def write(self, out_path=None, decision_path=None) -> list[Path]:
         """Write the conversion table and/or the decision-quality table (each .csv, atomically)."""
-        written = [_write_csv(out_path, self.table)] if out_path else []
+        written = [write_csv(out_path, self.table)] if out_path else []
         if decision_path and self.decisions is not None:
-            written.append(_write_csv(decision_path, self.decisions))
+            written.append(write_csv(decision_path, self.decisions))
         return written
 
     def message(self, out_path=None) -> str:
@@ -342,81 +285,3 @@ def standard_across_forms(bank, name: str, forms: Sequence[str], *, scores_file=
     return StandardAcrossFormsReport(name, record, carried, raters, (Path(scores_file),) if scores_file else ())
 
 
-# ---- candidates against a standard -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StandardScores:
-    """Per candidate raw, θ, scaled, pass/fail and area percentages (``report``, attrs raw_cut)."""
-
-    standard: str
-    n_items: int
-    report: pd.DataFrame = field(repr=False)
-
-    def write(self, out) -> list[Path]:
-        return [_write_csv(out, self.report)]
-
-    def message(self, out) -> str:
-        n_pass = int((self.report["result"] == "pass").sum())
-        return (f"Scored {len(self.report)} candidates against standard {self.standard}: raw cut "
-                f"{self.report.attrs['raw_cut']} of {self.n_items}, {n_pass} pass "
-                f"({100 * n_pass / len(self.report):.1f}%). Wrote {out}.")
-
-
-def score_against_standard(bank, responses, *, standard: str | None, form_id: str | None = None,
-                           params_file=None, key_file=None) -> StandardScores:
-    """`score --form ID --standard NAME|FILE`: each candidate's raw score, θ and scaled score from the form's
-    conversion table, pass/fail and (bank forms) percent correct by competency area."""
-    from psychometrics.irt.jobs import scored_matrix
-
-    if not standard:
-        raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
-    record = load_standard(bank, standard)
-    params, _ = form_parameters(bank, form_id, params_file)
-    matrix, _ = scored_matrix(bank, responses, form_id, key_file)
-    missing = [i for i in params.item_ids if i not in matrix.item_ids]
-    if missing:
-        raise InputError([f"{responses}: no responses for scored item {i}" for i in missing])
-    columns = [matrix.item_ids.index(i) for i in params.item_ids]
-    areas = None
-    if form_id:
-        pool = bank.item_pool().set_index("item_id")
-        areas = pool.reindex(list(params.item_ids))["area"].fillna("unassigned").tolist()
-    report = score_candidates(matrix.scored[:, columns], params, float(record["theta_cut"]), areas=areas,
-                              person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
-    if "language" in matrix.groups:
-        report.insert(1, "language", matrix.groups["language"].to_numpy())
-    return StandardScores(str(record.get("name", standard)), params.n_items, report)
-
-
-# ---- equating --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EquatingJob:
-    result: equating.EquatingResult
-    frame: pd.DataFrame = field(repr=False)
-
-    def write(self, out) -> list[Path]:
-        return [_write_csv(out, self.frame)]
-
-    def message(self, out) -> str:
-        r = self.result
-        line = f" (slope {r.slope:.4f}, intercept {r.intercept:.4f})" if r.slope is not None else ""
-        return f"{r.method} equating of {len(self.frame)} scores{line}. Wrote {out}."
-
-
-def equate(bank, method: str, *, x_path=None, y_path=None, max_x: int | None = None, max_y: int | None = None,
-           max_anchor: int | None = None, internal_anchor: bool = True, w1: float = 0.5,
-           form_x: str | None = None, form_y: str | None = None, params_x=None, params_y=None) -> EquatingJob:
-    """Equate form X to form Y's scale. IRT methods (``IRT_EQUATING_METHODS``) take each form's parameters
-    from the bank (form_x/form_y) or files (params_x/params_y); the classical methods read score files
-    (``equating.equate_files``: random groups or NEAT, K&B 2014 conventions)."""
-    if method in IRT_EQUATING_METHODS:
-        px, _ = form_parameters(bank, form_x, params_x)
-        py, _ = form_parameters(bank, form_y, params_y)
-        result = irt_equating.irt_true_score_equating(px, py) if method == "irt_true_score" else \
-            irt_equating.irt_observed_score_equating(px, py, w1)
-    else:
-        missing = [name for name, v in (("--x", x_path), ("--y", y_path), ("--max-x", max_x), ("--max-y", max_y))
-                   if v is None]
-        if missing:
-            raise InputError(f"Method {method} needs {', '.join(missing)}.")
-        result = equating.equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1, internal=internal_anchor)
-    return EquatingJob(result, result.to_frame())

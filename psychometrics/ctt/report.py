@@ -1,25 +1,20 @@
-"""The whole job behind ``certbank analyze``: a grouped classical analysis with its flags, and the files it writes.
+"""A grouped classical analysis with its flags: what ``certbank analyze`` reports.
 
-``analyze_responses`` runs ``ctt_engine.analyze_by_group`` and ``flags.ctt_flags``; ``ClassicalReport`` turns the
-result into items.csv, options.csv, quantiles.csv, test.json and flags.csv (written atomically) and into the
-frames ``Bank.save_item_statistics`` stores. Nothing here computes a statistic.
+``analyze_responses`` runs ``ctt.engine.analyze_by_group`` and ``flags.ctt_flags``; ``ClassicalReport`` gives
+the tables of items.csv, options.csv, quantiles.csv, test.json and flags.csv (``OUTPUT_FILES``; written by
+``workflows.analysis``) and the frames ``Bank.save_item_statistics`` stores. Nothing here computes a statistic.
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import pandas as pd
 
 from psychometrics import flags as flagging
-from psychometrics.ctt_engine import DEFAULT_QUANTILES, DEFAULT_SPLIT_SEED, analyze_by_group
-from psychometrics.ctt_results import GroupedAnalysis
-from psychometrics.responses import ResponseMatrix
+from psychometrics.ctt.engine import DEFAULT_QUANTILES, DEFAULT_SPLIT_SEED, analyze_by_group
+from psychometrics.ctt.results import GroupedAnalysis
+from psychometrics.responses.matrix import ResponseMatrix
 
 OUTPUT_FILES = ("items.csv", "options.csv", "quantiles.csv", "test.json", "flags.csv")
 
@@ -65,32 +60,6 @@ class ClassicalReport:
         out["flag_thresholds"] = self.thresholds.to_dict()
         return out
 
-    def write(self, outdir) -> list[str]:
-        """Write items.csv, options.csv, quantiles.csv, test.json and flags.csv atomically: everything goes to a
-        temporary directory beside ``outdir`` first and is moved in only when all files are written.
-        """
-        outdir = Path(outdir)
-        outdir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result should look like any directory
-        try:
-            self.items_frame().to_csv(tmp / "items.csv", index=False)
-            self.analysis.options_frame().to_csv(tmp / "options.csv", index=False)
-            self.analysis.quantiles_frame().to_csv(tmp / "quantiles.csv", index=False)
-            (tmp / "test.json").write_text(json.dumps(self.test_dict(), indent=2), encoding="utf-8")
-            self.flags_frame().to_csv(tmp / "flags.csv", index=False)
-            if not outdir.exists():
-                os.replace(tmp, outdir)
-            else:
-                for name in OUTPUT_FILES:
-                    os.replace(tmp / name, outdir / name)
-                shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return [str(outdir / name) for name in OUTPUT_FILES]
 
     def bank_statistics(self) -> list[tuple[str, pd.DataFrame]]:
         """(group label, frame) pairs for ``Bank.save_item_statistics``: item_id, version, n, p_value, ..."""

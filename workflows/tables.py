@@ -1,5 +1,4 @@
-"""Reading tables (.csv, .xlsx) for the response readers: cells as text, problems collected, columns as
-distinct values.
+"""Reading tables (.csv, .xlsx) from files: cells as text, problems collected, columns as distinct values.
 
 ``read_columns`` gives a ``Columns``: for each column, the distinct cleaned values of its body rows and each
 row's index into them, so callers check and convert a few distinct values per column, never each cell.
@@ -9,44 +8,20 @@ same cells. ``Problems`` collects what is wrong with a file, with row and column
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from certbank_core.errors import InputError, Problem
+from certbank_core.errors import InputError
+from psychometrics.responses.cells import Columns, Problems
 
-#: At most this many problems of one kind are listed one by one; the rest are summarised in one line.
-MAX_LISTED_PER_KIND = 25
 #: Bytes per block when ``cell_ends`` scans a CSV file for separators.
 BYTES_PER_BLOCK = 1 << 20
 #: Longest CSV cells (bytes) gathered into a fixed-width array to find their distinct values.
 MAX_FIXED_WIDTH = 32
 #: Cell id of a CSV cell longer than one byte in ``plain_csv_columns`` (ids below it are single bytes).
 _LONGER_CELL = 256
-_NUMERIC_FLOAT = re.compile(r"^(-?\d+)\.0+$")
-
-
-class Problems:
-    """Collects problems, listing at most MAX_LISTED_PER_KIND of each kind one by one."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.items: list[Problem] = []
-        self._counts: dict[str, int] = {}
-
-    def add(self, kind: str, message: str, row: int | None = None, column: str | None = None) -> None:
-        n = self._counts.get(kind, 0) + 1
-        self._counts[kind] = n
-        if n <= MAX_LISTED_PER_KIND:
-            self.items.append(Problem(message, self.file, row, column))
-
-    def raise_if_any(self) -> None:
-        extra = [Problem(f"... and {n - MAX_LISTED_PER_KIND} more problems like those above ({kind})", self.file)
-                 for kind, n in self._counts.items() if n > MAX_LISTED_PER_KIND]
-        if self.items:
-            raise InputError(self.items + extra)
 
 
 def read_frame(path: Path, problems: Problems) -> pd.DataFrame | None:
@@ -87,54 +62,6 @@ def delimiter(path: Path) -> str:
     with open(path, encoding="utf-8-sig", errors="replace") as fh:
         first = fh.readline()
     return max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
-
-
-def clean_cells(values: np.ndarray) -> np.ndarray:
-    """Strip cells and turn spreadsheet floats like '1.0' into '1' (object array in, object array out)."""
-    # A file has few distinct cell values: clean those once, then map back (hash-based, fast).
-    codes, uniques = pd.factorize(values.ravel(), use_na_sentinel=False)
-    return np.array([clean_value(u) for u in uniques], dtype=object)[codes].reshape(values.shape)
-
-
-def clean_value(u) -> str:
-    """A cell as text: stripped, '' for missing / 'nan' / 'none', and '1.0' (how spreadsheets store 1) as '1'."""
-    if not isinstance(u, str):
-        if u is None or pd.isna(u):
-            return ""
-        u = str(u)
-    v = u.strip()
-    if "." in v:
-        v = _NUMERIC_FLOAT.sub(r"\1", v)
-    return "" if len(v) in (3, 4) and v.lower() in ("nan", "none") else v
-
-
-class Columns:
-    """A table read column by column: the header cells and, for each column, the distinct (cleaned) values
-    of its body rows with each row's index into them.
-
-    A response file has a handful of distinct values per item column, so each distinct value is cleaned
-    and classified once and mapped back to the rows with a numpy take: no Python work per cell.
-    ``distinct_of(c)`` gives (codes (n_rows,) intp, raw distinct values) for column c.
-    """
-
-    def __init__(self, header: list, n_rows: int, distinct_of):
-        self.header = header
-        self.n_rows = n_rows
-        self._distinct_of = distinct_of
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def distinct(self, c: int) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (n_rows,) intp, cleaned distinct values: object array of str) of column c."""
-        if c not in self._cache:
-            codes, values = self._distinct_of(c)
-            self._cache[c] = (np.asarray(codes, dtype=np.intp),
-                              np.array([clean_value(v) for v in values], dtype=object))
-        return self._cache[c]
-
-    def cleaned(self, c: int) -> np.ndarray:
-        """(n_rows,) '<U' array: the cleaned cells of column c."""
-        codes, values = self.distinct(c)
-        return values[codes].astype(str)
 
 
 def read_columns(path: Path, problems: Problems) -> Columns | None:
@@ -247,3 +174,55 @@ def distinct_byte_strings(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray)
     values, codes = np.unique(np.ascontiguousarray(cells, dtype=np.uint8).view(f"S{width}").ravel(),
                               return_inverse=True)
     return codes.ravel(), list(values)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Files (the library calls behind `certbank equate`)
+# --------------------------------------------------------------------------------------------------------
+def read_numeric_table(path, required, optional=(), integer: bool = False) -> pd.DataFrame:
+    """Read a .csv/.xlsx table whose ``required`` columns must hold numbers (whole numbers if ``integer``).
+
+    Every problem (missing column, blank or non-numeric cell) is collected with file, row (header = row 1)
+    and column, then raised as one InputError. Returns the required and present optional columns as floats.
+    """
+    from pathlib import Path
+
+    from certbank_core.errors import Problem
+
+    path = Path(path)
+    fname = str(path)
+    if not path.is_file():
+        raise InputError(Problem("file not found", file=fname))
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
+            df = pd.read_excel(path, dtype=object)
+        elif path.suffix.lower() == ".csv":
+            df = pd.read_csv(path, dtype=str, keep_default_na=False)
+        else:
+            raise InputError(Problem("must be a .csv or .xlsx file", file=fname))
+    except InputError:
+        raise
+    except Exception as err:  # unreadable file: the user's problem, reported plainly
+        raise InputError(Problem(f"cannot be read ({err})", file=fname)) from err
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise InputError([Problem(f"column '{c}' is missing", file=fname) for c in missing])
+    cols = list(required) + [c for c in optional if c in df.columns]
+    problems, out = [], {}
+    for col in cols:
+        values = np.full(len(df), np.nan)
+        for i, v in enumerate(df[col].tolist()):
+            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+            try:
+                values[i] = float(text)
+            except ValueError:
+                problems.append(Problem(f"{text!r} is not a number" if text else "blank", fname, i + 2, col))
+                continue
+            if integer and values[i] != np.round(values[i]):
+                problems.append(Problem(f"{text} is not a whole number", fname, i + 2, col))
+        out[col] = values
+    if problems:
+        raise InputError(problems)
+    return pd.DataFrame(out)
+

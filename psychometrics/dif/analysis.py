@@ -24,10 +24,9 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
-from psychometrics.dif_logistic import (JODOIN_GIERL_B, JODOIN_GIERL_C, ZUMBO_THOMAS_B, ZUMBO_THOMAS_C,
-                                        LogisticDif, effect_size_class, fit_logistic_batch, logistic_dif,
-                                        nagelkerke_r2)
-from psychometrics.dif_mantel_haenszel import (DEFAULT_ALPHA, DELTA_PER_LOG_ODDS, ETS_B_MIN_ABS_DELTA,
+from psychometrics.dif.logistic import (JODOIN_GIERL_B, JODOIN_GIERL_C, ZUMBO_THOMAS_B, ZUMBO_THOMAS_C, LogisticDif,
+                                        effect_size_class, fit_logistic_batch, logistic_dif, nagelkerke_r2)
+from psychometrics.dif.mantel_haenszel import (DEFAULT_ALPHA, DELTA_PER_LOG_ODDS, ETS_B_MIN_ABS_DELTA,
                                                ETS_C_MIN_ABS_DELTA, MantelHaenszel, StratumTables, ets_classify,
                                                mantel_haenszel, matching_scores, std_p_dif, stratum_tables)
 
@@ -378,7 +377,7 @@ DEFAULT_REFERENCE, DEFAULT_FOCAL = "en", "es"
 
 def analyze_responses(matrix, group: str | None = None, focal=None, reference=None, *, purify: bool = False,
                       adjust: str | None = None, alpha: float = DEFAULT_ALPHA, pretest=()) -> DifResult:
-    """DIF for a ``psychometrics.responses.ResponseMatrix``, grouping persons by one of its group columns.
+    """DIF for a ``psychometrics.responses.matrix.ResponseMatrix``, grouping persons by one of its group columns.
 
     Without ``group``: the ``language`` column with ``en`` as reference and ``es`` as focal, which must both be
     present. With ``group`` and no ``focal``: allowed only for ``language`` (focal ``es``). ``reference`` None

@@ -1,0 +1,118 @@
+"""`certbank score`: θ for each candidate from item parameters, or raw, θ, scaled score and pass/fail against
+a stored standard. Reads the responses (with the bank's key for a form) and the parameters, calls
+``psychometrics.irt.scoring`` or ``psychometrics.standards.scaling``, and writes one CSV.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from certbank_core.errors import InputError, Problem
+from psychometrics.irt import scoring
+from psychometrics.standards.scaling import scale_from_dict, score_candidates
+from workflows.outputs import write_atomically, write_csv
+from workflows.parameter_files import form_parameters, read_latent, read_params
+from workflows.responses import scored_matrix
+from workflows.standards import load_standard
+
+
+def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap", person_ids=None,
+                    prior: tuple[float, float] = (0.0, 1.0)) -> scoring.ThetaScores:
+    """Score responses with parameters from ``read_params``; items are matched by id. ``prior`` (mean, SD)
+    is the latent distribution used by EAP and MAP."""
+    by_id = params.set_index("item_id")
+    missing = [i for i in item_ids if i not in by_id.index]
+    if missing:
+        shown = ", ".join(missing[:10]) + (" …" if len(missing) > 10 else "")
+        raise InputError(Problem(f"{len(missing)} item(s) in the responses have no parameters: {shown}"))
+    rows = by_id.loc[list(item_ids)]
+    options = {"prior_mean": prior[0], "prior_sd": prior[1]} if method.lower() in ("eap", "map") else {}
+    return scoring.score(scored, rows["a"].to_numpy(float), rows["b"].to_numpy(float), rows["c"].to_numpy(float),
+                         method=method, D=float(rows["D"].iloc[0]), person_ids=person_ids, **options)
+
+
+
+@dataclass(frozen=True)
+class ThetaRun:
+    """θ estimates of one response file by ``method``."""
+
+    scores: scoring.ThetaScores
+    method: str
+
+    def write(self, out) -> list[Path]:
+        return write_atomically([(out, self.scores.to_frame().to_csv(index=False))])
+
+    def message(self, out) -> str:
+        bounded = int(self.scores.bounded.sum())
+        return (f"Scored {self.scores.theta.size} candidates by {self.method.upper()}: mean θ "
+                f"{np.nanmean(self.scores.theta):.3f}{f', {bounded} held at the ±4 bound' if bounded else ''}. "
+                f"Wrote {out}.")
+
+
+
+def score_file(bank, responses, *, params_file=None, key_file=None, method: str = "eap",
+               form_id: str | None = None, standard: str | None = None):
+    """Score a response file. With ``standard`` or ``form_id``: each candidate's raw, θ, scaled score,
+    pass/fail and areas against the standard (``standard_jobs.score_against_standard``); else θ by
+    ``method`` with the parameters in ``params_file`` (EAP/MAP prior: the latent mean and SD in the
+    calibration.json beside it, else N(0, 1)). Returns a result with ``write(out)`` and ``message(out)``."""
+    if standard or form_id:
+        return score_against_standard(bank, responses, standard=standard, form_id=form_id,
+                                      params_file=params_file, key_file=key_file)
+    if params_file is None:
+        raise InputError("Give --params FILE (or --form ID --standard NAME).")
+    matrix, _ = scored_matrix(None, responses, None, key_file)
+    params = read_params(params_file)
+    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
+                             prior=read_latent(params_file))
+    return ThetaRun(result, method)
+
+
+# ---- candidates against a standard -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StandardScores:
+    """Per candidate raw, θ, scaled, pass/fail and area percentages (``report``, attrs raw_cut)."""
+
+    standard: str
+    n_items: int
+    report: pd.DataFrame = field(repr=False)
+
+    def write(self, out) -> list[Path]:
+        return [write_csv(out, self.report)]
+
+    def message(self, out) -> str:
+        n_pass = int((self.report["result"] == "pass").sum())
+        return (f"Scored {len(self.report)} candidates against standard {self.standard}: raw cut "
+                f"{self.report.attrs['raw_cut']} of {self.n_items}, {n_pass} pass "
+                f"({100 * n_pass / len(self.report):.1f}%). Wrote {out}.")
+
+
+
+def score_against_standard(bank, responses, *, standard: str | None, form_id: str | None = None,
+                           params_file=None, key_file=None) -> StandardScores:
+    """`score --form ID --standard NAME|FILE`: each candidate's raw score, θ and scaled score from the form's
+    conversion table, pass/fail and (bank forms) percent correct by competency area."""
+    from workflows.calibration import scored_matrix
+
+    if not standard:
+        raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
+    record = load_standard(bank, standard)
+    params, _ = form_parameters(bank, form_id, params_file)
+    matrix, _ = scored_matrix(bank, responses, form_id, key_file)
+    missing = [i for i in params.item_ids if i not in matrix.item_ids]
+    if missing:
+        raise InputError([f"{responses}: no responses for scored item {i}" for i in missing])
+    columns = [matrix.item_ids.index(i) for i in params.item_ids]
+    areas = None
+    if form_id:
+        pool = bank.item_pool().set_index("item_id")
+        areas = pool.reindex(list(params.item_ids))["area"].fillna("unassigned").tolist()
+    report = score_candidates(matrix.scored[:, columns], params, float(record["theta_cut"]), areas=areas,
+                              person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
+    if "language" in matrix.groups:
+        report.insert(1, "language", matrix.groups["language"].to_numpy())
+    return StandardScores(str(record.get("name", standard)), params.n_items, report)
+
