@@ -313,28 +313,6 @@ def audit(obj: Context, item_id: str | None, fmt: str):
 # ---- section: responses and classical item analysis (analyze) ---------------------------------------------
 
 
-def _parse_thresholds(pairs):
-    """--threshold NAME=VALUE pairs -> a flags.Thresholds (unknown names or bad numbers: InputError)."""
-    from dataclasses import fields, replace
-
-    from certbank_core.errors import InputError
-    from psychometrics.flags import DEFAULT_THRESHOLDS
-
-    known = {f.name: f.type for f in fields(DEFAULT_THRESHOLDS)}
-    changes, problems = {}, []
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        name = name.strip().replace("-", "_")
-        if name not in known:
-            problems.append(f"--threshold {pair}: unknown threshold '{name}' (known: {', '.join(known)})")
-            continue
-        try:
-            changes[name] = int(value) if name == "min_n" else float(value)
-        except ValueError:
-            problems.append(f"--threshold {pair}: '{value}' is not a number")
-    if problems:
-        raise InputError(problems)
-    return replace(DEFAULT_THRESHOLDS, **changes)
 
 
 @main.command()
@@ -369,15 +347,14 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             save_to_bank, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from certbank_core.errors import InputError
-    from workflows.analysis import analyze_file, save_and_write
+    from workflows.analysis import analyze_file, parse_thresholds, save_and_write
+    from workflows.bundles import analysis_workbook, check_workbook_path, write_item_analysis_workbook
 
     if report_path:
-        from reports.workbook import check_writable
-
-        check_writable(report_path, force)
+        check_workbook_path(report_path, force)
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
-    limits = _parse_thresholds(thresholds)
+    limits = parse_thresholds(thresholds)
     if form_id:
         with obj.open_bank() as bank:
             run = analyze_file(bank, responses, form_id=form_id, key_file=key_file, areas_file=areas_file,
@@ -392,8 +369,6 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
                            not_reached_in_n=not_reached_wrong)
     workbook = None
     if report_path:
-        from workflows.bundles import analysis_workbook
-
         with obj.bank_on_demand() as bank:
             workbook = analysis_workbook(run, bank if form_id else None, responses, irt_model=irt_model,
                                          settings={"quantiles": quantiles, "irt": irt_model or "none",
@@ -404,9 +379,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     else:
         written = save_and_write(run, outdir)
     if workbook is not None:
-        from reports.item_analysis import build_item_analysis_workbook
-
-        build_item_analysis_workbook(workbook, report_path, force=force)
+        write_item_analysis_workbook(workbook, report_path, force=force)
     click.echo(run.message(outdir, written, report_path))
 
 
@@ -584,23 +557,13 @@ def forms_publish(obj: Context, form_id: str):
 def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
     (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key)."""
-    from workflows.assembly import export_form, form_export, form_verification
+    from workflows.assembly import export_form
 
     if fmt == "xlsx":
-        from certbank_core.errors import InputError
-        from reports.form_report import build_form_workbook
-        from reports.workbook import check_writable
-        from workflows.bundles import form_bundle
+        from workflows.bundles import write_form_workbook
 
-        if out is None:
-            raise InputError("An xlsx export needs --out FILE.xlsx.")
-        check_writable(out, force)
         with obj.open_bank() as bank:
-            exp = form_export(bank, form_id)
-            report = form_bundle(exp.form, bank.item_pool(), exp.texts, verification=form_verification(exp.form),
-                                 params=bank.item_parameters(exp.form.item_ids),
-                                 title=f"Form {form_id}: {exp.form.name}")
-        written = build_form_workbook(report, out, force=force)
+            written = write_form_workbook(bank, form_id, out, force=force)
     else:
         with obj.open_bank() as bank:
             written = export_form(bank, form_id, fmt, out)
@@ -638,22 +601,17 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
                     outdir: Path, report_path, carry_to, force):
     """Modified Angoff cut from a ratings file (long: rater_id, item_id, rating[, round, metadata…];
     or wide: rater_id[, round], one column per item). Ratings are probabilities 0–1."""
+    from workflows.bundles import check_workbook_path, write_angoff_workbook
     from workflows.standards import angoff_study
 
     if report_path:
-        from reports.workbook import check_writable
-
-        check_writable(report_path, force)
+        check_workbook_path(report_path, force)
     with obj.bank_on_demand() as bank:
         study = angoff_study(bank, ratings, form_id=form_id, params_file=params_file, raters_file=raters_file,
                              scores_file=scores_file, group_column=group_column, carry=bool(report_path),
                              carry_to=carry_to)
     if report_path:
-        from reports.standard_report import build_standard_workbook
-        from workflows.bundles import standard_bundle
-
-        build_standard_workbook(standard_bundle(study.result, study.carried, title="Standard setting (modified Angoff)",
-                                                input_files=study.input_files), report_path, force=force)
+        write_angoff_workbook(study, report_path, force=force)
     study.write(outdir)
     click.echo(study.message(outdir))
 
@@ -812,17 +770,14 @@ def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_ancho
 @pass_context
 def standard_report(obj: Context, name, forms, scores_file, group_column, angoff_dir, out, force):
     """Write the standard-setting workbook for standard NAME (bank or .json) carried to each --form."""
-    from reports.standard_report import build_standard_workbook
-    from reports.workbook import check_writable
-    from workflows.bundles import stored_standard_bundle
+    from workflows.bundles import check_workbook_path, write_stored_standard_workbook
     from workflows.standards import standard_across_forms
 
-    check_writable(out, force)
+    check_workbook_path(out, force)
     with obj.bank_on_demand() as bank:
         study = standard_across_forms(bank, name, forms, scores_file=scores_file, group_column=group_column,
                                       angoff_dir=angoff_dir)
-    build_standard_workbook(stored_standard_bundle(name, study.record, study.carried, raters=study.raters,
-                                                   input_files=study.input_files), out, force)
+    write_stored_standard_workbook(name, study, out, force)
     click.echo(study.message(out))
 
 

@@ -9,7 +9,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from certbank_core.errors import CertbankError, InputError
 from psychometrics.ctt import OUTPUT_FILES, ClassicalReport, analyze_responses
+from psychometrics.flags import DEFAULT_THRESHOLDS, Thresholds
 from psychometrics.responses import ResponseMatrix
 from workflows.responses import read_item_areas, read_key_file, read_responses
 
@@ -173,3 +174,21 @@ def save_and_write(run: AnalysisRun, outdir, bank=None, label: str | None = None
         for group, frame in run.report.bank_statistics():
             bank.save_item_statistics(frame, label, group=group)
         return write_classical_outputs(run.report, outdir)
+
+def parse_thresholds(pairs) -> Thresholds:
+    """--threshold NAME=VALUE pairs -> a flags.Thresholds (unknown names or bad numbers: InputError)."""
+    known = {f.name: f.type for f in fields(DEFAULT_THRESHOLDS)}
+    changes, problems = {}, []
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        name = name.strip().replace("-", "_")
+        if name not in known:
+            problems.append(f"--threshold {pair}: unknown threshold '{name}' (known: {', '.join(known)})")
+            continue
+        try:
+            changes[name] = int(value) if name == "min_n" else float(value)
+        except ValueError:
+            problems.append(f"--threshold {pair}: '{value}' is not a number")
+    if problems:
+        raise InputError(problems)
+    return replace(DEFAULT_THRESHOLDS, **changes)

@@ -11,12 +11,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from certbank_core.errors import InputError
 from psychometrics import flags as flagging
 from psychometrics.irt import models
-from reports.form_report import FormReport
-from reports.item_analysis import ItemAnalysisReport
-from reports.standard_report import StandardReport
+from reports.form_report import FormReport, build_form_workbook
+from reports.item_analysis import ItemAnalysisReport, build_item_analysis_workbook
+from reports.standard_report import StandardReport, build_standard_workbook
+from reports.workbook import check_writable
 from workflows.analysis import analyze_administration
+from workflows.assembly import form_export, form_verification
 
 #: θ grid of the information / CSEM and TIF / TCC charts.
 CHART_THETA = np.round(np.linspace(-4.0, 4.0, 33), 2)
@@ -293,3 +296,39 @@ def analysis_workbook(run, bank, responses, *, irt_model: str | None = None,
         run.report, title=f"Item analysis: {run.form_id or Path(responses).name}", calibration=extra.calibration,
         fit=extra.fit, dif=extra.dif, texts=texts, areas=run.context.areas, input_files=[responses],
         sentences=extra.notes, settings=settings)
+
+
+# ---- writing the workbooks (what the CLI's --report / --format xlsx options call) -----------------------------
+
+def check_workbook_path(path, force: bool) -> Path:
+    """Refuse a path that is not .xlsx, is in a missing folder, or exists without ``force`` (before any work)."""
+    return check_writable(path, force)
+
+
+def write_item_analysis_workbook(bundle: ItemAnalysisReport, out, force: bool = False) -> Path:
+    """Render the item-analysis workbook bundle (``analysis_workbook``) to ``out``, atomically."""
+    return build_item_analysis_workbook(bundle, out, force=force)
+
+
+def write_form_workbook(bank, form_id: str, out, force: bool = False) -> Path:
+    """The form workbook of a saved form: map, conformance, TIF/TCC, key distribution, booklets, answer key."""
+    if out is None:
+        raise InputError("An xlsx export needs --out FILE.xlsx.")
+    check_writable(out, force)
+    exp = form_export(bank, form_id)
+    report = form_bundle(exp.form, bank.item_pool(), exp.texts, verification=form_verification(exp.form),
+                         params=bank.item_parameters(exp.form.item_ids), title=f"Form {form_id}: {exp.form.name}")
+    return build_form_workbook(report, out, force=force)
+
+
+def write_angoff_workbook(study, out, force: bool = False) -> Path:
+    """The standard-setting workbook of a modified-Angoff study (``standards.AngoffStudy``)."""
+    return build_standard_workbook(standard_bundle(study.result, study.carried,
+                                                   title="Standard setting (modified Angoff)",
+                                                   input_files=study.input_files), out, force=force)
+
+
+def write_stored_standard_workbook(name: str, study, out, force: bool = False) -> Path:
+    """The standard-setting workbook of a stored standard carried to forms (``standards.standard_across_forms``)."""
+    return build_standard_workbook(stored_standard_bundle(name, study.record, study.carried, raters=study.raters,
+                                                          input_files=study.input_files), out, force)
