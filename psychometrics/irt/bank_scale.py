@@ -121,6 +121,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
                             method: str = "stocking-lord", drift: bool = True,
                             z_threshold: float = drift_mod.ROBUST_Z_THRESHOLD,
                             b_threshold: float = drift_mod.B_DISPLACEMENT_FLOOR,
+                            rmsd_threshold: float = drift_mod.RMSD_FLOOR,
                             max_release_fraction: float = drift_mod.MAX_RELEASE_FRACTION,
                             min_common: int = MIN_COMMON_ITEMS, max_iterations: int = drift_mod.MAX_ITERATIONS,
                             quadrature=None, guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
@@ -131,7 +132,8 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     bank_params: bank-scale parameters (frame item_id, a, b, c[, D] such as bank.item_parameters(),
       ItemParameters, or {item_id: (a, b, c)}); items without a and b do not count as common.
     method: "stocking-lord" or "fixed-anchor" (module docstring). drift: screen the common items
-      (``drift.screen_anchor_drift`` with z_threshold, b_threshold, max_release_fraction, max_iterations);
+      (``drift.screen_anchor_drift`` with z_threshold, b_threshold, rmsd_threshold, max_release_fraction,
+      max_iterations);
       False keeps every common item as an anchor (the statistics are still reported).
     model, D, quadrature, guessing_prior, slope_prior, standard_errors: passed to ``calibrate``.
     Raises InputError when the form shares fewer than ``min_common`` items with the bank, EstimationError
@@ -157,7 +159,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     free_common = {i: (free.a[j], free.b[j], free.c[j]) for i, j in zip(common, idx)}
     screen = drift_mod.screen_anchor_drift(
         free_common, bank, D=D, method="stocking-lord",
-        z_threshold=z_threshold if drift else np.inf, b_threshold=b_threshold,
+        z_threshold=z_threshold if drift else np.inf, b_threshold=b_threshold, rmsd_threshold=rmsd_threshold,
         max_release_fraction=max_release_fraction if drift else 1.0, min_anchors=min_common,
         max_iterations=max_iterations, quadrature=None)
     lk = screen.linking
