@@ -311,8 +311,8 @@ class ItemsMixin:
         """One row per item (current version) with the attributes assembly and analysis need.
 
         Columns: :data:`POOL_COLUMNS`, plus ``<lang>_status`` for each language beyond en/es. ``area`` is the area holding the primary competency. Statistics
-        (p_value, point_biserial; group 'all') and IRT parameters (a, b, c, D) are the latest saved for
-        the current version, NaN if none.
+        (p_value, point_biserial; group 'all') are the latest saved for the current version and IRT
+        parameters (a, b, c, D) the current ones on the bank scale (:meth:`item_parameters`), NaN if none.
         """
         statuses = None
         if status is not None:
@@ -322,7 +322,7 @@ class ItemsMixin:
                  for r in self._q("SELECT code, area_code, framework_code FROM competencies")}
         stats = self._latest_by_item(
             "SELECT item_id, version, p_value, point_biserial FROM item_statistics WHERE grp = 'all' ORDER BY id")
-        params = self._latest_by_item("SELECT item_id, version, a, b, c, D FROM item_parameters ORDER BY id")
+        params = self._current_parameters()  # the bank scale's current parameters
         records, other_status, others = [], [], set()
         for it in self.items():
             if statuses is not None and it.status.value not in statuses:
