@@ -174,6 +174,33 @@ class ItemsMixin:
             self._change_status(item_id, old, new_status, reason.strip(), now)
         return StatusChange(item_id, old, new_status, self.user, now, reason.strip())
 
+    def promote_items(self, item_ids: Iterable[str], reason: str) -> list[StatusChange]:
+        """Move pretest items to operational, all in one transaction, with ``reason`` in each item's status
+        history and audit entry (e.g. "pretest statistics of administration 2026-A meet the criteria").
+
+        All or nothing: an unknown id is a :class:`NotFoundError`, and if any item is not in pretest the call
+        is refused with one sentence naming them and nothing changes."""
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            raise InputError("Promote which items? None were given.")
+        if not (reason or "").strip():
+            raise InputError("A promotion needs a reason (e.g. the administration whose statistics support it).")
+        with self.transaction():
+            found = {it.item_id: it.status for it in self.items(ids)}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFoundError(f"There is no item {', '.join(map(repr, missing))} in the bank; nothing was "
+                                    "promoted.")
+            wrong = [f"{i} is {found[i].value}" for i in ids if found[i] is not ItemStatus.PRETEST]
+            if wrong:
+                raise TransitionError("Only pretest items can be promoted to operational, and "
+                                      + "; ".join(wrong) + "; nothing was promoted.")
+            now = utc_now()
+            for i in ids:
+                self._change_status(i, ItemStatus.PRETEST, ItemStatus.OPERATIONAL, reason.strip(), now)
+        return [StatusChange(i, ItemStatus.PRETEST, ItemStatus.OPERATIONAL, self.user, now, reason.strip())
+                for i in ids]
+
     def _change_status(self, item_id, old: ItemStatus, new: ItemStatus, reason: str, now: str) -> None:
         if not can_transition(old, new):
             raise TransitionError(
