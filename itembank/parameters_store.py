@@ -195,8 +195,7 @@ class ParametersMixin:
     def parameter_set(self, parameter_set_id: int) -> ParameterSet:
         rows = self._set_rows("WHERE s.id = ?", (parameter_set_id,))
         if not rows:
-            raise NotFoundError(f"There is no parameter set {parameter_set_id!r} in the bank; "
-                                "`certbank parameters list` shows them.")
+            raise NotFoundError(f"There is no parameter set {parameter_set_id!r} in the bank.")
         return self._parameter_set(rows[0])
 
     def parameter_sets(self) -> pd.DataFrame:

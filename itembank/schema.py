@@ -5,7 +5,8 @@ ones in order, each inside the caller's transaction. Never edit a released migra
 A bank whose user_version is higher than ``len(MIGRATIONS)`` was made by a newer certbank and is refused.
 
 Conventions: times are ISO-8601 UTC text; list-valued item fields are JSON arrays; the audit log refuses
-UPDATE and DELETE (triggers), and so do versions of items and the items of a published form.
+UPDATE and DELETE (triggers), and so do versions of items and the items of a published form; from V2 also
+item parameters and parameter sets (a set may change only its ``accepted`` flag).
 """
 from __future__ import annotations
 
