@@ -20,6 +20,8 @@ from itembank.layout import ITEMS_SHEET, column_help, join_list, language_column
 from itembank.model import OPTION_LABELS, Item
 
 SUFFIXES = (".xlsx", ".csv", ".json")
+#: The .xlsx export's second sheet: one row per item × administration × group (``Bank.statistics_table``).
+STATISTICS_SHEET = "statistics"
 TEMPLATE_LANGUAGES = ("en", "es")
 
 
@@ -47,7 +49,8 @@ def item_row(item: Item, languages: Iterable[str]) -> dict[str, str]:
 
 
 def export_items(bank, path: str | Path, item_ids: Iterable[str] | None = None) -> int:
-    """Write the bank's items (current versions) to ``path``; the format follows the extension."""
+    """Write the bank's items (current versions) to ``path``; the format follows the extension. An .xlsx
+    also gets the sheet ``statistics``: the items' history across administrations."""
     path = Path(path)
     _check_target(path)
     items = bank.items(item_ids)
@@ -55,8 +58,25 @@ def export_items(bank, path: str | Path, item_ids: Iterable[str] | None = None) 
     columns = wide_columns(languages)
     langs = [c[len("stem_"):] for c in columns if c.startswith("stem_")]
     rows = [item_row(it, langs) for it in items]
-    write_table(path, columns, rows)
+    extra = None
+    if path.suffix.lower() == ".xlsx":  # CSV and JSON hold one table: the items, as imports read them
+        stats = bank.statistics_table(None if item_ids is None else [it.item_id for it in items])
+        extra = {STATISTICS_SHEET: (list(stats.columns), [_sheet_row(r) for r in stats.to_dict("records")])}
+    write_table(path, columns, rows, extra_sheets=extra)
     return len(rows)
+
+
+def _sheet_row(record: dict) -> dict:
+    """A statistics row for a sheet: numbers stay numbers (whole ones as int), missing values are None."""
+    out = {}
+    for k, v in record.items():
+        if v is None or (isinstance(v, float) and v != v):
+            out[k] = None
+        elif isinstance(v, float) and v.is_integer() and k in ("n", "version", "parameter_set_id"):
+            out[k] = int(v)
+        else:
+            out[k] = v
+    return out
 
 
 def write_template(path: str | Path, languages: Iterable[str] = TEMPLATE_LANGUAGES) -> None:
@@ -69,7 +89,9 @@ def write_template(path: str | Path, languages: Iterable[str] = TEMPLATE_LANGUAG
     write_table(path, wide_columns(languages), [], annotate=True)
 
 
-def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], annotate: bool = False) -> None:
+def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], annotate: bool = False,
+                extra_sheets: dict[str, tuple[list[str], list[dict]]] | None = None) -> None:
+    """Write ``rows`` (strings) under ``columns``; an .xlsx also gets ``extra_sheets`` (name → columns, rows)."""
     suffix = path.suffix.lower()
     writer: Callable[[Path], None]
     if suffix == ".csv":
@@ -84,7 +106,10 @@ def write_table(path: Path, columns: list[str], rows: list[dict[str, str]], anno
             tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     else:
         def writer(tmp: Path) -> None:
-            _xlsx(columns, rows, annotate).save(tmp)
+            wb = _xlsx(columns, rows, annotate)
+            for name, (sheet_columns, sheet_rows) in (extra_sheets or {}).items():
+                _plain_sheet(wb.create_sheet(name), sheet_columns, sheet_rows)
+            wb.save(tmp)
     atomic_write(path, writer)
 
 
@@ -133,6 +158,23 @@ def _xlsx(columns: list[str], rows: list[dict[str, str]], annotate: bool):
         set_text(info.cell(row=n, column=1), "Fill the 'items' sheet, one row per item from row 2; keep the "
                                              "header row. Then run: certbank items import FILE.xlsx")
     return wb
+
+
+def _plain_sheet(ws, columns: list[str], rows: list[dict]) -> None:
+    """A header row and values: numbers as numbers, text as text cells (never formulas)."""
+    from openpyxl.styles import Font
+
+    for j, col in enumerate(columns, start=1):
+        set_text(ws.cell(row=1, column=j), col)
+        ws.cell(row=1, column=j).font = Font(bold=True)
+    for i, row in enumerate(rows, start=2):
+        for j, col in enumerate(columns, start=1):
+            value = row.get(col)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                ws.cell(row=i, column=j).value = value
+            elif value not in (None, ""):
+                set_text(ws.cell(row=i, column=j), str(value))
+    ws.freeze_panes = "B2"
 
 
 def _check_target(path: Path) -> None:

@@ -174,6 +174,33 @@ class ItemsMixin:
             self._change_status(item_id, old, new_status, reason.strip(), now)
         return StatusChange(item_id, old, new_status, self.user, now, reason.strip())
 
+    def promote_items(self, item_ids: Iterable[str], reason: str) -> list[StatusChange]:
+        """Move pretest items to operational, all in one transaction, with ``reason`` in each item's status
+        history and audit entry (e.g. "pretest statistics of administration 2026-A meet the criteria").
+
+        All or nothing: an unknown id is a :class:`NotFoundError`, and if any item is not in pretest the call
+        is refused with one sentence naming them and nothing changes."""
+        ids = list(dict.fromkeys(item_ids))
+        if not ids:
+            raise InputError("Promote which items? None were given.")
+        if not (reason or "").strip():
+            raise InputError("A promotion needs a reason (e.g. the administration whose statistics support it).")
+        with self.transaction():
+            found = {it.item_id: it.status for it in self.items(ids)}
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFoundError(f"There is no item {', '.join(map(repr, missing))} in the bank; nothing was "
+                                    "promoted.")
+            wrong = [f"{i} is {found[i].value}" for i in ids if found[i] is not ItemStatus.PRETEST]
+            if wrong:
+                raise TransitionError("Only pretest items can be promoted to operational, and "
+                                      + "; ".join(wrong) + "; nothing was promoted.")
+            now = utc_now()
+            for i in ids:
+                self._change_status(i, ItemStatus.PRETEST, ItemStatus.OPERATIONAL, reason.strip(), now)
+        return [StatusChange(i, ItemStatus.PRETEST, ItemStatus.OPERATIONAL, self.user, now, reason.strip())
+                for i in ids]
+
     def _change_status(self, item_id, old: ItemStatus, new: ItemStatus, reason: str, now: str) -> None:
         if not can_transition(old, new):
             raise TransitionError(
@@ -311,8 +338,8 @@ class ItemsMixin:
         """One row per item (current version) with the attributes assembly and analysis need.
 
         Columns: :data:`POOL_COLUMNS`, plus ``<lang>_status`` for each language beyond en/es. ``area`` is the area holding the primary competency. Statistics
-        (p_value, point_biserial; group 'all') and IRT parameters (a, b, c, D) are the latest saved for
-        the current version, NaN if none.
+        (p_value, point_biserial; group 'all') are the latest saved for the current version and IRT
+        parameters (a, b, c, D) the current ones on the bank scale (:meth:`item_parameters`), NaN if none.
         """
         statuses = None
         if status is not None:
@@ -322,7 +349,7 @@ class ItemsMixin:
                  for r in self._q("SELECT code, area_code, framework_code FROM competencies")}
         stats = self._latest_by_item(
             "SELECT item_id, version, p_value, point_biserial FROM item_statistics WHERE grp = 'all' ORDER BY id")
-        params = self._latest_by_item("SELECT item_id, version, a, b, c, D FROM item_parameters ORDER BY id")
+        params = self._current_parameters()  # the bank scale's current parameters
         records, other_status, others = [], [], set()
         for it in self.items():
             if statuses is not None and it.status.value not in statuses:

@@ -270,3 +270,63 @@ class Form:
     @property
     def scored_item_ids(self) -> tuple[str, ...]:
         return tuple(fi.item_id for fi in sorted(self.items, key=lambda fi: fi.position) if not fi.is_pretest)
+
+
+# ---- administrations and parameter sets ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Administration:
+    """One delivery of a form: a testing window, its candidates and (when known) the SHA-256 of the response
+    file, so the same file is never analysed as two administrations. ``form_id`` is None only for the legacy
+    administrations a V1 bank's statistics were migrated into (their form was never recorded)."""
+
+    administration_id: str
+    form_id: str | None
+    window_start: str | None = None  # ISO date, YYYY-MM-DD
+    window_end: str | None = None
+    n_candidates: int | None = None
+    language_counts: dict = field(default_factory=dict, compare=False, hash=False)  # e.g. {"en": 2000}
+    responses_sha256: str | None = None
+    created_at: str = ""
+    created_by: str = ""
+    notes: str = ""
+
+
+#: Calibration methods a parameter set may name. 'free' is an unlinked calibration (its own scale);
+#: 'fixed-anchor' holds anchors at bank values; the linking methods transform a free calibration with
+#: constants A, B (theta_bank = A·theta + B); 'legacy' marks sets migrated from a V1 bank and 'unspecified'
+#: those saved through ``save_item_parameters`` without a method.
+CALIBRATION_METHODS: tuple[str, ...] = (
+    "free", "fixed-anchor", "concurrent", "stocking-lord", "haebara", "mean-sigma", "mean-mean",
+    "unspecified", "legacy",
+)
+#: Methods that only make sense with linking constants A and B.
+LINKING_METHODS = frozenset({"stocking-lord", "haebara", "mean-sigma", "mean-mean"})
+#: The scale id of the bank's one operational scale.
+BANK_SCALE = "bank"
+
+
+@dataclass(frozen=True)
+class ParameterSet:
+    """One saved calibration with its provenance (the rows of ``parameter_sets``).
+
+    ``linking`` is {"A": float, "B": float} or None; ``anchors`` is the caller's JSON about anchor items (held,
+    released for drift, displacements), kept verbatim. ``starts_scale`` is True for the set that defined its
+    scale (the first accepted one) or started a new bank scale (``new_scale=True``)."""
+
+    parameter_set_id: int
+    model: str
+    D: float
+    method: str
+    scale: str
+    administration_id: str | None = None
+    form_id: str | None = None
+    linking: dict | None = field(default=None, compare=False, hash=False)
+    anchors: object = field(default=None, compare=False, hash=False)
+    accepted: bool = True
+    starts_scale: bool = False
+    label: str = ""
+    n_items: int = 0
+    created_at: str = ""
+    created_by: str = ""

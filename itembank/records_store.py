@@ -1,14 +1,13 @@
-"""Bank methods for what attaches to items: forms, statistics, IRT parameters, standards, blueprints.
+"""Bank methods for what attaches to items: forms, standards, blueprints, texts.
 
-Statistics and parameters attach to an item *version*: when no version is given, the item's current
-version is used at the moment of saving. A published form is frozen (triggers refuse changes to its
-items) and publishing it counts one exposure for each of its items.
+Statistics (``administrations_store``) and parameters (``parameters_store``) attach to an item *version*:
+:meth:`RecordsMixin._version_for` gives the item's current version when a row names none. A published
+form is frozen (triggers refuse changes to its items) and publishing it counts one exposure for each item.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import replace
 from typing import Iterable
@@ -18,20 +17,7 @@ import pandas as pd
 from certbank_core.errors import InputError, NotFoundError, Problem, TransitionError
 from itembank.model import FORM_TRANSITIONS, OPTION_LABELS, Form, FormItem, FormStatus, utc_now
 
-STAT_COLUMNS = ("n", "p_value", "point_biserial")
-PARAM_COLUMNS = ("a", "b", "c", "se_a", "se_b", "se_c")
 _FORM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
-
-def _num(value):
-    """A float for SQLite, or None for missing/NaN."""
-    if value is None:
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 class RecordsMixin:
@@ -161,69 +147,6 @@ class RecordsMixin:
         if not cur:
             raise NotFoundError(f"There is no item {row['item_id']!r} in the bank.")
         return cur[0][0]
-
-    def save_item_statistics(self, frame: pd.DataFrame, analysis_label: str, group: str = "all") -> int:
-        """Store CTT statistics per item version (columns item_id, [version], n, p_value, point_biserial, …).
-
-        Other numeric columns are kept in ``extra``. Returns the number of rows saved.
-        """
-
-        records = frame.to_dict("records")
-        with self.transaction():
-            now = utc_now()
-            for row in records:
-                version = self._version_for(row)
-                extra = {k: _num(v) if not isinstance(v, str) else v for k, v in row.items()
-                         if k not in ("item_id", "version", *STAT_COLUMNS)}
-                self._x("INSERT INTO item_statistics(item_id, version, analysis_label, grp, computed_at, n, "
-                        "p_value, point_biserial, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row["item_id"], version, analysis_label, group, now, _num(row.get("n")),
-                         _num(row.get("p_value")), _num(row.get("point_biserial")), json.dumps(extra)))
-            self._audit("statistics.save", None, None, {"analysis_label": analysis_label, "group": group,
-                                                        "n_items": len(records)})
-        return len(records)
-
-    def statistics_history(self, item_id: str) -> pd.DataFrame:
-        """Every statistics row for an item, oldest first, with the extra columns spread out."""
-        rows = self._q("SELECT * FROM item_statistics WHERE item_id = ? ORDER BY id", (item_id,))
-        records = []
-        for r in rows:
-            rec = {"item_id": r["item_id"], "version": r["version"], "analysis_label": r["analysis_label"],
-                   "group": r["grp"], "computed_at": r["computed_at"], "n": r["n"], "p_value": r["p_value"],
-                   "point_biserial": r["point_biserial"]}
-            rec.update(json.loads(r["extra"]))
-            records.append(rec)
-        cols = ["item_id", "version", "analysis_label", "group", "computed_at", "n", "p_value", "point_biserial"]
-        return pd.DataFrame(records, columns=None if records else cols)
-
-    def save_item_parameters(self, frame: pd.DataFrame, model: str, D: float, calibration_label: str) -> int:
-        """Store IRT parameters per item version (columns item_id, [version], a, b, c, se_a, se_b, se_c)."""
-
-        records = frame.to_dict("records")
-        with self.transaction():
-            now = utc_now()
-            for row in records:
-                version = self._version_for(row)
-                self._x("INSERT INTO item_parameters(item_id, version, model, a, b, c, D, se_a, se_b, se_c, "
-                        "calibration_label, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row["item_id"], version, model, *(_num(row.get(c)) for c in ("a", "b", "c")), float(D),
-                         *(_num(row.get(c)) for c in ("se_a", "se_b", "se_c")), calibration_label, now))
-            self._audit("parameters.save", None, None, {"model": model, "calibration_label": calibration_label,
-                                                        "n_items": len(records)})
-        return len(records)
-
-    def item_parameters(self, item_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Latest parameters per item (any version): item_id, version, model, a, b, c, D, se_*, label."""
-        rows = self._q("SELECT * FROM item_parameters ORDER BY id")
-        latest = {r["item_id"]: r for r in rows}
-        wanted = None if item_ids is None else list(item_ids)
-        order = sorted(latest) if wanted is None else [i for i in wanted if i in latest]
-        cols = ["item_id", "version", "model", "a", "b", "c", "D", "se_a", "se_b", "se_c", "calibration_label",
-                "computed_at"]
-        frame = pd.DataFrame([tuple(latest[i][c] for c in cols) for i in order], columns=cols)
-        for c in ("a", "b", "c", "D", "se_a", "se_b", "se_c"):
-            frame[c] = pd.to_numeric(frame[c]).astype(float)
-        return frame
 
     # ---- standards and blueprints -----------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ ones in order, each inside the caller's transaction. Never edit a released migra
 A bank whose user_version is higher than ``len(MIGRATIONS)`` was made by a newer certbank and is refused.
 
 Conventions: times are ISO-8601 UTC text; list-valued item fields are JSON arrays; the audit log refuses
-UPDATE and DELETE (triggers), and so do versions of items and the items of a published form.
+UPDATE and DELETE (triggers), and so do versions of items and the items of a published form; from V2 also
+item parameters and parameter sets (a set may change only its ``accepted`` flag).
 """
 from __future__ import annotations
 
@@ -209,8 +210,99 @@ WHEN (SELECT status FROM forms WHERE form_id = OLD.form_id) = 'published'
 BEGIN SELECT RAISE(ABORT, 'a published form is frozen'); END;
 """
 
+# V2: a certification program run year after year. An *administration* is one delivery of a form (a testing
+# window, its candidates, the SHA-256 of its response file); statistics are dated by it. IRT parameters come
+# in *parameter sets* with provenance (administration, method, scale, linking constants, anchors), and a new
+# set never overwrites an older one: the current parameters are those of the newest accepted set on a scale.
+#
+# Rows of a V1 bank are kept with the nearest meaning they had: every distinct statistics label becomes a
+# legacy administration 'legacy-N' (its form is unknown, so form_id is NULL: the only administrations without
+# a form), and every V1 parameter save (one label and timestamp) becomes an accepted set with method 'legacy'
+# on the bank scale, in the order they were saved, so the parameters a V1 bank read as current stay current.
+_V2 = """
+CREATE TABLE administrations (
+    administration_id TEXT PRIMARY KEY,
+    form_id           TEXT REFERENCES forms(form_id),
+    window_start      TEXT,
+    window_end        TEXT,
+    n_candidates      INTEGER CHECK (n_candidates IS NULL OR n_candidates >= 0),
+    language_counts   TEXT NOT NULL DEFAULT '{}',
+    responses_sha256  TEXT UNIQUE,
+    created_at        TEXT NOT NULL,
+    created_by        TEXT NOT NULL,
+    notes             TEXT NOT NULL DEFAULT '',
+    CHECK (window_start IS NULL OR window_end IS NULL OR window_start <= window_end)
+);
+CREATE INDEX administrations_form ON administrations(form_id);
+
+ALTER TABLE item_statistics ADD COLUMN administration_id TEXT REFERENCES administrations(administration_id);
+CREATE INDEX item_statistics_administration ON item_statistics(administration_id);
+
+CREATE TABLE parameter_sets (
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
+    administration_id TEXT REFERENCES administrations(administration_id),
+    form_id           TEXT REFERENCES forms(form_id),
+    model             TEXT NOT NULL,
+    D                 REAL NOT NULL,
+    method            TEXT NOT NULL CHECK (method <> ''),
+    scale             TEXT NOT NULL CHECK (scale <> ''),
+    linking_a         REAL,
+    linking_b         REAL,
+    anchors           TEXT,
+    accepted          INTEGER NOT NULL DEFAULT 1 CHECK (accepted IN (0, 1)),
+    starts_scale      INTEGER NOT NULL DEFAULT 0 CHECK (starts_scale IN (0, 1)),
+    label             TEXT NOT NULL DEFAULT '',
+    created_at        TEXT NOT NULL,
+    created_by        TEXT NOT NULL
+);
+CREATE INDEX parameter_sets_scale ON parameter_sets(scale, accepted);
+
+ALTER TABLE item_parameters ADD COLUMN parameter_set_id INTEGER REFERENCES parameter_sets(id);
+CREATE INDEX item_parameters_set ON item_parameters(parameter_set_id);
+
+CREATE TEMP TABLE v2_legacy_administrations AS
+SELECT analysis_label, 'legacy-' || ROW_NUMBER() OVER (ORDER BY MIN(id)) AS administration_id,
+       MIN(computed_at) AS first_at
+FROM item_statistics GROUP BY analysis_label;
+
+INSERT INTO administrations(administration_id, form_id, created_at, created_by, notes)
+SELECT administration_id, NULL, first_at, 'migration V2',
+       'statistics saved before administrations were recorded, as ' || quote(analysis_label)
+FROM v2_legacy_administrations ORDER BY first_at;
+
+UPDATE item_statistics SET administration_id = (SELECT l.administration_id FROM v2_legacy_administrations l
+                                                WHERE l.analysis_label = item_statistics.analysis_label);
+
+DROP TABLE temp.v2_legacy_administrations;
+
+INSERT INTO parameter_sets(model, D, method, scale, accepted, starts_scale, label, created_at, created_by)
+SELECT model, D, 'legacy', 'bank', 1, 0, calibration_label, computed_at, 'migration V2'
+FROM item_parameters GROUP BY calibration_label, computed_at, model, D ORDER BY MIN(id);
+
+UPDATE item_parameters SET parameter_set_id = (SELECT s.id FROM parameter_sets s
+    WHERE s.label = item_parameters.calibration_label AND s.created_at = item_parameters.computed_at
+      AND s.model = item_parameters.model AND s.D = item_parameters.D);
+
+UPDATE parameter_sets SET starts_scale = 1 WHERE id = (SELECT MIN(id) FROM parameter_sets);
+
+-- Calibrations are evidence: which parameters scored which candidates, what drifted, how a scale was linked.
+-- Overwriting or deleting one would make past scoring unreproducible, so parameter rows never change and a
+-- set may change only its 'accepted' flag (the one judgement that can be revised after review).
+CREATE TRIGGER item_parameters_need_set BEFORE INSERT ON item_parameters WHEN NEW.parameter_set_id IS NULL
+BEGIN SELECT RAISE(ABORT, 'item parameters belong to a parameter set'); END;
+CREATE TRIGGER item_parameters_no_update BEFORE UPDATE ON item_parameters
+BEGIN SELECT RAISE(ABORT, 'item parameters are immutable; save a new parameter set'); END;
+CREATE TRIGGER item_parameters_no_delete BEFORE DELETE ON item_parameters
+BEGIN SELECT RAISE(ABORT, 'item parameters are immutable; save a new parameter set'); END;
+CREATE TRIGGER parameter_sets_no_update BEFORE UPDATE OF id, administration_id, form_id, model, D, method, scale,
+    linking_a, linking_b, anchors, starts_scale, label, created_at, created_by ON parameter_sets
+BEGIN SELECT RAISE(ABORT, 'a parameter set is immutable except its accepted flag'); END;
+CREATE TRIGGER parameter_sets_no_delete BEFORE DELETE ON parameter_sets
+BEGIN SELECT RAISE(ABORT, 'a parameter set is immutable except its accepted flag'); END;
+"""
+
 #: Ordered migrations; index i brings a bank from user_version i to i + 1.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,7 +1,7 @@
 """The item bank: one SQLite file, opened as a :class:`Bank`.
 
 The bank is the only place in certbank that speaks SQL (this module and the mixins it is built from:
-``frameworks_store``, ``items_store``, ``records_store``). Every write runs in one transaction
+``frameworks_store``, ``items_store``, ``records_store``, ``administrations_store``, ``parameters_store``). Every write runs in one transaction
 (``BEGIN IMMEDIATE`` … ``COMMIT``; ``ROLLBACK`` on any error) and appends to the audit log in that same
 transaction, so a failed operation leaves the file exactly as it was. Transactions nest: an outer
 ``with bank.transaction():`` makes several writes one unit (``load_sample`` uses this).
@@ -19,9 +19,11 @@ from typing import Iterator
 
 from certbank_core.errors import BankError
 from itembank import schema
+from itembank.administrations_store import AdministrationsMixin
 from itembank.frameworks_store import FrameworksMixin
 from itembank.items_store import ItemsMixin
 from itembank.model import AuditEntry, utc_now
+from itembank.parameters_store import ParametersMixin
 from itembank.records_store import RecordsMixin
 
 #: How long a writer waits for another connection's lock before giving up (milliseconds).
@@ -33,7 +35,7 @@ def _json(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
-class Bank(FrameworksMixin, ItemsMixin, RecordsMixin):
+class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, ParametersMixin):
     """An open item bank. Use :meth:`open` / :meth:`create`, and close it (or use ``with``)."""
 
     def __init__(self, conn: sqlite3.Connection, path: str, user: str):

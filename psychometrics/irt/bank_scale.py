@@ -24,14 +24,14 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError, Problem
-from psychometrics.irt import drift as drift_mod
+from psychometrics.irt import drift as drift_screening
 from psychometrics.irt import linking
 from psychometrics.irt.estimation import DEFAULT_GUESSING_PRIOR, Calibration, calibrate
 from psychometrics.irt.models import D_LOGISTIC
 
 METHODS = ("stocking-lord", "fixed-anchor")
 #: Fewest items the form must share with the bank (with bank parameters) to be carried onto its scale.
-MIN_COMMON_ITEMS = drift_mod.MIN_ANCHORS
+MIN_COMMON_ITEMS = drift_screening.MIN_ANCHORS
 ROLES = ("anchor", "released", "new")
 
 
@@ -65,7 +65,7 @@ class BankScaleCalibration:
     latent_mean: float
     latent_sd: float
     linking: linking.Linking
-    drift: drift_mod.DriftResult
+    drift: drift_screening.DriftResult
     drift_screened: bool
     calibration: Calibration
     free_calibration: Calibration
@@ -119,11 +119,11 @@ class BankScaleCalibration:
 
 def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl", D: float = D_LOGISTIC,
                             method: str = "stocking-lord", drift: bool = True,
-                            z_threshold: float = drift_mod.ROBUST_Z_THRESHOLD,
-                            b_threshold: float = drift_mod.B_DISPLACEMENT_FLOOR,
-                            rmsd_threshold: float = drift_mod.RMSD_FLOOR,
-                            max_release_fraction: float = drift_mod.MAX_RELEASE_FRACTION,
-                            min_common: int = MIN_COMMON_ITEMS, max_iterations: int = drift_mod.MAX_ITERATIONS,
+                            z_threshold: float = drift_screening.ROBUST_Z_THRESHOLD,
+                            b_threshold: float = drift_screening.B_DISPLACEMENT_FLOOR,
+                            rmsd_threshold: float = drift_screening.RMSD_FLOOR,
+                            max_release_fraction: float = drift_screening.MAX_RELEASE_FRACTION,
+                            min_common: int = MIN_COMMON_ITEMS, max_iterations: int = drift_screening.MAX_ITERATIONS,
                             quadrature=None, guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
                             standard_errors: bool = True) -> BankScaleCalibration:
     """Calibrate a form and carry every item onto the bank scale through the common items.
@@ -143,7 +143,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     if method not in METHODS:
         raise InputError(Problem(f"unknown bank-scale method {method!r}; choose one of {', '.join(METHODS)}"))
     item_ids = tuple(str(i) for i in item_ids)
-    bank = drift_mod.as_item_parameters(bank_params, D, "bank parameters")
+    bank = drift_screening.as_item_parameters(bank_params, D, "bank parameters")
     in_bank = set(bank.item_ids)
     common = tuple(i for i in dict.fromkeys(item_ids) if i in in_bank)
     if len(common) < min_common:
@@ -157,7 +157,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     pos = {iid: j for j, iid in enumerate(item_ids)}
     idx = np.array([pos[i] for i in common], dtype=int)
     free_common = {i: (free.a[j], free.b[j], free.c[j]) for i, j in zip(common, idx)}
-    screen = drift_mod.screen_anchor_drift(
+    screen = drift_screening.screen_anchor_drift(
         free_common, bank, D=D, method="stocking-lord",
         z_threshold=z_threshold if drift else np.inf, b_threshold=b_threshold, rmsd_threshold=rmsd_threshold,
         max_release_fraction=max_release_fraction if drift else 1.0, min_anchors=min_common,
@@ -174,7 +174,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
         se_a, se_b, se_c = free.se_a / A, A * free.se_b, free.se_c.copy()
         latent_mean, latent_sd = B + A * free.latent_mean, A * free.latent_sd
     else:
-        bank_sub = drift_mod._subset(bank, screen.retained_ids)
+        bank_sub = drift_screening._subset(bank, screen.retained_ids)
         anchors = {i: (float(bank_sub.a[k]), float(bank_sub.b[k]), float(bank_sub.c[k]))
                    for k, i in enumerate(bank_sub.item_ids)}
         cal = calibrate(scored, anchors=anchors, **fit_args)
@@ -183,7 +183,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
         se_a, se_b, se_c = cal.se_a.copy(), cal.se_b.copy(), cal.se_c.copy()
         latent_mean, latent_sd = cal.latent_mean, cal.latent_sd
         A, B = latent_sd, latent_mean
-    frozen = drift_mod._frozen
+    frozen = drift_screening._frozen
     return BankScaleCalibration(
         method=method, model=cal.model, D=float(D), item_ids=item_ids, a=frozen(a), b=frozen(b), c=frozen(c),
         se_a=frozen(se_a), se_b=frozen(se_b), se_c=frozen(se_c), role=role, A=float(A), B=float(B),
