@@ -146,10 +146,6 @@ def counting_shortfalls(bp: Blueprint, view, n_forms: int) -> list[str]:
     return sentences or [s for s in (overlap_shortfall(bp, view, n_forms),) if s]
 
 
-def _area_label(bp: Blueprint, code: str) -> str:
-    return next((r.name for r in bp.active_counts if r.attribute == "area" and r.values == (code,)), code)
-
-
 def anchor_shortfalls(bp: Blueprint, view) -> list[str]:
     """One sentence when the reference form cannot supply a proportional anchor block of min_items."""
     anchor = bp.anchor
@@ -159,14 +155,14 @@ def anchor_shortfalls(bp: Blueprint, view) -> list[str]:
     pool = view.pool
     available = pool[pool["item_id"].isin(view.anchor_ids)]["area"].value_counts()
     size = sum(min(int(available.get(c, 0)), hi) for c, (lo, hi) in bounds.items()) if bounds else len(view.anchor_ids)
-    short = [f"{_area_label(bp, c)} has {int(available.get(c, 0))} of the {lo} it needs"
+    short = [f"{c} {int(available.get(c, 0))} of {lo}"
              for c, (lo, hi) in bounds.items() if available.get(c, 0) < lo]
     if size >= m and not short:
         return []
     ref = view.anchor_form.name
     return [f"The anchor rule (anchor.min_items = {m}, spread over the areas in proportion to the blueprint) "
             f"needs {m} scored items of form {ref} that have IRT parameters and statistics and are eligible now; "
-            f"form {ref} can supply {size}" + (f" ({'; '.join(short)})" if short else "")
+            f"form {ref} can supply {size}" + (f" (per area, have of need: {', '.join(short)})" if short else "")
             + ". Calibrate that form's items, lower anchor.min_items, or choose another anchor.reference."]
 
 

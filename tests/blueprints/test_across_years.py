@@ -124,7 +124,7 @@ def test_anchor_rule_that_cannot_be_met_is_one_sentence():
         assemble(bp, _anchor_pool(1), anchor_form=REF)  # only 1 calibrated item per area on R
     assert ("The anchor rule (anchor.min_items = 4, spread over the areas in proportion to the blueprint) needs 4 "
             "scored items of form R that have IRT parameters and statistics and are eligible now; form R can supply "
-            "2 (Category I has 1 of the 2 it needs).") in str(err.value)
+            "2 (per area, have of need: T.I 1 of 2).") in str(err.value)
     with pytest.raises(AssemblyError, match="taken from form R, but that form's items were not given"):
         assemble(bp, _anchor_pool(3))
 

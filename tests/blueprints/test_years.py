@@ -3,10 +3,14 @@ with a common block; after form A is published, analysed and calibrated, year 2 
 anchor block from form A; year 3 anchors to year 2's form. Each year is re-checked independently."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from blueprints.loading import load_blueprint
 from itembank.sample_loader import create_sample_bank
 from itembank.store import Bank
 from workflows.assembly import assemble_into_bank, form_verification, recent_published_form_items
@@ -30,21 +34,30 @@ def _checks(form) -> pd.DataFrame:
     return form_verification(form)
 
 
+DEFAULT = Path(__file__).resolve().parents[2] / "blueprints" / "default" / "peer_support.toml"
+
+
 @pytest.fixture(scope="module")
 def years(tmp_path_factory):
-    path = tmp_path_factory.mktemp("years") / "bank.db"
+    folder = tmp_path_factory.mktemp("years")
+    path = folder / "bank.db"
     create_sample_bank(path, user="tester")
+    # The shipped blueprint with the program's planned 10 pretest slots (120 scored + 10 pretest).
+    text = DEFAULT.read_text(encoding="utf-8")
+    blueprint = folder / "peer_support.toml"
+    blueprint.write_text(re.sub(r"(?m)^pretest_slots = \d+", "pretest_slots = 10", text), encoding="utf-8")
+    assert load_blueprint(blueprint).exam.pretest_slots == 10
     rng = np.random.default_rng(2026)
     out = {}
     with Bank.open(path, user="tester") as bank:
-        out["year1"] = assemble_into_bank(bank, "default", n_forms=2, seed=1, name="PSS 2026")
+        out["year1"] = assemble_into_bank(bank, blueprint, n_forms=2, seed=1, name="PSS 2026")
         a_id, b_id = out["year1"].form_ids
         out["A"], out["B"] = bank.get_form(a_id), bank.get_form(b_id)
         _publish_and_analyse(bank, a_id, rng, "2026")
-        out["year2"] = assemble_into_bank(bank, "default", n_forms=1, seed=2, name="PSS 2027")
+        out["year2"] = assemble_into_bank(bank, blueprint, n_forms=1, seed=2, name="PSS 2027")
         out["C"] = bank.get_form(out["year2"].form_ids[0])
         _publish_and_analyse(bank, out["C"].form_id, rng, "2027")
-        out["year3"] = assemble_into_bank(bank, "default", n_forms=1, seed=3, name="PSS 2028")
+        out["year3"] = assemble_into_bank(bank, blueprint, n_forms=1, seed=3, name="PSS 2028")
         out["D"] = bank.get_form(out["year3"].form_ids[0])
         out["recent"] = recent_published_form_items(bank)
         out["pool"] = bank.item_pool()
