@@ -27,7 +27,7 @@ from scipy import sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import blueprints.assemble as assembly  # noqa: E402
+import blueprints.constraints as assembly  # noqa: E402  (TIE_BREAK lives with the model)
 from blueprints.assemble import assemble, build_model, eligible_pool  # noqa: E402
 from blueprints.model import (  # noqa: E402
     Blueprint, CharacteristicTarget, CountRule, Eligibility, Exam, InformationTarget)

@@ -10,7 +10,10 @@ Two steps, cheapest first:
    model (every rule gets penalised slack) and verify's failures on those closest forms say which rules bend,
    by how much, on which form.
 
-:func:`check_blueprint` runs both against a bank for ``certbank blueprint check``.
+:func:`anchor_shortfalls` and :func:`recent_shortfalls` count the same way for the rules across years (the
+anchor block with a reference form, the overlap cap with recent published forms).
+``assemble.check_blueprint`` runs all of this against a bank for ``certbank blueprint check``; this module
+imports nothing from ``assemble`` (it receives the eligible pool, a :class:`~blueprints.pool.PoolView`).
 """
 from __future__ import annotations
 
@@ -19,9 +22,7 @@ from typing import Sequence
 
 import pandas as pd
 
-from certbank_core.errors import AssemblyError
-
-from .model import Blueprint
+from .model import Blueprint, anchor_area_bounds
 from .verify import Verification
 
 
@@ -141,7 +142,46 @@ def counting_lines(bp: Blueprint, view, n_forms: int) -> list[tuple[CountingLine
 def counting_shortfalls(bp: Blueprint, view, n_forms: int) -> list[str]:
     """Plain sentences for every rule the bank cannot supply by counting alone; empty when counts suffice."""
     sentences = [sentence for _, sentence in counting_lines(bp, view, n_forms) if sentence]
+    sentences += anchor_shortfalls(bp, view) + recent_shortfalls(bp, view)
     return sentences or [s for s in (overlap_shortfall(bp, view, n_forms),) if s]
+
+
+def anchor_shortfalls(bp: Blueprint, view) -> list[str]:
+    """One sentence when the reference form cannot supply a proportional anchor block of min_items."""
+    anchor = bp.anchor
+    if not (anchor.reference and anchor.min_items and view.anchor_form is not None):
+        return []
+    m, bounds = anchor.min_items, anchor_area_bounds(bp)
+    pool = view.pool
+    available = pool[pool["item_id"].isin(view.anchor_ids)]["area"].value_counts()
+    size = sum(min(int(available.get(c, 0)), hi) for c, (lo, hi) in bounds.items()) if bounds else len(view.anchor_ids)
+    short = [f"{c} {int(available.get(c, 0))} of {lo}"
+             for c, (lo, hi) in bounds.items() if available.get(c, 0) < lo]
+    if size >= m and not short:
+        return []
+    ref = view.anchor_form.name
+    return [f"The anchor rule (anchor.min_items = {m}, spread over the areas in proportion to the blueprint) "
+            f"needs {m} scored items of form {ref} that have IRT parameters and statistics and are eligible now; "
+            f"form {ref} can supply {size}" + (f" (per area, have of need: {', '.join(short)})" if short else "")
+            + ". Calibrate that form's items, lower anchor.min_items, or choose another anchor.reference."]
+
+
+def recent_shortfalls(bp: Blueprint, view) -> list[str]:
+    """A sentence per recent form when too few eligible items lie off it for a form within the overlap cap."""
+    K = bp.max_shared_with_recent
+    if K is None:
+        return []
+    out = []
+    scored, pretest = view.scored, view.pretest
+    for earlier in view.earlier_forms[: bp.recent_forms]:
+        on = set(earlier.item_ids)
+        off = int((~scored["item_id"].isin(on)).sum()) + int((~pretest["item_id"].isin(on)).sum())
+        need = bp.exam.length + bp.exam.pretest_slots - K
+        if off < need:
+            out.append(f"Each new form may share at most {K} items with the published form {earlier.name} "
+                       f"(rules.max_shared_with_recent), so it needs {need} eligible items that are not on it; the "
+                       f"bank has {off}.")
+    return out
 
 
 def explain_violations(check: Verification) -> list[str]:
@@ -162,28 +202,3 @@ class FeasibilityReport:
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([(ln.rule, ln.label, ln.per_form, ln.needed, ln.eligible, ln.ok) for ln in self.lines],
                             columns=["rule", "label", "per_form", "needed", "eligible", "ok"])
-
-
-def check_blueprint(bp: Blueprint, pool: pd.DataFrame, enemy_pairs: Sequence[tuple[str, str]] = (), *,
-                    n_forms: int = 1, recent_forms: Sequence[str] = (), time_limit: float = 20.0,
-                    reference_items: Sequence[str] | None = None) -> FeasibilityReport:
-    """Counting check, then a trial assembly (targets included) within ``time_limit`` seconds."""
-    from .assemble import assemble, eligible_pool
-
-    try:
-        view = eligible_pool(bp, pool, recent_forms, reference_items)
-    except AssemblyError as err:
-        return FeasibilityReport(bp.exam.name, n_forms, (), False, str(err))
-    lines = counting_lines(bp, view, n_forms)
-    shortfalls = [s for _, s in lines if s] or [s for s in (overlap_shortfall(bp, view, n_forms),) if s]
-    if shortfalls:
-        return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False,
-                                 "\n".join(shortfalls), view.notes)
-    try:
-        result = assemble(bp, pool, enemy_pairs, n_forms=n_forms, recent_forms=recent_forms, time_limit=time_limit,
-                          reference_items=reference_items)
-    except AssemblyError as err:
-        return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), False, str(err), view.notes)
-    message = (f"Feasible: {n_forms} form(s) assembled in {result.solver.seconds:.2f} s "
-               f"({result.solver.status}); every rule verified." if result.ok else result.summary())
-    return FeasibilityReport(bp.exam.name, n_forms, tuple(ln for ln, _ in lines), result.ok, message, view.notes)

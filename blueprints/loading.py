@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ import pandas as pd
 from certbank_core.errors import InputError, Problem
 
 from .model import (
+    Anchor,
     Blueprint,
     CharacteristicTarget,
     CountRule,
@@ -46,7 +48,7 @@ TABLE_COLUMNS = ("id", "type", "attribute", "values", "lower", "upper", "on")
 TABLE_TYPES = ("count", "mean", "item", "enemies", "overlap", "length", "pretest", "eligible")
 _ON = {"", "on", "yes", "true", "1", "y"}
 _OFF = {"off", "no", "false", "0", "n"}
-_TOP_KEYS = {"exam", "eligibility", "content", "rules", "classical", "targets"}
+_TOP_KEYS = {"exam", "eligibility", "content", "rules", "classical", "targets", "anchor"}
 
 
 class _Reader:
@@ -187,13 +189,15 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
 
     el = r.table(data, "eligibility", "")
     r.unknown(el, {"scored_statuses", "pretest_statuses", "reviewed_languages", "exclude_last_forms",
-                   "max_exposure"}, "eligibility")
+                   "max_exposure", "without_statistics", "pretest_repeat"}, "eligibility")
     eligibility = Eligibility(
         scored_statuses=r.get(el, "scored_statuses", "strs", "eligibility", ("operational",)),
         pretest_statuses=r.get(el, "pretest_statuses", "strs", "eligibility", ("pretest",)),
         reviewed_languages=r.get(el, "reviewed_languages", "strs", "eligibility", exam.languages),
         exclude_last_forms=r.get(el, "exclude_last_forms", "int", "eligibility", 0),
         max_exposure=r.get(el, "max_exposure", "int", "eligibility", None),
+        without_statistics=r.get(el, "without_statistics", "str", "eligibility", "exclude"),
+        pretest_repeat=r.get(el, "pretest_repeat", "bool", "eligibility", False),
     )
 
     counts: list[CountRule] = []
@@ -221,7 +225,7 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
 
     rules = r.table(data, "rules", "")
     r.unknown(rules, {"enemies", "max_overlap", "order", "order_seed", "key_balance", "cognitive_levels",
-                      "count", "table"}, "rules")
+                      "count", "table", "max_shared_with_recent", "recent_forms"}, "rules")
     for key, attribute, label in (("key_balance", "key", "key {}"),
                                   ("cognitive_levels", "cognitive_level", "cognitive level {}")):
         for value, rng in r.table(rules, key, "rules").items():
@@ -283,10 +287,20 @@ def _from_dict(data: dict, file: str, base_dir: Path) -> Blueprint:
             tolerance=r.get(t, "tolerance", "float", "targets.characteristic", 1.0),
         )
 
+    an = r.table(data, "anchor", "")
+    r.unknown(an, {"reference", "min_items", "keep_positions", "shared_within_run"}, "anchor")
+    anchor = Anchor(reference=r.get(an, "reference", "str", "anchor", ""),
+                    min_items=r.get(an, "min_items", "int", "anchor", 0),
+                    keep_positions=r.get(an, "keep_positions", "bool", "anchor", True),
+                    shared_within_run=r.get(an, "shared_within_run", "bool", "anchor", False))
+
     bp = Blueprint(
         exam=exam, eligibility=eligibility, counts=tuple(counts), means=tuple(means), item_bounds=tuple(bounds),
         enemies=r.get(rules, "enemies", "bool", "rules", True),
         max_overlap=r.get(rules, "max_overlap", "int", "rules", None),
+        max_shared_with_recent=r.get(rules, "max_shared_with_recent", "int", "rules", None),
+        recent_forms=r.get(rules, "recent_forms", "int", "rules", 1),
+        anchor=anchor,
         order=r.get(rules, "order", "str", "rules", "area"),
         order_seed=r.get(rules, "order_seed", "int", "rules", None),
         information=information, characteristic=characteristic,
@@ -387,12 +401,10 @@ def _apply_table(bp: Blueprint, path: Path, standalone: bool) -> tuple[Blueprint
                 continue
             if kind == "eligible":
                 if attribute == "status":
-                    eligibility = Eligibility(values, eligibility.pretest_statuses, eligibility.reviewed_languages,
-                                              eligibility.exclude_last_forms, eligibility.max_exposure)
+                    eligibility = replace(eligibility, scored_statuses=values)
                 elif attribute == "language":
-                    eligibility = Eligibility(eligibility.scored_statuses, eligibility.pretest_statuses, values,
-                                              eligibility.exclude_last_forms, eligibility.max_exposure)
-                    exam = Exam(exam.name, exam.length, exam.pretest_slots, values, exam.framework)
+                    eligibility = replace(eligibility, reviewed_languages=values)
+                    exam = replace(exam, languages=values)
                 else:
                     bad("attribute", "an eligible rule's attribute is status or language")
                 continue
@@ -407,10 +419,8 @@ def _apply_table(bp: Blueprint, path: Path, standalone: bool) -> tuple[Blueprint
                 exam = Exam(exam.name, exam.length, slots, exam.languages, exam.framework)
     if standalone and not length_given:
         problems.append(Problem("the table needs a 'length' row giving the number of scored items", file=file))
-    new = Blueprint(exam=exam, eligibility=eligibility, counts=tuple(counts), means=tuple(means),
-                    item_bounds=tuple(bounds), enemies=enemies, max_overlap=overlap, order=bp.order,
-                    order_seed=bp.order_seed, information=bp.information, characteristic=bp.characteristic,
-                    target_reference=bp.target_reference, source=bp.source or file)
+    new = replace(bp, exam=exam, eligibility=eligibility, counts=tuple(counts), means=tuple(means),
+                  item_bounds=tuple(bounds), enemies=enemies, max_overlap=overlap, source=bp.source or file)
     return new, problems
 
 

@@ -33,6 +33,10 @@ NUMERIC_ATTRIBUTES = ("p_value", "point_biserial", "a", "b", "c", "exposure_coun
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "pt": "Portuguese", "zh": "Chinese",
                   "vi": "Vietnamese", "ko": "Korean", "tl": "Tagalog"}
 ITEM_ORDERS = ("area", "random", "none")
+#: What happens to items that lack a statistic a rule needs (p_value, point_biserial, IRT a/b):
+#: "exclude" — they cannot fill scored slots; "allow" — they may, and each statistical rule is computed over
+#: the items that have the statistic; "pretest" — they may fill pretest (unscored) slots only.
+WITHOUT_STATISTICS = ("exclude", "allow", "pretest")
 TARGET_MODES = ("target", "maximin")
 #: The largest number of unscored pretest slots we allow on a form (IC&RC mixes about 25 into 150).
 MAX_PRETEST_SLOTS = 20
@@ -57,7 +61,11 @@ class Eligibility:
     """Which items may fill scored and pretest slots.
 
     ``exclude_last_forms`` K: drop items whose last use was on one of the K most recent forms.
-    ``max_exposure`` N: drop items already used on more than N published forms (None = no limit).
+    ``max_exposure`` N: drop items already used on more than N published forms (None = no limit); forms of
+    one run count too, so no item ends up on more than N + 1 forms once the run is published.
+    ``without_statistics``: see :data:`WITHOUT_STATISTICS`.
+    ``pretest_repeat``: False — a pretest item already on a published form that has statistics is not
+    pretested again (it waits for promotion); one still without statistics may be placed again.
     """
 
     scored_statuses: tuple[str, ...] = ("operational",)
@@ -65,6 +73,60 @@ class Eligibility:
     reviewed_languages: tuple[str, ...] = ("en",)
     exclude_last_forms: int = 0
     max_exposure: int | None = None
+    without_statistics: str = "exclude"
+    pretest_repeat: bool = False
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """An anchor block for equating (the common items of a NEAT design; Kolen & Brennan 2014, §8.1: at least
+    20% of the test or 20 items, a mini version of the test in content and statistics).
+
+    ``reference``: "" (none), "latest" (the most recently published form) or "form:<id>". Every new form
+    shares at least ``min_items`` scored items with the reference form that have bank IRT parameters and
+    classical statistics, spread over the content areas in proportion to the blueprint (see
+    :func:`anchor_area_bounds`). ``keep_positions``: items shared with the reference form keep their position
+    (so their key letter sits where it sat), the other items fill the remaining positions in blueprint order.
+    ``shared_within_run``: the forms of one run share a common block of ``min_items`` scored items (same
+    proportional spread, same positions on every form), so parallel forms can be equated to each other; those
+    items need no parameters yet (they are calibrated together with the run's forms).
+    """
+
+    reference: str = ""
+    min_items: int = 0
+    keep_positions: bool = True
+    shared_within_run: bool = False
+
+    @property
+    def reference_form(self) -> str | None:
+        return self.reference[5:] if self.reference.startswith("form:") else None
+
+    @property
+    def active(self) -> bool:
+        return self.min_items > 0 and (bool(self.reference) or self.shared_within_run)
+
+
+def area_counts(bp: "Blueprint") -> dict[str, float]:
+    """Blueprint count per content area (single-area count rules; a range counts as its midpoint)."""
+    out: dict[str, float] = {}
+    for rule in bp.active_counts:
+        if rule.attribute == "area" and len(rule.values) == 1 and (rule.lower is not None or rule.upper is not None):
+            lo = rule.lower if rule.lower is not None else rule.upper
+            hi = rule.upper if rule.upper is not None else rule.lower
+            out.setdefault(rule.values[0], (lo + hi) / 2.0)
+    return out
+
+
+def anchor_area_bounds(bp: "Blueprint") -> dict[str, tuple[int, int]]:
+    """Per area, the anchor items allowed: within ±1 of count × min_items / length (Kolen & Brennan 2014,
+    §8.1: the anchor is a proportional mini version of the test), i.e. [ceil(e − 1), floor(e + 1)], never
+    below 0 or above the area's count."""
+    m, length = bp.anchor.min_items, bp.exam.length
+    out = {}
+    for code, count in area_counts(bp).items():
+        e = count * m / length
+        out[code] = (max(0, math.ceil(e - 1 - 1e-9)), min(int(count), math.floor(e + 1 + 1e-9)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -155,6 +217,11 @@ class Blueprint:
     item_bounds: tuple[ItemBoundRule, ...] = ()
     enemies: bool = True
     max_overlap: int | None = None  # None: no limit between new forms; 0: disjoint forms
+    #: At most this many items of a new form may be on each of the ``recent_forms`` most recent published
+    #: forms (anchor items included); None: no limit.
+    max_shared_with_recent: int | None = None
+    recent_forms: int = 1
+    anchor: Anchor = field(default_factory=Anchor)
     order: str = "area"
     order_seed: int | None = None
     information: InformationTarget | None = None

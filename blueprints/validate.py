@@ -17,6 +17,7 @@ from .model import (
     MAX_PRETEST_SLOTS,
     NUMERIC_ATTRIBUTES,
     TARGET_MODES,
+    WITHOUT_STATISTICS,
     Blueprint,
 )
 
@@ -58,6 +59,12 @@ def validate_blueprint(bp: Blueprint) -> list[Problem]:
         bad("eligibility.exclude_last_forms", "must be 0 or more")
     if el.max_exposure is not None and el.max_exposure < 0:
         bad("eligibility.max_exposure", "must be 0 or more")
+    if el.without_statistics not in WITHOUT_STATISTICS:
+        bad("eligibility.without_statistics",
+            f"must be one of {', '.join(WITHOUT_STATISTICS)}, not {el.without_statistics!r}")
+    if el.without_statistics == "pretest" and not exam.pretest_slots:
+        bad("eligibility.without_statistics", "\"pretest\" needs pretest slots (exam.pretest_slots)")
+    _validate_years(bp, bad)
 
     ids: set[str] = set()
     lower_sum: dict[str, int] = defaultdict(int)
@@ -136,6 +143,29 @@ def validate_blueprint(bp: Blueprint) -> list[Problem]:
         if getattr(target, "mode", "target") == "maximin" and target.values:
             bad(f"{name}.values", "maximin uses the pool reference as relative weights; leave values out")
     return out
+
+
+def _validate_years(bp: Blueprint, bad) -> None:
+    """The rules across years: overlap with recent forms and the anchor block."""
+    exam, anchor, K = bp.exam, bp.anchor, bp.max_shared_with_recent
+    if K is not None and not 0 <= K <= exam.length + exam.pretest_slots:
+        bad("rules.max_shared_with_recent", f"must be between 0 and the form length, not {K}")
+    if bp.recent_forms < 1:
+        bad("rules.recent_forms", f"must be at least 1, not {bp.recent_forms}")
+    if anchor.reference not in ("", "latest") and not (anchor.reference_form or "").strip():
+        bad("anchor.reference", f"must be \"latest\" or \"form:<form id>\", not {anchor.reference!r}")
+    if not 0 <= anchor.min_items <= exam.length:
+        bad("anchor.min_items", f"must be between 0 and the exam length {exam.length}, not {anchor.min_items}")
+    if (anchor.reference or anchor.shared_within_run) and anchor.min_items < 1:
+        bad("anchor.min_items", "must be at least 1 when the blueprint has an anchor block")
+    if anchor.reference == "latest" and K is not None and anchor.min_items > K:
+        bad("anchor.min_items", f"{anchor.min_items} is more than rules.max_shared_with_recent ({K}): the anchor "
+            "items are shared with the latest published form, so the cap must leave room for them")
+    if anchor.shared_within_run and bp.max_overlap is not None and anchor.min_items > bp.max_overlap:
+        bad("anchor.min_items", f"{anchor.min_items} is more than rules.max_overlap ({bp.max_overlap}): the forms of "
+            "a run share the common block, so the cap must leave room for it")
+    if anchor.min_items and not any(r.attribute == "area" for r in bp.active_counts):
+        bad("anchor", "the anchor block is spread over content areas; the blueprint needs [[content.areas]]")
 
 
 def unknown_codes(bp: Blueprint, area_codes: set[str], competency_codes: set[str]) -> list[Problem]:

@@ -14,11 +14,12 @@ from typing import Sequence
 import pandas as pd
 
 import blueprints
-from blueprints.assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble
-from blueprints.diagnose import FeasibilityReport, check_blueprint
+from blueprints.assemble import DEFAULT_GAP, DEFAULT_TIME_LIMIT, AssemblyResult, assemble, check_blueprint
+from blueprints.diagnose import FeasibilityReport
 from blueprints.loading import load_blueprint, parse_blueprint
 from blueprints.model import Blueprint
 from blueprints.validate import unknown_codes
+from blueprints.verify import FormDraft
 from certbank_core.errors import AssemblyError, InputError
 from itembank.model import Form, FormStatus
 
@@ -64,6 +65,34 @@ def recent_published_forms(bank) -> list[str]:
     return published.sort_values("published_at", ascending=False)["form_id"].tolist()
 
 
+def form_draft(bank, form_id: str) -> FormDraft:
+    """A saved form as assembly sees it: name = form id, items in position order, pretest flags, positions."""
+    form = bank.get_form(form_id)
+    items = sorted(form.items, key=lambda fi: fi.position)
+    return FormDraft(form.form_id, tuple(fi.item_id for fi in items), tuple(fi.is_pretest for fi in items),
+                     tuple(fi.position for fi in items))
+
+
+def recent_published_form_items(bank, limit: int | None = None) -> list[FormDraft]:
+    """The published forms, newest first, with their items (for ``rules.max_shared_with_recent`` and
+    ``anchor.reference = "latest"``); ``limit`` keeps the newest ``limit``."""
+    ids = recent_published_forms(bank)
+    return [form_draft(bank, form_id) for form_id in (ids if limit is None else ids[:limit])]
+
+
+def _earlier_forms(bank, bp: Blueprint) -> list[FormDraft]:
+    """As many recent published forms as the blueprint's rules look at."""
+    return recent_published_form_items(bank, max(bp.recent_forms, 1))
+
+
+def anchor_reference_form(bank, bp: Blueprint) -> FormDraft | None:
+    """The anchor's reference form when the blueprint names one (``anchor.reference = "form:<id>"``); for
+    "latest" assembly takes the newest published form itself."""
+    if bp.anchor.reference_form is None:
+        return None
+    return form_draft(bank, bp.anchor.reference_form)
+
+
 def reference_items(bank, bp: Blueprint) -> tuple[str, ...] | None:
     """The scored items of the blueprint's reference form, when its targets are relative to a form."""
     if bp.reference_form is None:
@@ -80,7 +109,8 @@ def check_blueprint_file(bank, path: str | Path, *, n_forms: int = 1, time_limit
     bp = _checked_blueprint(bank, path)
     pool, enemies = _pool_and_enemies(bank)
     return check_blueprint(bp, pool, enemies, n_forms=n_forms, recent_forms=recent_published_forms(bank),
-                           time_limit=time_limit, reference_items=reference_items(bank, bp))
+                           time_limit=time_limit, reference_items=reference_items(bank, bp),
+                           earlier_forms=_earlier_forms(bank, bp), anchor_form=anchor_reference_form(bank, bp))
 
 
 def render_feasibility(report: FeasibilityReport) -> str:
@@ -127,7 +157,8 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     pool, enemies = _pool_and_enemies(bank)
     result = assemble(bp, pool, enemies, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
                       recent_forms=recent_published_forms(bank), name=name,
-                      reference_items=reference_items(bank, bp))
+                      reference_items=reference_items(bank, bp), earlier_forms=_earlier_forms(bank, bp),
+                      anchor_form=anchor_reference_form(bank, bp))
     if not result.ok:
         raise AssemblyError("The solver's forms failed the independent check; nothing was saved.\n"
                             + "\n".join(c.message for c in result.verification.failures))
@@ -146,9 +177,13 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
             # What every rule achieved on this form when it was built (overlap rows name both forms): the
             # form keeps its own conformance record, as the pool it was checked against will change.
             mine = checks[checks["form"].str.contains(form.name, regex=False)]
+            # The anchor block (with the reference form) and the run's common block, for the equating later.
+            blocks = {"anchor": {"reference_form": result.anchor_reference, "items": list(form.anchor_items)},
+                      "common_block": {"forms": [f.name for f in result.forms], "items": list(form.common_items)}}
             bank.save_form(Form(form_id=form_id, name=form.name, items=form.items, blueprint_name=bp.exam.name,
                                 blueprint_hash=result.blueprint_hash, status=FormStatus.DRAFT,
-                                details={**details, "verification": json.loads(mine.to_json(orient="records"))}))
+                                details={**details, **blocks,
+                                         "verification": json.loads(mine.to_json(orient="records"))}))
             ids.append(form_id)
     return SavedForms(result, tuple(ids))
 

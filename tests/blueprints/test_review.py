@@ -89,10 +89,13 @@ def test_two_assemblies_at_once_never_overwrite_each_others_forms(tmp_path, monk
     import workflows.assembly as service
 
     path = _bank(tmp_path)
-    form = Form("unused", "Exam A", (FormItem(1, "T-0002", 1),))
+    from blueprints.assemble import AssembledForm
+    from blueprints.model import Anchor
+
+    form = AssembledForm("Exam A", (FormItem(1, "T-0002", 1),))
 
     class Result:  # the fields of an AssemblyResult that assemble_into_bank reads
-        ok, forms, notes, blueprint_hash = True, (form,), (), "h"
+        ok, forms, notes, blueprint_hash, anchor_reference = True, (form,), (), "h", None
         solver = type("S", (), {"status": "optimal", "objective": 0, "bound": 0, "gap": 0, "seconds": 0})()
 
         def rules_frame(self):
@@ -101,7 +104,8 @@ def test_two_assemblies_at_once_never_overwrite_each_others_forms(tmp_path, monk
 
     monkeypatch.setattr(service, "assemble", lambda *a, **k: Result())
     monkeypatch.setattr(service, "_checked_blueprint", lambda bank, p: type(
-        "BP", (), {"exam": type("E", (), {"name": "bp"})(), "source": "x", "reference_form": None})())
+        "BP", (), {"exam": type("E", (), {"name": "bp"})(), "source": "x", "reference_form": None,
+                 "recent_forms": 1, "anchor": Anchor()})())
     with Bank.open(path, user="first") as bank:
         real = bank.transaction
 
