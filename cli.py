@@ -401,22 +401,34 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 @click.option("--quadrature-points", "n_nodes", type=click.IntRange(5, 201), default=61, show_default=True,
               help="Quadrature nodes (equally spaced on [-6, 6]).")
 @click.option("--gauss-hermite", is_flag=True, help="Gauss–Hermite nodes instead of equally spaced ones.")
-@click.option("--anchor-from-bank", is_flag=True, help="Hold items that have bank parameters fixed; estimate the rest on the bank scale.")
-@click.option("--save", is_flag=True, help="Store the estimated (non-anchor) parameters in the bank.")
+@click.option("--link", type=click.Choice(["stocking-lord", "fixed-anchor"], case_sensitive=False),
+              default="stocking-lord", show_default=True,
+              help="How a --form with calibrated items goes onto the bank scale: free calibration + Stocking–Lord, or anchors held fixed.")
+@click.option("--no-drift-check", is_flag=True, help="Keep every anchor (skip the drift screening of the common items).")
+@click.option("--anchor-from-bank", is_flag=True, help="Hold items that have bank parameters fixed (= --link fixed-anchor, also without --form).")
+@click.option("--save", is_flag=True, help="Store the estimated parameters in the bank as a new parameter set (anchors keep their bank values).")
+@click.option("--new-scale", is_flag=True, help="With --save: this calibration starts a new bank scale (refused otherwise when it cannot be linked).")
+@click.option("--administration", "administration_id", default=None,
+              help="With --save and --form: the administration the responses come from (created on first use).")
 @click.option("--label", default=None, help="Calibration label stored with --save (default: model and file name).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="params.csv to write; calibration.json and irt_flags.csv go beside it.")
+              help="params.csv to write; calibration.json and irt_flags.csv (and anchors.csv) go beside it.")
 @pass_context
-def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite,
-              anchor_from_bank, save, label, out: Path):
-    """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags."""
+def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite, link,
+              no_drift_check, anchor_from_bank, save, new_scale, administration_id, label, out: Path):
+    """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags; a bank
+    form with calibrated items is put on the bank scale, its anchors screened for drift."""
+    from certbank_core.errors import InputError
     from workflows.calibration import calibrate_file
 
+    if (new_scale or administration_id) and not save:
+        raise InputError("--new-scale and --administration go with --save.")
     with obj.bank_on_demand() as bank:
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
                              n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
-                             anchor_from_bank=anchor_from_bank)
-        run.write(out, bank=bank if save else None, label=label)
+                             anchor_from_bank=anchor_from_bank, link=link, drift=not no_drift_check)
+        run.write(out, bank=bank if save else None, label=label, administration_id=administration_id,
+                  new_scale=new_scale)
     click.echo(run.message(out))
     for warning in run.warnings:
         click.echo(f"Warning: {warning}", err=True)

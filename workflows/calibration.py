@@ -1,4 +1,4 @@
-"""The IRT jobs behind the CLI: calibrate a response matrix (with fit and flags) and score one.
+"""`certbank calibrate`: calibrate a response file (with fit and flags), onto the bank scale when it can be.
 
 Each job is one library call returning a result that knows how to write itself, so ``cli.py`` only parses
 options. Files are written atomically (temporary file, then ``os.replace``), all or nothing.
@@ -18,10 +18,15 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError, Problem
+from itembank.model import BANK_SCALE
 from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
+from psychometrics.irt.bank_scale import METHODS as BANK_SCALE_METHODS
+from psychometrics.irt.bank_scale import MIN_COMMON_ITEMS, BankScaleCalibration, calibrate_to_bank_scale
 from psychometrics.irt.estimation import Calibration, calibrate
 from psychometrics.irt.quadrature import make_quadrature
+from psychometrics.responses import ResponseMatrix
+from workflows.administrations import attach
 from workflows.outputs import write_atomically
 from workflows.responses import scored_matrix
 
@@ -44,10 +49,18 @@ class CalibrationReport:
     calibration: Calibration
     fit: irt_fit.ItemFit | None
     flags: tuple[Flag, ...] = field(default=())
+    bank_scale: BankScaleCalibration | None = None
+    notes: tuple[str, ...] = ()
 
     def params_frame(self) -> pd.DataFrame:
-        """params.csv: item_id, a, b, c, se_a, se_b, se_c, n, fixed, D, then fit columns."""
+        """params.csv: item_id, a, b, c, se_a, se_b, se_c, n, fixed, D, then fit columns; on the bank scale
+        (with each item's role: anchor, released, new) when the calibration was linked to it."""
         frame = self.calibration.to_frame()
+        if self.bank_scale is not None:
+            linked = self.bank_scale.to_frame().set_index("item_id").loc[frame["item_id"]]
+            for col in ("a", "b", "c", "se_a", "se_b", "se_c"):
+                frame[col] = linked[col].to_numpy()
+            frame.insert(1, "role", linked["role"].to_numpy())
         frame["D"] = self.calibration.D
         if self.fit is not None:
             extra = self.fit.to_frame().drop(columns=["item_id"])
@@ -58,6 +71,14 @@ class CalibrationReport:
         out = self.calibration.summary()
         out["version"] = _version()
         out["n_flags"] = len(self.flags)
+        if self.bank_scale is not None:
+            bs = self.bank_scale
+            out["bank_scale"] = {"method": bs.method, "A": bs.A, "B": bs.B, "latent_mean": bs.latent_mean,
+                                 "latent_sd": bs.latent_sd, "anchors_used": list(bs.anchors_used),
+                                 "anchors_released": list(bs.anchors_released), "summary": bs.summary()}
+            out["latent_mean"], out["latent_sd"] = bs.latent_mean, bs.latent_sd
+        if self.notes:
+            out["warnings"] = list(out.get("warnings", [])) + list(self.notes)
         if self.fit is not None and self.fit.warnings:
             out["warnings"] = list(out.get("warnings", [])) + list(self.fit.warnings)
         return out
@@ -68,14 +89,16 @@ class CalibrationReport:
         params_path = Path(params_path)
         return [params_path, params_path.parent / "calibration.json", params_path.parent / "irt_flags.csv"]
 
-    def write(self, params_path) -> list[Path]:
-        """Write params.csv, calibration.json and irt_flags.csv beside it. Returns the paths written."""
+    def write(self, params_path, extra=()) -> list[Path]:
+        """Write params.csv, calibration.json and irt_flags.csv beside it (and ``extra`` (path, text) pairs),
+        all or nothing. Returns the paths written."""
         params, calibration, flags = self.output_paths(params_path)
         params.parent.mkdir(parents=True, exist_ok=True)
         targets = [
             (params, self.params_frame().to_csv(index=False)),
             (calibration, json.dumps(self.summary(), indent=2, default=_json_default) + "\n"),
             (flags, flags_frame(list(self.flags)).to_csv(index=False)),
+            *extra,
         ]
         return write_atomically(targets)
 
@@ -121,61 +144,173 @@ def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str
     return anchors
 
 
+#: How a calibration relates to the bank scale (``CalibrationRun.scale``).
+#: linked — carried onto the bank scale through its anchors; defines — the bank has no parameters yet, so
+#: saving it defines the bank scale; own — the bank has a scale but this form shares too few calibrated items
+#: to be linked to it (its parameters are on this administration's own scale); none — no bank consulted.
+SCALE_PLANS = ("linked", "defines", "own", "none")
+
+
 @dataclass(frozen=True)
 class CalibrationRun:
-    """A calibration of one response file: ``report`` and, for a bank form, the item versions to save against."""
+    """A calibration of one response file: ``report``; for a bank form the item versions to save against;
+    ``scale`` (one of ``SCALE_PLANS``) and, when linked, ``bank_scale`` — the calibration carried onto the
+    bank scale with its drift screening."""
 
     report: CalibrationReport
     versions: Mapping[str, int] | None = None
     default_label: str = ""
+    scale: str = "none"
+    bank_scale: BankScaleCalibration | None = None
+    form_id: str | None = None
+    matrix: ResponseMatrix | None = field(default=None, repr=False)
+    responses: Path | None = None
+    n_common: int = 0
 
     @property
     def warnings(self) -> tuple[str, ...]:
         fit_warnings = self.report.fit.warnings if self.report.fit is not None else ()
         return tuple(self.report.calibration.warnings) + tuple(fit_warnings)
 
-    def write(self, params_path, bank=None, label: str | None = None) -> list[Path]:
-        """Write params.csv, calibration.json, irt_flags.csv; with ``bank`` also store the estimated (not
-        anchored) parameters under ``label``, in one bank transaction around the file writes."""
+    def scale_sentence(self) -> str:
+        """Where these parameters stand, in one sentence."""
+        if self.scale == "linked":
+            return "On the bank scale: " + self.bank_scale.summary()
+        if self.scale == "defines":
+            return ("The bank holds no IRT parameters yet: saving this calibration defines the bank scale "
+                    "(this administration's candidates have mean 0, SD 1 on it).")
+        if self.scale == "own":
+            return (f"On this administration's own scale, not the bank's: form {self.form_id} shares "
+                    f"{self.n_common} items with bank-scale parameters (linking needs at least {MIN_COMMON_ITEMS}).")
+        return ""
+
+    def write(self, params_path, bank=None, label: str | None = None, *, administration_id: str | None = None,
+              new_scale: bool = False) -> list[Path]:
+        """Write params.csv, calibration.json, irt_flags.csv (and anchors.csv when linked); with ``bank`` also
+        store the estimated parameters as one parameter set, in one bank transaction around the file writes.
+
+        Anchors kept at their bank values are not stored again (their current parameters stay the bank's);
+        new items and anchors released for drift are. A calibration not on the bank scale is refused when the
+        bank has one, unless ``new_scale`` (this form then starts a new bank scale)."""
         if bank is None:
-            return self.report.write(params_path)
-        cal = self.report.calibration
-        frame = cal.to_frame()
-        frame = frame[~frame["fixed"]].drop(columns=["fixed", "n"])
+            return self._write_files(params_path)
+        frame = self.report.params_frame()
+        frame = frame[~frame["fixed"].astype(bool)]
+        if self.bank_scale is not None:
+            frame = frame[frame["role"] != "anchor"]
+        frame = frame[["item_id", "a", "b", "c", "se_a", "se_b", "se_c"]].copy()
         if self.versions:
             frame["version"] = frame["item_id"].map(self.versions)
+        cal = self.report.calibration
         with bank.transaction():
-            bank.save_item_parameters(frame, cal.model, cal.D, label or self.default_label)
+            if self.responses is not None and self.form_id and self.matrix is not None:
+                administration_id = attach(bank, self.responses, self.form_id, self.matrix,
+                                           administration_id).administration_id
+            method, linking, anchors = self._provenance(bank, new_scale)
+            bank.save_parameter_set(frame, model=cal.model, D=cal.D, method=method, scale=BANK_SCALE,
+                                    administration_id=administration_id, form_id=self.form_id, linking=linking,
+                                    anchors=anchors, label=label or self.default_label, new_scale=new_scale)
+            return self._write_files(params_path)
+
+    def _provenance(self, bank, new_scale: bool) -> tuple[str, dict | None, dict | None]:
+        """(method, linking constants, anchors record) of the parameter set this run saves."""
+        if self.bank_scale is not None and not new_scale:
+            bs = self.bank_scale
+            released = bs.anchors_frame()
+            released = released[released["released"]] if "released" in released else released.iloc[0:0]
+            anchors = {"used": list(bs.anchors_used), "released": json.loads(released.to_json(orient="records")),
+                       "method": bs.method, "latent_mean": bs.latent_mean, "latent_sd": bs.latent_sd}
+            linking = {"A": float(bs.A), "B": float(bs.B)} if bs.method == "stocking-lord" else None
+            return bs.method, linking, anchors
+        if self.report.calibration.fixed.any() and not new_scale:
+            held = [i for i, f in zip(self.report.calibration.item_ids, self.report.calibration.fixed) if f]
+            return "fixed-anchor", None, {"used": held, "released": [], "method": "fixed-anchor"}
+        if bank.bank_scale_defined() and not new_scale:
+            n = self.n_common
+            raise InputError(
+                f"These parameters are on this administration's own scale: the form shares {n} item"
+                f"{'' if n == 1 else 's'} with bank-scale parameters, and linking needs at least "
+                f"{MIN_COMMON_ITEMS}. Saving them would put two scales in one bank. Give --new-scale to start "
+                "a new bank scale from this form, or calibrate a form that shares anchor items with the bank.")
+        return "free", None, None
+
+    def _write_files(self, params_path) -> list[Path]:
+        if self.bank_scale is None:
             return self.report.write(params_path)
+        anchors_path = Path(params_path).parent / "anchors.csv"
+        return self.report.write(params_path, extra=[(anchors_path, self.bank_scale.anchors_frame().to_csv(
+            index=False))])
+
+    def output_paths(self, params_path) -> list[Path]:
+        paths = CalibrationReport.output_paths(params_path)
+        return paths + ([Path(params_path).parent / "anchors.csv"] if self.bank_scale is not None else [])
 
     def message(self, params_path) -> str:
         cal = self.report.calibration
         status = "converged" if cal.converged else ("convergence not reported" if cal.converged is None
                                                       else "DID NOT CONVERGE")
         anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
-        written = CalibrationReport.output_paths(params_path)
+        written = self.output_paths(params_path)
+        scale = self.scale_sentence()
         return (f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
                 f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
                 f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
                 f"{cal.seconds:.2f} s; {len({f.item_id for f in self.report.flags})} items flagged. "
-                f"Wrote {', '.join(str(p) for p in written)}.")
+                f"Wrote {', '.join(str(p) for p in written)}." + (f"\n{scale}" if scale else ""))
 
 
 def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None, model: str = "2pl",
                    D: float = 1.0, engine: str = "certbank", n_nodes: int = 61, quadrature_method: str = "equal",
-                   anchor_from_bank: bool = False) -> CalibrationRun:
+                   anchor_from_bank: bool = False, link: str = "stocking-lord", drift: bool = True
+                   ) -> CalibrationRun:
     """Calibrate a response file (scored by a bank form's key, a key file, or 0/1 data) with fit and flags.
-    ``anchor_from_bank`` holds the items that have bank parameters fixed (the rest land on the bank scale)."""
+
+    With a bank form whose items include at least ``MIN_COMMON_ITEMS`` with bank-scale parameters, the result
+    is put on the bank scale (``psychometrics.irt.bank_scale``): ``link`` "stocking-lord" (free calibration,
+    anchors screened for drift, Stocking–Lord constants from the retained ones) or "fixed-anchor" (retained
+    anchors held at their bank values); ``drift`` False keeps every anchor. ``anchor_from_bank`` asks for the
+    fixed-anchor design explicitly, also without a form (items matched by id; fewer than the minimum are held
+    fixed without a drift check, with a warning)."""
+    link = "fixed-anchor" if anchor_from_bank else str(link).lower()
+    if link not in BANK_SCALE_METHODS:
+        raise InputError(f"Unknown --link {link!r}; choose one of {', '.join(BANK_SCALE_METHODS)}.")
     matrix, versions = scored_matrix(bank, responses, form_id, key_file)
-    anchors = None
-    if anchor_from_bank:
-        if bank is None:
-            raise InputError("--anchor-from-bank needs the item bank, and none was given.")
-        anchors = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
-        if not anchors:
+    label = f"{model.lower()} {Path(responses).name}"
+    common = {}
+    if anchor_from_bank and bank is None:
+        raise InputError("--anchor-from-bank needs the item bank, and none was given.")
+    consult = bank is not None and (form_id is not None or anchor_from_bank)
+    if consult:
+        common = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
+        if anchor_from_bank and not common:
             raise InputError("--anchor-from-bank: none of the items in the file has parameters in the bank.")
+    kind = dict(versions=versions, default_label=label, form_id=form_id, matrix=matrix,
+                responses=Path(responses) if form_id else None, n_common=len(common))
+    if len(common) >= MIN_COMMON_ITEMS:
+        if engine.lower() != "certbank":
+            raise InputError(f"Form {form_id or 'these items'} shares {len(common)} items with the bank scale; "
+                             "linking onto it needs the certbank engine (drop --engine girth).")
+        bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, common, model=model.lower(), D=D,
+                                             method=link, drift=drift,
+                                             quadrature=make_quadrature(n_nodes, quadrature_method))
+        report = _report_on_bank_scale(bank_scale, matrix.scored)
+        return CalibrationRun(report, scale="linked", bank_scale=bank_scale, **kind)
+    anchors = common if (anchor_from_bank and common) else None
     report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
                                  anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method)
-    return CalibrationRun(report, versions, f"{report.calibration.model} {Path(responses).name}")
+    if anchors:
+        report = CalibrationReport(report.calibration, report.fit, report.flags, notes=(
+            f"Only {len(anchors)} anchors: too few to screen them for drift (at least {MIN_COMMON_ITEMS}).",))
+        return CalibrationRun(report, scale="linked", **kind)
+    if not consult:
+        return CalibrationRun(report, **kind)
+    return CalibrationRun(report, scale="own" if bank.bank_scale_defined() else "defines", **kind)
 
 
+def _report_on_bank_scale(bank_scale: BankScaleCalibration, scored) -> CalibrationReport:
+    """Fit and flags of the reported calibration (fit is invariant to the linear change of scale), with the
+    parameters of params.csv taken from the bank-scale result."""
+    cal = bank_scale.calibration
+    item_fit = irt_fit.item_fit(scored, cal)
+    return CalibrationReport(cal, item_fit, tuple(irt_fit.irt_flags(cal, item_fit)), bank_scale=bank_scale,
+                             notes=tuple(bank_scale.warnings))

@@ -35,8 +35,11 @@ class _ParamBank:
     def transaction(self):
         yield
 
-    def save_item_parameters(self, frame, model, D, label):
-        self.saved.append((frame, model, D, label))
+    def save_parameter_set(self, frame, *, model, D, method, scale, label, **provenance):
+        self.saved.append((frame, model, D, label, method, scale))
+
+    def bank_scale_defined(self):
+        return len(self.params) > 0
 
     def item_parameters(self, item_ids=None):
         return self.params[self.params.item_id.isin(list(item_ids))]
@@ -52,8 +55,9 @@ def test_calibrate_file_recovers_parameters_and_writes_only_on_write(data, tmp_p
     bank = _ParamBank()
     written = run.write(out, bank=bank, label=None)
     assert written == CalibrationReport.output_paths(out) and all(p.exists() for p in written)
-    frame, model, D, label = bank.saved[0]
+    frame, model, D, label, method, scale = bank.saved[0]
     assert model == "2pl" and D == 1.0 and label == "2pl resp.csv" and frame["item_id"].tolist() == ids
+    assert (method, scale) == ("free", "bank")  # the first parameters of a bank define its scale
     assert run.message(out).endswith(f"Wrote {out}, {tmp_path / 'calibration.json'}, {tmp_path / 'irt_flags.csv'}.")
 
 
