@@ -256,6 +256,38 @@ def items_history(obj: Context, item_id: str, fmt: str):
         _print_frame(item_history(bank, item_id), fmt)
 
 
+@items.command("stats")
+@click.argument("item_id")
+@_FORMAT
+@pass_context
+def items_stats(obj: Context, item_id: str, fmt: str):
+    """Every administration's N, P, corrected point-biserial and IRT parameters of an item, by group, oldest first."""
+    from workflows.administrations import item_stats
+
+    with obj.open_bank() as bank:
+        _print_frame(item_stats(bank, item_id), fmt)
+
+
+@items.command("promote")
+@click.option("--administration", "administration_id", required=True,
+              help="The administration whose pretest results are reviewed (its form's pretest items).")
+@click.option("--dif", "dif_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DIF results of that administration (dif.csv from `certbank dif`): class C blocks promotion.")
+@click.option("--apply", is_flag=True, help="Move the items that meet the criteria to operational (else only list).")
+@click.option("--reason", default=None, help="Reason recorded in the audit log beside each item's evidence.")
+@_FORMAT
+@pass_context
+def items_promote(obj: Context, administration_id: str, dif_file, apply: bool, reason, fmt: str):
+    """List pretest items whose pretest meets the bank's criteria (N, P, corrected r, bank-scale IRT, DIF);
+    with --apply move them to operational."""
+    from workflows.administrations import promotion_review
+
+    with obj.open_bank() as bank:
+        run = promotion_review(bank, administration_id, dif_file=dif_file, apply=apply, reason=reason)
+    _print_frame(run.to_frame(), fmt)
+    click.echo(run.message(), err=fmt != "table")
+
+
 @items.command("status")
 @click.argument("item_id")
 @click.argument("new_status")
@@ -308,6 +340,53 @@ def audit(obj: Context, item_id: str | None, fmt: str):
         _print_frame(audit_frame(bank, item_id), fmt, truncate={"before": 40, "after": 60})
 
 
+@main.group()
+def administrations():
+    """Deliveries of a form: testing window, candidates by language, the response file's SHA-256."""
+
+
+@administrations.command("add")
+@click.argument("administration_id", required=False)
+@click.option("--form", "form_id", required=True, help="The form delivered.")
+@click.option("--window-start", default=None, help="First testing day (YYYY-MM-DD).")
+@click.option("--window-end", default=None, help="Last testing day (YYYY-MM-DD).")
+@click.option("--candidates", "n_candidates", type=int, default=None, help="Number of candidates.")
+@click.option("--languages", "language_counts", default=None, help="Candidates by language, e.g. en=2000,es=1000.")
+@click.option("--responses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The response file, to record its SHA-256 (one file is one administration).")
+@click.option("--notes", default="", help="Free text kept with the record.")
+@pass_context
+def administrations_add(obj: Context, administration_id, form_id, window_start, window_end, n_candidates,
+                        language_counts, responses, notes):
+    """Record an administration of a form (ID optional: FORM-DATE by default)."""
+    from workflows.administrations import add
+
+    with obj.open_bank() as bank:
+        adm = add(bank, administration_id, form_id, window_start=window_start, window_end=window_end,
+                  n_candidates=n_candidates, language_counts_text=language_counts, responses=responses, notes=notes)
+    click.echo(f"Administration {adm.administration_id} of form {adm.form_id} recorded.")
+
+
+@administrations.command("list")
+@_FORMAT
+@pass_context
+def administrations_list(obj: Context, fmt: str):
+    """Every administration, oldest testing window first."""
+    with obj.open_bank() as bank:
+        _print_frame(bank.list_administrations(), fmt)
+
+
+@administrations.command("show")
+@click.argument("administration_id")
+@pass_context
+def administrations_show(obj: Context, administration_id: str):
+    """One administration: its record, parameter sets and statistics saved from it."""
+    from workflows.administrations import show
+
+    with obj.open_bank() as bank:
+        click.echo(show(bank, administration_id))
+
+
 # ---- end section: item bank ------------------------------------------------------------------------------
 
 # ---- section: responses and classical item analysis (analyze) ---------------------------------------------
@@ -335,6 +414,9 @@ def audit(obj: Context, item_id: str | None, fmt: str):
 @click.option("--threshold", "thresholds", multiple=True, metavar="NAME=VALUE",
               help="Change a flag threshold, e.g. --threshold rpbis_review=0.15 (repeatable).")
 @click.option("--save-to-bank", is_flag=True, help="With --form: save the item statistics in the bank's history.")
+@click.option("--administration", "administration_id", default=None,
+              help="With --save-to-bank: the administration the responses come from (created on first use; "
+                   "default: the one this file is attached to, else FORM-DATE).")
 @click.option("--label", default=None, help="Analysis label stored with --save-to-bank (default: form and file name).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the item-analysis workbook (.xlsx) for the board, with DIF by language.")
@@ -344,7 +426,7 @@ def audit(obj: Context, item_id: str | None, fmt: str):
 @pass_context
 def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, group_column, areas_file, quantiles,
             numeric_options, no_not_reached, omits_excluded, not_reached_wrong, uncorrected, thresholds,
-            save_to_bank, label, report_path, irt_model, force):
+            save_to_bank, administration_id, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from certbank_core.errors import InputError
     from workflows.analysis import analyze_file, parse_thresholds, save_and_write
@@ -375,7 +457,8 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
                                                    "form": form_id or "", "key": str(key_file or "")})
     if save_to_bank:
         with obj.open_bank() as bank:
-            written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}")
+            written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}", responses=responses,
+                                     administration_id=administration_id)
     else:
         written = save_and_write(run, outdir)
     if workbook is not None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from certbank_core.errors import InputError
 from certbank_core.files import sha256_of
+from psychometrics.promotion import DEFAULT_CRITERIA, PromotionCriteria, PromotionReview, review_pretest_items
 from psychometrics.responses import LANGUAGE_COLUMN, ResponseMatrix
 
 
@@ -60,6 +61,8 @@ def attach(bank, responses, form_id: str, matrix: ResponseMatrix, administration
         adm = bank.add_administration(None, form_id, responses_sha256=sha,
                                       **{**fields, "window_start": window_start or date.today().isoformat()})
         return Attached(adm.administration_id, True)
+    # A new administration named on the command line is dated today unless a window was given.
+    fields["window_start"] = window_start or date.today().isoformat()
     adm, created = bank.ensure_administration(administration_id, form_id, sha, **fields)
     return Attached(adm.administration_id, created)
 
@@ -110,7 +113,7 @@ def show(bank, administration_id: str) -> str:
     sets = bank.parameter_sets()
     mine = sets[sets["administration_id"] == administration_id] if len(sets) else sets
     for row in mine.itertuples(index=False):
-        lines.append(f"  parameter set {row.id}: {row.model} {row.method} on scale {row.scale}"
+        lines.append(f"  parameter set {row.parameter_set_id}: {row.model} {row.method} on scale {row.scale}"
                      f"{'' if row.accepted else ' (not accepted)'}")
     stats = bank.statistics_table()
     n_stats = int((stats["administration_id"] == administration_id).sum()) if len(stats) else 0
@@ -123,3 +126,76 @@ def item_stats(bank, item_id: str) -> pd.DataFrame:
     by group, oldest first."""
     bank.get_item(item_id)
     return bank.item_statistics_history(item_id)
+
+
+# ---- pretest → operational -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PromotionRun:
+    """The review of an administration's pretest items, and the items moved (empty until applied)."""
+
+    administration_id: str
+    review: PromotionReview
+    promoted: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.review.to_frame()
+
+    def message(self) -> str:
+        ready = self.review.ready_ids
+        lines = [f"Administration {self.administration_id}: {len(self.review.frame)} pretest items reviewed, "
+                 f"{len(ready)} meet the bank's criteria" + (f" ({', '.join(ready)})" if ready else "") + "."]
+        if not self.review.dif_checked:
+            lines.append("DIF was not checked: give --dif DIF.csv (from `certbank dif`) to include it.")
+        if self.promoted:
+            lines.append(f"Promoted to operational: {', '.join(self.promoted)}.")
+        elif ready:
+            lines.append("Nothing changed: add --apply to promote them.")
+        return "\n".join(lines)
+
+
+def _read_dif(path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"The DIF file {path} does not exist.")
+    try:
+        frame = pd.read_csv(path, dtype={"item_id": str, "ets_class": str}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read the DIF file ({err}).") from None
+    missing = [c for c in ("item_id", "ets_class") if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}, row 1: a DIF file (from `certbank dif`) needs the column(s) {', '.join(missing)}.")
+    return frame
+
+
+def promotion_review(bank, administration_id: str, *, dif_file=None, apply: bool = False,
+                     reason: str | None = None, criteria: PromotionCriteria = DEFAULT_CRITERIA) -> PromotionRun:
+    """Review the pretest items of an administration's form against ``criteria`` with the statistics saved from
+    that administration and the items' bank-scale parameters; with ``apply`` move the ready ones from pretest to
+    operational in one transaction, each with its evidence in the audit log."""
+    adm = bank.get_administration(administration_id)
+    if adm.form_id is None:
+        raise InputError(f"Administration {administration_id!r} has no form on record, so it has no pretest items.")
+    form = bank.get_form(adm.form_id)
+    pretest = [fi.item_id for fi in form.items if fi.is_pretest]
+    pool = bank.item_pool().set_index("item_id")
+    pretest = [i for i in pretest if i in pool.index and pool.at[i, "status"] == "pretest"]
+    stats = bank.statistics_table(pretest)
+    if len(stats):
+        stats = stats[(stats["administration_id"] == administration_id) & (stats["group"] == "all")]
+        stats = stats.assign(point_biserial=stats["point_biserial_corrected"])
+    params = bank.item_parameters(pretest)
+    dif = _read_dif(dif_file) if dif_file else None
+    review = review_pretest_items(pretest, stats if len(stats) else pd.DataFrame(columns=["item_id"]), params,
+                                  dif, criteria=criteria)
+    promoted: tuple[str, ...] = ()
+    if apply and review.ready_ids:
+        rows = review.frame.set_index("item_id")
+        with bank.transaction():
+            for item_id in review.ready_ids:
+                r = rows.loc[item_id]
+                evidence = (f"pretest on administration {administration_id}: N {int(r.n)}, P {r.p_value:.2f}, "
+                            f"corrected r {r.point_biserial:.2f}, a {r.a:.2f}, b {r.b:.2f}")
+                bank.promote_items([item_id], f"{reason}; {evidence}" if reason else evidence)
+        promoted = review.ready_ids
+    return PromotionRun(administration_id, review, promoted)

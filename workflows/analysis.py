@@ -19,6 +19,7 @@ from certbank_core.errors import CertbankError, InputError
 from psychometrics.ctt import OUTPUT_FILES, ClassicalReport, analyze_responses
 from psychometrics.flags import DEFAULT_THRESHOLDS, Thresholds
 from psychometrics.responses import ResponseMatrix
+from workflows.administrations import attach
 from workflows.responses import read_item_areas, read_key_file, read_responses
 
 #: DIF needs both groups; below these sizes Mantel–Haenszel is too unstable to report (Zwick 2012 suggests
@@ -165,15 +166,20 @@ def analyze_file(bank, responses, *, form_id: str | None = None, key_file=None, 
     return AnalysisRun(report, matrix, context, form_id)
 
 
-def save_and_write(run: AnalysisRun, outdir, bank=None, label: str | None = None) -> list[str]:
-    """Write the analysis files; with ``bank`` also save each group's statistics under ``label``, the files
-    written inside the bank transaction so that either both happen or neither."""
+def save_and_write(run: AnalysisRun, outdir, bank=None, label: str | None = None, *, responses=None,
+                   administration_id: str | None = None) -> list[str]:
+    """Write the analysis files; with ``bank`` also save each group's statistics under ``label``, dated by
+    the administration of ``responses`` (``--administration``, created on first use, or the one the file is
+    attached to), the files written inside the bank transaction so that either both happen or neither."""
     if bank is None:
         return write_classical_outputs(run.report, outdir)
     with bank.transaction():
+        if responses is not None and run.form_id:
+            administration_id = attach(bank, responses, run.form_id, run.matrix, administration_id).administration_id
         for group, frame in run.report.bank_statistics():
-            bank.save_item_statistics(frame, label, group=group)
+            bank.save_item_statistics(frame, label, group=group, administration_id=administration_id)
         return write_classical_outputs(run.report, outdir)
+
 
 def parse_thresholds(pairs) -> Thresholds:
     """--threshold NAME=VALUE pairs -> a flags.Thresholds (unknown names or bad numbers: InputError)."""

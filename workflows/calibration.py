@@ -281,7 +281,8 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
         raise InputError("--anchor-from-bank needs the item bank, and none was given.")
     consult = bank is not None and (form_id is not None or anchor_from_bank)
     if consult:
-        common = anchors_from_bank(bank.item_parameters(matrix.item_ids), matrix.item_ids, D)
+        bank_params = bank.item_parameters(matrix.item_ids)
+        common = anchors_from_bank(bank_params, matrix.item_ids, D)
         if anchor_from_bank and not common:
             raise InputError("--anchor-from-bank: none of the items in the file has parameters in the bank.")
     kind = dict(versions=versions, default_label=label, form_id=form_id, matrix=matrix,
@@ -290,7 +291,8 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
         if engine.lower() != "certbank":
             raise InputError(f"Form {form_id or 'these items'} shares {len(common)} items with the bank scale; "
                              "linking onto it needs the certbank engine (drop --engine girth).")
-        bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, common, model=model.lower(), D=D,
+        usable = bank_params[bank_params["item_id"].isin(list(common))]
+        bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, usable, model=model.lower(), D=D,
                                              method=link, drift=drift,
                                              quadrature=make_quadrature(n_nodes, quadrature_method))
         report = _report_on_bank_scale(bank_scale, matrix.scored)

@@ -157,8 +157,12 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     pos = {iid: j for j, iid in enumerate(item_ids)}
     idx = np.array([pos[i] for i in common], dtype=int)
     free_common = {i: (free.a[j], free.b[j], free.c[j]) for i, j in zip(common, idx)}
+    se_old = None
+    if isinstance(bank_params, pd.DataFrame) and "se_b" in bank_params:
+        se_old = dict(zip(bank_params["item_id"].astype(str), pd.to_numeric(bank_params["se_b"], errors="coerce")))
+    se_new = {i: float(free.se_b[j]) for i, j in zip(common, idx)} if free.se_b is not None else None
     screen = drift_screening.screen_anchor_drift(
-        free_common, bank, D=D, method="stocking-lord",
+        free_common, bank, D=D, method="stocking-lord", se_new=se_new, se_old=se_old,
         z_threshold=z_threshold if drift else np.inf, b_threshold=b_threshold, rmsd_threshold=rmsd_threshold,
         max_release_fraction=max_release_fraction if drift else 1.0, min_anchors=min_common,
         max_iterations=max_iterations, quadrature=None)

@@ -57,6 +57,10 @@ MAD_TO_SD = 1.4826
 IQR_TO_SD = 0.7413
 #: Never release more than this share of the anchors: beyond it the anchor set cannot hold the scale.
 MAX_RELEASE_FRACTION = 0.5
+#: When standard errors are given, a displacement must also be significant: |b* − b_bank| / SE > this
+#: (two-sided 5%). A hard or easy item has a large SE of b, so its displacement can pass the robust-z and
+#: 0.3-logit rules by estimation error alone (seen on a b = −2.6 item: −0.38 logit at 1.3 SE).
+DISPLACEMENT_T_THRESHOLD = 1.96
 #: Optional third condition: the N(0, 1)-weighted RMSD between the curves must exceed this (0: off). Under
 #: the 3PL, b and c trade off: a c estimated 0.1 higher moves b by 0.3–0.4 logit while the curves differ by an
 #: RMSD of 0.01–0.035; 0.04 (``RMSD_FLOOR_3PL``) keeps such anchors while a 1-logit shift (RMSD 0.05–0.2,
@@ -318,7 +322,8 @@ def screen_anchor_drift(new, old, *, D: float = D_LOGISTIC, method: str | None =
                         rmsd_threshold: float = RMSD_FLOOR,
                         max_release_fraction: float = MAX_RELEASE_FRACTION, min_anchors: int = MIN_ANCHORS,
                         max_iterations: int = MAX_ITERATIONS, scale: str = "mad",
-                        quadrature=None) -> DriftResult:
+                        quadrature=None, se_new=None, se_old=None,
+                        t_threshold: float = DISPLACEMENT_T_THRESHOLD) -> DriftResult:
     """Screen the anchors for drift, re-linking on the retained ones until the retained set is stable.
 
     new: this year's parameters of the anchors — a free calibration (``method`` links it onto the bank scale
@@ -327,7 +332,9 @@ def screen_anchor_drift(new, old, *, D: float = D_LOGISTIC, method: str | None =
     Both: ItemParameters, a Calibration, a frame (item_id, a, b, c) or {item_id: (a, b, c)}; on the metric D.
     method: a ``linking.METHODS`` name (default Stocking & Lord 1983) or None.
     Flag rule: |robust z| > z_threshold (2.7, Huynh & Meyer 2010) and |b* − b_bank| > b_threshold (0.3)
-    (and RMSD > rmsd_threshold, off by default).
+    (and RMSD > rmsd_threshold, off by default); with ``se_new`` / ``se_old`` ({item_id: SE of b}, this year's
+    on its own scale and the bank's) also |b* − b_bank| / √((A·se_new)² + se_old²) > t_threshold (1.96),
+    the displacement test of Wells, Subkoviak & Serlin (2002) in its simplest form.
     Raises InputError with fewer than ``min_anchors`` anchors, EstimationError when more than
     ``max_release_fraction`` of them drifted (the anchor set cannot hold the scale).
     """
@@ -345,6 +352,9 @@ def screen_anchor_drift(new, old, *, D: float = D_LOGISTIC, method: str | None =
                                  f"on both sides; found {len(ids)}"))
     new_p, old_p = _subset(new_p, ids), _subset(old_p, ids)
     m = len(ids)
+    se_n = np.array([float((se_new or {}).get(i, np.nan)) for i in ids])
+    se_o = np.array([float((se_old or {}).get(i, 0.0)) for i in ids])
+    se_o = np.where(np.isfinite(se_o), se_o, 0.0)
     released = np.zeros(m, dtype=bool)
     history: list[tuple[str, ...]] = []
     warnings: list[str] = []
@@ -363,6 +373,10 @@ def screen_anchor_drift(new, old, *, D: float = D_LOGISTIC, method: str | None =
             z_a = robust_z(np.log(moved.a / old_p.a), reference=~released, scale=scale)[0]
         areas = icc_areas(old_p, moved)
         flag = (np.abs(z) > z_threshold) & (np.abs(d) > b_threshold) & (areas[2] > rmsd_threshold)
+        se_d = np.sqrt((A * se_n) ** 2 + se_o ** 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            significant = ~(np.isfinite(se_d) & (se_d > 0)) | (np.abs(d) / se_d > t_threshold)
+        flag &= significant
         return lk, A, B, moved, d, z, med, rsd, z_a, flag, areas
 
     def too_many(n_drifted, how):
