@@ -321,7 +321,8 @@ def test_cli_angoff_with_bank_form_and_missing_parameters(tmp_path, monkeypatch)
     out2 = tmp_path / "b"
     res = CliRunner().invoke(main, ["cutscore", "angoff", str(_ratings_file(tmp_path)), "--form", "F1", "--out", str(out2)])
     assert res.exit_code == 2
-    assert "form F1: item I3 has no IRT parameters" in res.output and "I4" in res.output
+    assert "2 of the 4 scored items of form F1 have no IRT parameters on the bank scale (I3, I4)" in res.output
+    assert "certbank calibrate RESPONSES --form F1" in res.output
     assert not out2.exists()
 
 
