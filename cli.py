@@ -708,18 +708,30 @@ def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_lo
               help="The form's reliability (e.g. alpha) for Livingston–Lewis (default KR-21 of the scores).")
 @click.option("--decision-out", "decision_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --scores: write the decision-quality table (.csv).")
+@click.option("--equate-from", "equate_from", default=None, metavar="OLD_FORM",
+              help="With --form: also equate the form to this earlier bank form through their anchor block "
+                   "(NEAT: Tucker, Levine, chained, frequency estimation) beside the IRT cut.")
+@click.option("--responses", "responses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: the responses to --form (scored with its bank key).")
+@click.option("--old-responses", "old_responses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: the responses to OLD_FORM.")
+@click.option("--equating-out", "equating_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: write each method's raw cut beside the IRT one (.csv).")
 @pass_context
 def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, scores_file, reliability,
-                   decision_path):
-    """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
+                   decision_path, equate_from, responses, old_responses, equating_path):
+    """The form's raw cut for standard NAME (bank name or .json file) and its conversion table, from the
+    form's parameters on the bank scale (the parameter sets used are named)."""
     from workflows.standards import apply_standard
 
     with obj.bank_on_demand() as bank:
         applied = apply_standard(bank, name, form_id=form_id, params_file=params_file, rule=rule,
                                  scores_file=scores_file, reliability=reliability,
-                                 decision_table=decision_path is not None)
-    applied.write(out_path, decision_path)
-    click.echo(applied.message(out_path))
+                                 decision_table=decision_path is not None, equate_from=equate_from,
+                                 responses=responses, old_responses=old_responses,
+                                 equating_table=equating_path is not None)
+    applied.write(out_path, decision_path, equating_path)
+    click.echo(applied.message(out_path, equating_path))
 
 
 @main.command("equate")
