@@ -426,25 +426,31 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 @click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--params", "params_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Item parameters (params.csv from calibrate: item_id, a, b, c, D); not needed with --form.")
-@click.option("--form", "form_id", default=None, help="With --standard: score against this bank form.")
+@click.option("--form", "form_id", default=None,
+              help="Score with this bank form's key and its bank-scale parameters (raw, θ, SE); with --standard "
+                   "also scaled score and pass/fail.")
 @click.option("--standard", "standard_name", default=None,
               help="Report raw, θ, scaled, pass/fail and areas against this standard (bank name or .json).")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Score option labels with a key file (item_id,key). Not needed for 0/1 data.")
 @click.option("--method", type=click.Choice(["eap", "map", "mle", "wle"], case_sensitive=False), default="eap",
               show_default=True, help="EAP (posterior mean), MAP, MLE (bounded ±4 for zero/perfect) or WLE.")
+@click.option("--administration", "administration_id", default=None,
+              help="The administration these responses come from (reported; its form is used without --form).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="thetas.csv to write.")
 @pass_context
-def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
-    """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
-    θ, scaled score, pass/fail and competency areas instead."""
+def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name,
+          administration_id):
+    """Estimate each candidate's θ from RESPONSES with known item parameters (--params) or a bank form's
+    bank-scale parameters (--form: raw, θ and SE); with --standard, report raw, θ, scaled score, pass/fail and
+    competency areas instead."""
     from workflows.scoring import score_file
 
-    if params_file is None and not (standard_name or form_id):
-        raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
+    if params_file is None and not (standard_name or form_id or administration_id):
+        raise click.UsageError("Give --params FILE, or --form ID (with or without --standard NAME).")
     with obj.bank_on_demand() as bank:
         run = score_file(bank, responses, params_file=params_file, key_file=key_file, method=method,
-                         form_id=form_id, standard=standard_name)
+                         form_id=form_id, standard=standard_name, administration_id=administration_id)
     run.write(out)
     click.echo(run.message(out))
 

@@ -444,8 +444,10 @@ def test_cli_score_with_bank_form_reports_areas(tmp_path, monkeypatch):
     assert report["pct_SAMHSA.II"].tolist() == [100.0, 0.0, 50.0]
     res = CliRunner().invoke(main, ["score", str(_responses_file(tmp_path, labels=True)), "--form", "F1",
                                     "--out", str(tmp_path / "x.csv")])
-    assert res.exit_code == 2 and "needs --standard" in res.output
-    assert not (tmp_path / "x.csv").exists()
+    assert res.exit_code == 0, res.output  # without --standard: raw, θ and SE from the form's parameters
+    thetas = pd.read_csv(tmp_path / "x.csv")
+    assert thetas["raw"].tolist() == [4, 1, 3] and thetas["theta"].is_monotonic_increasing is False
+    assert thetas.loc[0, "theta"] > thetas.loc[2, "theta"] > thetas.loc[1, "theta"]
 
 
 def test_read_xlsx_ratings_with_problems(tmp_path):
