@@ -521,25 +521,31 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 @click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--params", "params_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="Item parameters (params.csv from calibrate: item_id, a, b, c, D); not needed with --form.")
-@click.option("--form", "form_id", default=None, help="With --standard: score against this bank form.")
+@click.option("--form", "form_id", default=None,
+              help="Score with this bank form's key and its bank-scale parameters (raw, θ, SE); with --standard "
+                   "also scaled score and pass/fail.")
 @click.option("--standard", "standard_name", default=None,
               help="Report raw, θ, scaled, pass/fail and areas against this standard (bank name or .json).")
 @click.option("--key", "key_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Score option labels with a key file (item_id,key). Not needed for 0/1 data.")
 @click.option("--method", type=click.Choice(["eap", "map", "mle", "wle"], case_sensitive=False), default="eap",
               show_default=True, help="EAP (posterior mean), MAP, MLE (bounded ±4 for zero/perfect) or WLE.")
+@click.option("--administration", "administration_id", default=None,
+              help="The administration these responses come from (reported; its form is used without --form).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="thetas.csv to write.")
 @pass_context
-def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name):
-    """Estimate each candidate's θ from RESPONSES with known item parameters; with --standard, report raw,
-    θ, scaled score, pass/fail and competency areas instead."""
+def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name,
+          administration_id):
+    """Estimate each candidate's θ from RESPONSES with known item parameters (--params) or a bank form's
+    bank-scale parameters (--form: raw, θ and SE); with --standard, report raw, θ, scaled score, pass/fail and
+    competency areas instead."""
     from workflows.scoring import score_file
 
-    if params_file is None and not (standard_name or form_id):
-        raise click.UsageError("Give --params FILE (or --form ID --standard NAME).")
+    if params_file is None and not (standard_name or form_id or administration_id):
+        raise click.UsageError("Give --params FILE, or --form ID (with or without --standard NAME).")
     with obj.bank_on_demand() as bank:
         run = score_file(bank, responses, params_file=params_file, key_file=key_file, method=method,
-                         form_id=form_id, standard=standard_name)
+                         form_id=form_id, standard=standard_name, administration_id=administration_id)
     run.write(out)
     click.echo(run.message(out))
 
@@ -803,18 +809,30 @@ def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_lo
               help="The form's reliability (e.g. alpha) for Livingston–Lewis (default KR-21 of the scores).")
 @click.option("--decision-out", "decision_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --scores: write the decision-quality table (.csv).")
+@click.option("--equate-from", "equate_from", default=None, metavar="OLD_FORM",
+              help="With --form: also equate the form to this earlier bank form through their anchor block "
+                   "(NEAT: Tucker, Levine, chained, frequency estimation) beside the IRT cut.")
+@click.option("--responses", "responses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: the responses to --form (scored with its bank key).")
+@click.option("--old-responses", "old_responses", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: the responses to OLD_FORM.")
+@click.option("--equating-out", "equating_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --equate-from: write each method's raw cut beside the IRT one (.csv).")
 @pass_context
 def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, scores_file, reliability,
-                   decision_path):
-    """The form's raw cut for standard NAME (bank name or .json file) and its conversion table."""
+                   decision_path, equate_from, responses, old_responses, equating_path):
+    """The form's raw cut for standard NAME (bank name or .json file) and its conversion table, from the
+    form's parameters on the bank scale (the parameter sets used are named)."""
     from workflows.standards import apply_standard
 
     with obj.bank_on_demand() as bank:
         applied = apply_standard(bank, name, form_id=form_id, params_file=params_file, rule=rule,
                                  scores_file=scores_file, reliability=reliability,
-                                 decision_table=decision_path is not None)
-    applied.write(out_path, decision_path)
-    click.echo(applied.message(out_path))
+                                 decision_table=decision_path is not None, equate_from=equate_from,
+                                 responses=responses, old_responses=old_responses,
+                                 equating_table=equating_path is not None)
+    applied.write(out_path, decision_path, equating_path)
+    click.echo(applied.message(out_path, equating_path))
 
 
 @main.command("equate")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError, Problem
+from itembank.model import BANK_SCALE
 from psychometrics.irt.models import D_LOGISTIC, ItemParameters
 from workflows.tables import read_numeric_table
 
@@ -102,18 +104,109 @@ def _need_bank(bank, what: str):
 
 
 
-def form_parameters(bank, form_id: str | None, params_file=None) -> tuple[ItemParameters, np.ndarray | None]:
-    """The form's scored items with their IRT parameters, from the bank (``form_id``) or a file
-    (``params_file``: item_id, a, b, c), and the items' latest p-values (bank forms only, else None)."""
+#: How many item ids a "these items have no parameters" sentence shows before "…".
+SHOWN_IDS = 3
+
+
+def calibrate_hint(form_id: str) -> str:
+    """The command that puts a form's items on the bank scale (named by every "no parameters" sentence)."""
+    return (f"`certbank calibrate RESPONSES --form {form_id} --model 3pl --out params.csv --save "
+            f"--administration ID`")
+
+
+def shown_ids(ids, limit: int = SHOWN_IDS) -> str:
+    """"A, B, C, …": the first ``limit`` ids, and an ellipsis when there are more."""
+    ids = list(ids)
+    return ", ".join(ids[:limit]) + (", …" if len(ids) > limit else "")
+
+
+@dataclass(frozen=True)
+class FormParameters:
+    """A form's scored items with their bank-scale IRT parameters and where they came from.
+
+    ``params``: ItemParameters in form order; ``p_values``: the items' latest p-values (bank forms, else None);
+    ``sources``: one row per parameter set that supplied items — parameter_set_id, administration_id, method,
+    starts_scale, label, n_items (empty for a parameter file, or a bank that keeps no provenance)."""
+
+    params: ItemParameters
+    p_values: np.ndarray | None
+    sources: pd.DataFrame
+    form_id: str | None = None
+    params_file: Path | None = None
+
+    def source_records(self) -> list[dict]:
+        """The sources as JSON-ready records (for summaries)."""
+        return [{k: (None if pd.isna(v) else (int(v) if k in ("parameter_set_id", "n_items") else
+                                               bool(v) if k == "starts_scale" else v))
+                 for k, v in row.items()} for row in self.sources.to_dict("records")]
+
+    def sentence(self) -> str:
+        """"Parameters: set 3 (administration PSS-2027-A, stocking-lord, 118 items), set 1 (…)."."""
+        if self.params_file is not None:
+            return f"Parameters: the file {self.params_file}."
+        if self.sources.empty:
+            return "Parameters: the bank scale (the bank keeps no parameter-set provenance)."
+        parts = []
+        for row in self.sources.itertuples():
+            bits = [f"administration {row.administration_id}" if row.administration_id else
+                    (row.label or "no administration")]
+            bits.append(str(row.method))
+            if row.starts_scale:
+                bits.append("defines the bank scale")
+            bits.append(f"{row.n_items} item{'s' if row.n_items != 1 else ''}")
+            parts.append(f"set {row.parameter_set_id} ({', '.join(bits)})")
+        return "Parameters: " + ", ".join(parts) + "."
+
+
+def _sources(bank, frame: pd.DataFrame) -> pd.DataFrame:
+    columns = ["parameter_set_id", "administration_id", "method", "starts_scale", "label", "n_items"]
+    if "parameter_set_id" not in frame.columns or frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    counts = frame.groupby("parameter_set_id", sort=False).size()
+    for set_id, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        info = bank.parameter_set(int(set_id)) if hasattr(bank, "parameter_set") else None
+        rows.append({"parameter_set_id": int(set_id),
+                     "administration_id": getattr(info, "administration_id", None),
+                     "method": getattr(info, "method", None) or frame.loc[frame.parameter_set_id == set_id,
+                                                                          "method"].iloc[0],
+                     "starts_scale": bool(getattr(info, "starts_scale", False)),
+                     "label": getattr(info, "label", ""), "n_items": int(n)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def bank_form_parameters(bank, form_id: str | None, params_file=None) -> FormParameters:
+    """The form's scored items with their IRT parameters on the bank scale and the parameter sets that supplied
+    them (``FormParameters``), from the bank (``form_id``) or a file (``params_file``: item_id, a, b, c).
+
+    Only bank-scale parameters count (``bank.item_parameters(items)``: the newest accepted set on the bank
+    scale for each item's current version). When some scored items have none, one sentence says how many,
+    names a few and gives the command that calibrates the form onto the bank scale."""
     if bool(form_id) == bool(params_file):
         raise InputError("Give exactly one of --form ID (bank) or --params FILE (item_id, a, b, c).")
     if params_file:
-        return read_item_parameters(params_file), None
+        return FormParameters(read_item_parameters(params_file), None, _sources(None, pd.DataFrame()),
+                              params_file=Path(params_file))
     bank = _need_bank(bank, f"form {form_id}")
     items = bank.get_form(form_id).scored_item_ids
-    params = ItemParameters.from_frame(bank.item_parameters(items), item_ids=items, source=f"form {form_id}")
+    frame = bank.item_parameters(items)
+    if "scale" in frame.columns:
+        frame = frame[frame["scale"].fillna(BANK_SCALE) == BANK_SCALE]
+    have = set(frame.loc[frame["b"].notna(), "item_id"].astype(str)) if "b" in frame.columns else set()
+    missing = [i for i in items if i not in have]
+    if missing:
+        raise InputError(f"{len(missing)} of the {len(items)} scored items of form {form_id} have no IRT "
+                         f"parameters on the bank scale ({shown_ids(missing)}): calibrate this form's responses "
+                         f"onto the bank scale first: {calibrate_hint(form_id)}.")
+    params = ItemParameters.from_frame(frame, item_ids=items, source=f"form {form_id}")
     pool = bank.item_pool()
     p_values = pool.set_index("item_id").reindex(list(items))["p_value"].to_numpy(dtype=float) \
         if "p_value" in pool else None
-    return params, p_values
+    return FormParameters(params, p_values, _sources(bank, frame), form_id=form_id)
 
+
+def form_parameters(bank, form_id: str | None, params_file=None) -> tuple[ItemParameters, np.ndarray | None]:
+    """The form's scored items with their bank-scale IRT parameters and the items' latest p-values (bank forms
+    only, else None); ``bank_form_parameters`` also says which parameter sets supplied them."""
+    found = bank_form_parameters(bank, form_id, params_file)
+    return found.params, found.p_values

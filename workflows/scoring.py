@@ -14,7 +14,7 @@ from certbank_core.errors import InputError, Problem
 from psychometrics.irt import scoring
 from psychometrics.standards.scaling import scale_from_dict, score_candidates
 from workflows.outputs import write_atomically, write_csv
-from workflows.parameter_files import form_parameters, read_latent, read_params
+from workflows.parameter_files import FormParameters, bank_form_parameters, form_parameters, read_latent, read_params
 from workflows.responses import scored_matrix
 from workflows.standards import load_standard
 
@@ -53,17 +53,81 @@ class ThetaRun:
 
 
 
+@dataclass(frozen=True)
+class FormThetaRun:
+    """`score --form ID` without a standard: per candidate raw score, θ by ``method`` and its SE, from the
+    form's bank-scale parameters (``parameters`` says which sets); ``administration_id`` is only reported."""
+
+    form_id: str
+    method: str
+    report: pd.DataFrame = field(repr=False)
+    parameters: FormParameters = field(repr=False)
+    administration_id: str | None = None
+
+    def write(self, out) -> list[Path]:
+        return [write_csv(out, self.report)]
+
+    def message(self, out) -> str:
+        bounded = int(self.report["bounded"].sum())
+        adm = f" Administration {self.administration_id}." if self.administration_id else ""
+        return (f"Scored {len(self.report)} candidates on form {self.form_id} by {self.method.upper()}: mean raw "
+                f"{self.report['raw'].mean():.2f} of {self.parameters.params.n_items}, mean θ "
+                f"{np.nanmean(self.report['theta']):.3f}{f', {bounded} held at the ±4 bound' if bounded else ''}."
+                f"{adm} {self.parameters.sentence()} Wrote {out}.")
+
+
+def _checked_administration(bank, administration_id: str | None, form_id: str | None) -> str | None:
+    """The form the administration delivered (checked against ``form_id``), or ``form_id`` without one."""
+    if not administration_id:
+        return form_id
+    adm = bank.get_administration(administration_id)
+    if form_id and adm.form_id and adm.form_id != form_id:
+        raise InputError(f"Administration {administration_id} delivered form {adm.form_id}, not {form_id}: give "
+                         f"the administration of form {form_id}, or leave --administration out.")
+    return form_id or adm.form_id
+
+
+def score_form(bank, responses, form_id: str, *, method: str = "eap",
+               administration_id: str | None = None) -> FormThetaRun:
+    """`score RESPONSES --form ID` without a standard: each candidate's raw score on the form's scored items
+    and θ by ``method`` (EAP/MAP with a N(0, 1) prior on the bank scale; MLE, WLE) with its SE, from the form's
+    parameters on the bank scale (``bank_form_parameters``: refused, in one sentence, when items lack them).
+    Responses are scored with the form's bank key; not-reached items are left out of θ and count as wrong in
+    the raw score."""
+    found = bank_form_parameters(bank, form_id)
+    params = found.params
+    matrix, _ = scored_matrix(bank, responses, form_id)
+    columns = [matrix.item_ids.index(i) for i in params.item_ids]
+    x = matrix.scored[:, columns]
+    thetas = scoring.score(x, params.a, params.b, params.c, method=method.lower(), D=params.D,
+                           person_ids=matrix.person_ids)
+    report = pd.DataFrame({"candidate_id": matrix.person_ids, "raw": np.nansum(x, axis=1).astype(int),
+                           "n_answered": thetas.n_answered, "theta": thetas.theta, "se": thetas.se,
+                           "bounded": thetas.bounded, "method": method.lower()})
+    if "language" in matrix.groups:
+        report.insert(1, "language", matrix.groups["language"].to_numpy())
+    return FormThetaRun(form_id, method, report, found, administration_id)
+
+
 def score_file(bank, responses, *, params_file=None, key_file=None, method: str = "eap",
-               form_id: str | None = None, standard: str | None = None):
-    """Score a response file. With ``standard`` or ``form_id``: each candidate's raw, θ, scaled score,
-    pass/fail and areas against the standard (``standard_jobs.score_against_standard``); else θ by
-    ``method`` with the parameters in ``params_file`` (EAP/MAP prior: the latent mean and SD in the
-    calibration.json beside it, else N(0, 1)). Returns a result with ``write(out)`` and ``message(out)``."""
-    if standard or form_id:
+               form_id: str | None = None, standard: str | None = None, administration_id: str | None = None):
+    """Score a response file. With ``standard``: each candidate's raw, θ, scaled score, pass/fail and areas
+    against it (``score_against_standard``); with ``form_id`` alone (or ``administration_id``, whose form is
+    used): raw and θ by ``method`` from the form's bank-scale parameters (``score_form``); else θ by ``method``
+    with the parameters in ``params_file`` (EAP/MAP prior: the latent mean and SD in the calibration.json
+    beside it, else N(0, 1)). Returns a result with ``write(out)`` and ``message(out)``."""
+    if administration_id:
+        form_id = _checked_administration(bank, administration_id, form_id)
+    if standard:
         return score_against_standard(bank, responses, standard=standard, form_id=form_id,
                                       params_file=params_file, key_file=key_file)
+    if form_id:
+        if params_file or key_file:
+            raise InputError("Without --standard, --form scores with the bank's key and bank-scale parameters: "
+                             "leave out --params and --key.")
+        return score_form(bank, responses, form_id, method=method, administration_id=administration_id)
     if params_file is None:
-        raise InputError("Give --params FILE (or --form ID --standard NAME).")
+        raise InputError("Give --params FILE, or --form ID (bank-scale parameters), with or without --standard.")
     matrix, _ = scored_matrix(None, responses, None, key_file)
     params = read_params(params_file)
     result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
@@ -95,8 +159,6 @@ def score_against_standard(bank, responses, *, standard: str | None, form_id: st
                            params_file=None, key_file=None) -> StandardScores:
     """`score --form ID --standard NAME|FILE`: each candidate's raw score, θ and scaled score from the form's
     conversion table, pass/fail and (bank forms) percent correct by competency area."""
-    from workflows.calibration import scored_matrix
-
     if not standard:
         raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
     record = load_standard(bank, standard)

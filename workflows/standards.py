@@ -24,8 +24,9 @@ from psychometrics.standards.carrying import StandardAcrossForms, carry_standard
 from psychometrics.standards.decision import decision_summary
 from psychometrics.standards.scaling import ScaleDefinition, conversion_table, make_standard, scale_from_dict
 from psychometrics.standards.setting import AngoffResult, BookmarkResult, CompromiseResult, bookmark, impact
+from workflows.equating import NeatComparison, equate_forms_neat
 from workflows.outputs import FolderOutputs, write_csv
-from workflows.parameter_files import _need_bank, form_parameters
+from workflows.parameter_files import FormParameters, _need_bank, bank_form_parameters, form_parameters
 from workflows.standard_files import (angoff_from_file, beuk_from_files, hofstee_from_files, read_raw_scores,
                                       read_scores_and_groups)
 
@@ -203,7 +204,9 @@ def new_standard(name: str, *, theta_cut: float | None = None, angoff_dir=None,
 @dataclass(frozen=True)
 class AppliedStandard:
     """A standard on one form: ``table`` raw → θ → scaled → passed (attrs raw_cut); ``decisions`` the decision
-    quality on candidates' scores (None without scores)."""
+    quality on candidates' scores (None without scores); ``parameters`` where the form's item parameters came
+    from (bank parameter sets, or a file); ``neat`` the observed-score equating to an earlier form beside the
+    IRT cut (None unless asked for)."""
 
     name: str
     form: str
@@ -212,45 +215,91 @@ class AppliedStandard:
     theta_cut: float
     table: pd.DataFrame
     decisions: pd.DataFrame | None = None
+    parameters: FormParameters | None = None
+    neat: NeatComparison | None = None
 
     @property
     def raw_cut(self) -> int:
         return int(self.table.attrs["raw_cut"])
 
-    def write(self, out_path=None, decision_path=None) -> list[Path]:
-        """Write the conversion table and/or the decision-quality table (each .csv, atomically)."""
+    @property
+    def summary(self) -> dict:
+        """The result in JSON-ready form: standard, form, θ cut, raw cut, the parameter sets used and, with
+        NEAT, each method's cut."""
+        out = {"standard": self.name, "form": self.form, "rule": self.rule, "theta_cut": self.theta_cut,
+               "raw_cut": self.raw_cut, "n_items": self.params.n_items,
+               "parameter_sets": self.parameters.source_records() if self.parameters is not None else []}
+        if self.neat is not None:
+            out["neat"] = {"old_form": self.neat.old_form, "old_raw_cut": self.neat.comparison.old_raw_cut,
+                           "n_anchor_items": len(self.neat.anchor),
+                           "cuts": self.neat.comparison.table.to_dict("records"),
+                           "sentence": self.neat.comparison.sentence()}
+        return out
+
+    def write(self, out_path=None, decision_path=None, equating_path=None) -> list[Path]:
+        """Write the conversion table, the decision-quality table and/or the NEAT comparison (each .csv,
+        atomically)."""
         written = [write_csv(out_path, self.table)] if out_path else []
         if decision_path and self.decisions is not None:
             written.append(write_csv(decision_path, self.decisions))
+        if equating_path and self.neat is not None:
+            written += self.neat.write(equating_path)
         return written
 
-    def message(self, out_path=None) -> str:
+    def message(self, out_path=None, equating_path=None) -> str:
         lines = [f"  {row.method}: accuracy {row.accuracy:.3f}, consistency {row.consistency:.3f}, "
                  f"kappa {row.kappa:.3f}" for row in (self.decisions.itertuples() if self.decisions is not None
                                                       else ())]
+        if self.parameters is not None:
+            lines.append(self.parameters.sentence())
         lines.append(f"Standard {self.name} on {self.form}: pass at raw {self.raw_cut} of {self.params.n_items} "
                      f"(true score at the cut {self.params.tcc([self.theta_cut])[0]:.2f}; rule {self.rule})."
                      + (f" Wrote {out_path}." if out_path else ""))
+        if self.neat is not None:
+            lines.append(self.neat.message(equating_path))
         return "\n".join(lines)
 
 
 def apply_standard(bank, name: str, *, form_id: str | None = None, params_file=None, rule: str = "at_least",
-                   scores_file=None, reliability: float | None = None, decision_table: bool = False
-                   ) -> AppliedStandard:
-    """The form's raw cut and conversion table for standard NAME (bank name or .json file); with
-    ``scores_file`` (column score) also decision accuracy and consistency. ``decision_table`` says the caller
-    wants that table written, which needs ``scores_file``."""
+                   scores_file=None, reliability: float | None = None, decision_table: bool = False,
+                   equate_from: str | None = None, responses=None, old_responses=None,
+                   equating_table: bool = False, w1: float = 0.5) -> AppliedStandard:
+    """The form's raw cut and conversion table for standard NAME (bank name or .json file), from the form's
+    parameters on the bank scale (``bank_form_parameters``, which names the parameter sets used and refuses
+    a form whose items lack them); with ``scores_file`` (column score) also decision accuracy and consistency.
+    ``decision_table`` says the caller wants that table written, which needs ``scores_file``.
+
+    ``equate_from`` (an earlier bank form sharing an anchor block), with ``responses`` (this form's) and
+    ``old_responses`` (the earlier form's): also the NEAT observed-score equating of this form to that one,
+    each method's raw cut beside the IRT one (``workflows.equating.equate_forms_neat``); ``equating_table``
+    says the caller wants it written."""
     if decision_table and not scores_file:
         raise InputError("--decision-out needs --scores.")
+    neat_inputs = {"--responses": responses, "--old-responses": old_responses}
+    if equate_from:
+        if not form_id:
+            raise InputError("--equate-from needs --form (the new bank form), not --params.")
+        missing = [k for k, v in neat_inputs.items() if v is None]
+        if missing:
+            raise InputError(f"--equate-from {equate_from} needs {' and '.join(missing)} (each form's response "
+                             f"file).")
+    elif equating_table or any(v is not None for v in neat_inputs.values()):
+        raise InputError("--responses, --old-responses and --equating-out go with --equate-from OLD_FORM.")
     record = load_standard(bank, name)
     theta_cut = float(record["theta_cut"])
-    params, _ = form_parameters(bank, form_id, params_file)
+    found = bank_form_parameters(bank, form_id, params_file)
+    params = found.params
     table = conversion_table(params, theta_cut, scale_from_dict(record.get("scale")), rule)
     decisions = None
     if scores_file:
         decisions = decision_summary(read_raw_scores(scores_file, params.n_items), params.n_items,
                                      table.attrs["raw_cut"], reliability, params, theta_cut)
-    return AppliedStandard(name, str(form_id or params_file), rule, params, theta_cut, table, decisions)
+    neat = None
+    if equate_from:
+        neat = equate_forms_neat(bank, form_id, equate_from, responses, old_responses, theta_cut=theta_cut,
+                                 rule=rule, w1=w1)
+    return AppliedStandard(name, str(form_id or params_file), rule, params, theta_cut, table, decisions, found,
+                           neat)
 
 
 @dataclass(frozen=True)

@@ -321,7 +321,8 @@ def test_cli_angoff_with_bank_form_and_missing_parameters(tmp_path, monkeypatch)
     out2 = tmp_path / "b"
     res = CliRunner().invoke(main, ["cutscore", "angoff", str(_ratings_file(tmp_path)), "--form", "F1", "--out", str(out2)])
     assert res.exit_code == 2
-    assert "form F1: item I3 has no IRT parameters" in res.output and "I4" in res.output
+    assert "2 of the 4 scored items of form F1 have no IRT parameters on the bank scale (I3, I4)" in res.output
+    assert "certbank calibrate RESPONSES --form F1" in res.output
     assert not out2.exists()
 
 
@@ -443,8 +444,10 @@ def test_cli_score_with_bank_form_reports_areas(tmp_path, monkeypatch):
     assert report["pct_SAMHSA.II"].tolist() == [100.0, 0.0, 50.0]
     res = CliRunner().invoke(main, ["score", str(_responses_file(tmp_path, labels=True)), "--form", "F1",
                                     "--out", str(tmp_path / "x.csv")])
-    assert res.exit_code == 2 and "needs --standard" in res.output
-    assert not (tmp_path / "x.csv").exists()
+    assert res.exit_code == 0, res.output  # without --standard: raw, θ and SE from the form's parameters
+    thetas = pd.read_csv(tmp_path / "x.csv")
+    assert thetas["raw"].tolist() == [4, 1, 3] and thetas["theta"].is_monotonic_increasing is False
+    assert thetas.loc[0, "theta"] > thetas.loc[2, "theta"] > thetas.loc[1, "theta"]
 
 
 def test_read_xlsx_ratings_with_problems(tmp_path):
