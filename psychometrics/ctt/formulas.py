@@ -26,6 +26,10 @@ def coefficient_alpha(item_variances: np.ndarray, total_variance: float) -> floa
     return float(k / (k - 1) * (1.0 - np.sum(item_variances) / total_variance))
 
 
+#: Variances below this fraction of the scale of the sums they come from are rounding noise, i.e. zero.
+VARIANCE_RELATIVE_TOLERANCE = 1e-12
+
+
 def alpha_if_item_deleted(item_variances: np.ndarray, total_variance: float, item_total_covariances: np.ndarray,
                           n_items: int) -> np.ndarray:
     """Alpha of the test without item j, from the full test's moments (no re-scoring):
@@ -43,7 +47,10 @@ def alpha_if_item_deleted(item_variances: np.ndarray, total_variance: float, ite
         if n_items <= 2:
             return np.full(var_items.shape, np.nan)
         out = (n_items - 1) / (n_items - 2) * (1.0 - (var_items.sum() - var_items) / var_without)
-    return np.where(np.isfinite(out) & (var_without > 0), out, np.nan)
+    # σ²_(X−j) is a difference of sums of squares: when the rest score is constant it comes out as rounding
+    # noise (±1e-16 × σ_X²) rather than 0, and the ratio explodes. Treat it as 0 at that relative size.
+    tiny = VARIANCE_RELATIVE_TOLERANCE * max(float(total_variance), float(var_items.sum()), 1.0)
+    return np.where(np.isfinite(out) & (var_without > tiny), out, np.nan)
 
 
 def alpha_from_scores(scored) -> float:

@@ -121,7 +121,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
                             method: str = "stocking-lord", drift: bool = True,
                             z_threshold: float = drift_screening.ROBUST_Z_THRESHOLD,
                             b_threshold: float = drift_screening.B_DISPLACEMENT_FLOOR,
-                            rmsd_threshold: float = drift_screening.RMSD_FLOOR,
+                            rmsd_threshold: float | None = None,
                             max_release_fraction: float = drift_screening.MAX_RELEASE_FRACTION,
                             min_common: int = MIN_COMMON_ITEMS, max_iterations: int = drift_screening.MAX_ITERATIONS,
                             quadrature=None, guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
@@ -131,7 +131,8 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     scored: (n_persons, n_items) of 1/0/NaN; item_ids: (n_items,) the columns' item ids.
     bank_params: bank-scale parameters (frame item_id, a, b, c[, D] such as bank.item_parameters(),
       ItemParameters, or {item_id: (a, b, c)}); items without a and b do not count as common.
-    method: "stocking-lord" or "fixed-anchor" (module docstring). drift: screen the common items
+    method: "stocking-lord" or "fixed-anchor" (module docstring). rmsd_threshold: None = 0.04 for the 3PL,
+      0 otherwise. drift: screen the common items
       (``drift.screen_anchor_drift`` with z_threshold, b_threshold, rmsd_threshold, max_release_fraction,
       max_iterations);
       False keeps every common item as an anchor (the statistics are still reported).
@@ -139,6 +140,10 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
     Raises InputError when the form shares fewer than ``min_common`` items with the bank, EstimationError
     when the data cannot support the model or the anchors drifted too much to hold the scale.
     """
+    if rmsd_threshold is None:
+        # 3PL b estimates trade off against c: a clean anchor's b can move 0.3–0.6 logit while its curve
+        # barely changes, so the 3PL screen also asks the curves to differ (drift.RMSD_FLOOR_3PL).
+        rmsd_threshold = drift_screening.RMSD_FLOOR_3PL if str(model).lower() == "3pl" else drift_screening.RMSD_FLOOR
     method = str(method).lower()
     if method not in METHODS:
         raise InputError(Problem(f"unknown bank-scale method {method!r}; choose one of {', '.join(METHODS)}"))

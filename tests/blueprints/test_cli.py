@@ -35,18 +35,19 @@ def test_check_assemble_list_show_export_publish(sample_bank, tmp_path):
 
     listed = json.loads(run(sample_bank, "forms", "list", "--format", "json").output)
     mine = {row["form_id"]: row for row in listed}
-    assert mine["PSS-2026-A"]["n_items"] == 120 and mine["PSS-2026-A"]["status"] == "draft"
+    assert mine["PSS-2026-A"]["n_items"] == 130 and mine["PSS-2026-A"]["status"] == "draft"
 
     shown = run(sample_bank, "forms", "show", "PSS-2026-A")
-    assert shown.exit_code == 0 and "120 items (0 pretest)" in shown.output
+    assert shown.exit_code == 0 and "130 items (10 pretest)" in shown.output
 
     out = tmp_path / "a.json"
     exported = run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "json", "--out", str(out))
     assert exported.exit_code == 0, exported.output
     payload = json.loads(out.read_text())
-    assert len(payload["items"]) == 120 and len(payload["key"]) == 120
-    areas = [row["area"] for row in payload["items"]]
+    assert len(payload["items"]) == 130 and len(payload["key"]) == 130
+    areas = [row["area"] for row in payload["items"] if not row["is_pretest"]]
     assert areas.count("SAMHSA.VIII") == 10 and areas[0] == "SAMHSA.I"  # grouped by area, blueprint order
+    assert sum(row["is_pretest"] for row in payload["items"]) == 10  # the blueprint's pretest slots
 
     book = tmp_path / "a.xlsx"
     assert run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "xlsx", "--out", str(book)).exit_code == 0

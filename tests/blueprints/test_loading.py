@@ -18,7 +18,7 @@ SAMHSA_COUNTS = {"I": 12, "II": 10, "III": 8, "IV": 10, "V": 10, "VI": 10, "VII"
 
 def test_default_blueprint_has_the_program_counts_and_rules():
     bp = load_blueprint(DEFAULT)
-    assert bp.exam.length == 120 and bp.exam.pretest_slots == 0 and bp.exam.languages == ("en", "es")
+    assert bp.exam.length == 120 and bp.exam.pretest_slots == 10 and bp.exam.languages == ("en", "es")
     areas = {r.values[0]: r.lower for r in bp.counts if r.attribute == "area"}
     assert areas == {f"SAMHSA.{k}": v for k, v in SAMHSA_COUNTS.items()}
     assert all(r.lower == r.upper for r in bp.counts if r.attribute == "area")

@@ -2,11 +2,13 @@
 sheets, and a second run refuses to replace the outputs without --force."""
 import json
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from cli import main
+from itembank.store import Bank
 from workflows.demo import run_demo
 
 
@@ -23,9 +25,31 @@ def test_demo_finds_every_planted_problem(demo):
     assert demo.seconds < 60
 
 
+def test_both_years_match_the_simulation_truth(demo):
+    """The cycle works: each year's raw cut within 1 point of the truth, pass rate within 2 points of the true
+    share, the planted drifted anchor released, year 2 anchored to year 1 and calibrated onto one bank scale."""
+    year1, year2 = demo.years
+    for year in demo.years:
+        assert abs(year.raw_cut - year.true_raw_cut) <= 1, demo.summary()
+        assert abs(year.pass_rate - year.true_pass_share) <= 0.02, demo.summary()
+    assert year2.mean == 0.4 and year2.pass_rate > year1.pass_rate  # an abler year passes more, same standard
+    assert any("caught by the drift check" in n for n in year2.notes), demo.summary()
+    with Bank.open(demo.outdir / "certbank.db", user="t") as bank:
+        sets = bank.parameter_sets()
+        assert list(sets["method"]) == ["free", "stocking-lord", "stocking-lord"]
+        assert list(sets["administration_id"].fillna("")) == ["", "DEMO-Y1", "DEMO-Y2"]
+        a = set(bank.get_form("DEMO-A").scored_item_ids)
+        y2 = bank.get_form(year2.form_id)
+        assert len(a & set(y2.scored_item_ids)) >= 24 and sum(fi.is_pretest for fi in y2.items) == 10
+    equating = pd.read_csv(demo.outdir / "equating-year-2.csv").set_index("method")
+    assert (equating["new_raw_cut"] - year2.true_raw_cut).abs().max() <= 2
+
+
 def test_demo_writes_every_output(demo):
     expected = {"certbank.db", "responses-form-A.csv", "ratings.csv", "item-analysis.xlsx", "standard-setting.xlsx",
-                "form-DEMO-A.xlsx", "form-DEMO-B.xlsx", "scores-form-A.csv", "params-form-A.csv", "dif.csv",
+                "form-DEMO-A.xlsx", "form-DEMO-B.xlsx", "scores-form-A.csv", "calibration-year-1/params.csv", "dif.csv",
+                "form-DEMO-Y2-A.xlsx", "responses-year-2.csv", "calibration-year-2/anchors.csv",
+                "conversion-year-2.csv", "equating-year-2.csv", "scores-year-2.csv",
                 "analysis/items.csv", "analysis/options.csv", "analysis/quantiles.csv", "analysis/test.json",
                 "analysis/flags.csv"}
     assert expected <= set(demo.files)
@@ -93,7 +117,7 @@ def test_analyze_report_on_the_demo_administration(demo, tmp_path):
     wb = load_workbook(report)
     irt = wb["IRT"]
     head = next(r for r in range(1, 10) if irt.cell(row=r, column=1).value == "Item")
-    assert irt.max_row - head == 120
+    assert irt.max_row - head == 130  # every item on the form, the 10 pretest items included (calibrated for promotion)
     assert [c.value for c in irt[head]][1:4] == ["a (slope)", "b (difficulty)", "c (guessing)"]
     planted = {p.kind: p.item_id for p in demo.planted}
     dif_items = [c.value for c in wb["DIF"]["A"]]
