@@ -73,6 +73,7 @@ HEADERS = {
     "group": "Candidates", "option": "Option", "is_key": "Key?", "proportion": "Proportion",
     "mean_total": "Mean total of choosers", "sd_total": "SD total of choosers", "source": "Source",
     "code": "Flag", "detail": "About", "value": "Value", "reason": "Reason",
+    "p_history": "P by administration",
     "n_items": "Items", "mean": "Mean", "sd": "SD", "alpha": "Alpha",
     "n_ref": "N English", "n_focal": "N Spanish", "mh_chi2": "MH χ²", "mh_p": "MH p", "alpha_mh": "α MH",
     "delta_mh": "Δ MH", "delta_se": "SE of Δ", "ets_class": "ETS class", "lr_chi2_uniform": "LR χ² uniform",

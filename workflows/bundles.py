@@ -51,8 +51,10 @@ def item_analysis_bundle(classical, *, title: str, calibration=None, fit=None, d
                          cut: int | None = None, linking=None, extra_flags: Sequence[flagging.Flag] = (),
                          areas: Mapping[str, str] | None = None, input_files: Sequence[str] = (),
                          settings: Mapping[str, object] | None = None,
-                         sentences: Sequence[str] = ()) -> ItemAnalysisReport:
-    """Bundle a ``ctt.ClassicalReport`` with optional IRT calibration/fit, DIF result and conversion table."""
+                         sentences: Sequence[str] = (), history: pd.DataFrame | None = None) -> ItemAnalysisReport:
+    """Bundle a ``ctt.ClassicalReport`` with optional IRT calibration/fit, DIF result and conversion table.
+    ``history``: the bank's statistics by administration (``Bank.statistics_table``), shown beside each flag
+    as the item's P in every administration, oldest first."""
     analysis = classical.analysis
     combined = analysis.combined
     items_all = classical.items_frame()
@@ -118,10 +120,24 @@ def item_analysis_bundle(classical, *, title: str, calibration=None, fit=None, d
     domains = combined.subscores.to_frame() if combined.subscores is not None else pd.DataFrame()
     return ItemAnalysisReport(
         title=title, summary=summary, items=items, options=analysis.options_frame(),
-        quantiles=_quantiles_long(analysis.quantiles_frame()), flags=flagging.flags_frame(all_flags),
+        quantiles=_quantiles_long(analysis.quantiles_frame()),
+        flags=with_p_history(flagging.flags_frame(all_flags), history),
         domains=domains, dif=dif_frame, irt=irt, scores=conversion if conversion is not None else pd.DataFrame(),
         score_distribution=dist, information=information, n_by_group=n_by_group, sentences=tuple(sentences),
         settings=dict(settings or {}), input_files=tuple(str(f) for f in input_files))
+
+
+def with_p_history(flags: pd.DataFrame, history: pd.DataFrame | None) -> pd.DataFrame:
+    """``flags`` with a ``p_history`` column: each item's overall P in every administration the bank holds,
+    oldest first ("DEMO-Y1 0.62 · DEMO-Y2 0.58"), so a board sees whether a flagged item changed or was
+    always so. Unchanged when there is no history."""
+    if history is None or history.empty or flags.empty:
+        return flags
+    rows = history[(history["group"] == "all") & history["p_value"].notna()]
+    trend = {item: " · ".join(f"{r.administration_id or r.analysis_label} {r.p_value:.2f}"
+                              for r in grp.itertuples(index=False))
+             for item, grp in rows.groupby("item_id", sort=False)}
+    return flags.assign(p_history=flags["item_id"].map(trend).fillna(""))
 
 
 def _quantiles_long(frame: pd.DataFrame) -> pd.DataFrame:
@@ -289,13 +305,15 @@ def analysis_workbook(run, bank, responses, *, irt_model: str | None = None,
     language from ``analysis.analyze_administration``, with the bank's English and Spanish stems beside DIF
     (``bank`` may be None: then the DIF sheet shows ids only)."""
     extra = analyze_administration(run.matrix, irt_model=irt_model, pretest=run.context.pretest)
-    texts = None
+    texts = history = None
     if bank is not None and extra.dif is not None:
         texts = bank.item_texts(run.matrix.item_ids)[["item_id", "stem_en", "stem_es"]]
+    if bank is not None:
+        history = bank.statistics_table(run.matrix.item_ids)
     return item_analysis_bundle(
         run.report, title=f"Item analysis: {run.form_id or Path(responses).name}", calibration=extra.calibration,
         fit=extra.fit, dif=extra.dif, texts=texts, areas=run.context.areas, input_files=[responses],
-        sentences=extra.notes, settings=settings)
+        sentences=extra.notes, settings=settings, history=history)
 
 
 # ---- writing the workbooks (what the CLI's --report / --format xlsx options call) -----------------------------

@@ -310,7 +310,8 @@ def _workbooks(bank, outdir, form_a, form_b, classical, calibration, fit, linkin
         classical, title=f"Item analysis: form {form_a}", calibration=calibration, fit=fit, dif=dif,
         texts=texts[["item_id", "stem_en", "stem_es"]], conversion=conv_a, cut=standard["raw_cuts"][form_a],
         linking=linking, areas=areas, input_files=[responses_path],
-        settings={"form": form_a, "model": "3pl", "quantile_groups": 5, "dif_focal": "es"})
+        settings={"form": form_a, "model": "3pl", "quantile_groups": 5, "dif_focal": "es"},
+        history=bank.statistics_table(classical.analysis.combined.items.item_ids))
     files = [build_item_analysis_workbook(ia, outdir / "item-analysis.xlsx")]
 
     pool = bank.item_pool()

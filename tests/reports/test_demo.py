@@ -45,6 +45,18 @@ def test_both_years_match_the_simulation_truth(demo):
     assert (equating["new_raw_cut"] - year2.true_raw_cut).abs().max() <= 2
 
 
+def test_flags_show_each_items_p_by_administration(demo):
+    wb = load_workbook(demo.outdir / "item-analysis.xlsx")
+    ws = wb["Flags"]
+    head = next(r for r in range(1, 10) if ws.cell(row=r, column=1).value == "Item")
+    header = [c.value for c in ws[head]]
+    col = header.index("P by administration") + 1
+    values = [ws.cell(row=r, column=col).value or "" for r in range(head + 1, ws.max_row + 1)]
+    assert values and all(v.startswith("DEMO-Y1 ") for v in values if v)
+    # items on both years' forms show both administrations, oldest first
+    assert any("DEMO-Y1" in v and "DEMO-Y2" in v and v.index("DEMO-Y1") < v.index("DEMO-Y2") for v in values)
+
+
 def test_demo_writes_every_output(demo):
     expected = {"certbank.db", "responses-form-A.csv", "ratings.csv", "item-analysis.xlsx", "standard-setting.xlsx",
                 "form-DEMO-A.xlsx", "form-DEMO-B.xlsx", "scores-form-A.csv", "calibration-year-1/params.csv", "dif.csv",

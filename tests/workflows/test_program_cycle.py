@@ -193,3 +193,71 @@ def test_bad_input_leaves_the_bank_unchanged(tmp_path):
     res = run(bank, "administrations", "show", "NOPE")
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert bank.read_bytes() == before and not (tmp_path / "x").exists()
+
+
+def test_three_years_on_one_bank_nothing_repeats_nothing_overwritten(tmp_path):
+    bank, truth, form1, rng = year_one(tmp_path)
+    form2, *_ = year_two(tmp_path, bank, truth, form1, rng)
+    out = ok(bank, "assemble", "default", "--forms", "1", "--seed", "3", "--name", "Y3")
+    form3 = new_form(out)
+    ok(bank, "forms", "approve", form3)
+    ok(bank, "forms", "publish", form3)
+    simulate_form(bank, form3, truth, 0.6, rng, tmp_path / "y3.csv")
+    ok(bank, "analyze", tmp_path / "y3.csv", "--form", form3, "--out", tmp_path / "a3", "--save-to-bank",
+       "--administration", "Y3-2028")
+    ok(bank, "calibrate", tmp_path / "y3.csv", "--form", form3, "--model", "2pl", "--out",
+       tmp_path / "c3" / "params.csv", "--save", "--administration", "Y3-2028")
+
+    forms = [set(scored_items(bank, f)) for f in (form1, form2, form3)]
+    assert len({frozenset(f) for f in forms}) == 3  # no form repeats another
+    assert len(forms[0] & forms[1]) >= 24 and len(forms[1] & forms[2]) >= 24  # anchored to the latest form
+    assert len(forms[1] & forms[2]) <= 30 and len(forms[0] & forms[2]) <= 30  # the blueprint's overlap cap
+    with Bank.open(bank, user="t") as b:
+        sets = b.parameter_sets()
+        assert list(sets["administration_id"]) == ["Y1-2026", "Y2-2027", "Y3-2028"]
+        assert sets["accepted"].all() and list(sets["method"]) == ["free", "stocking-lord", "stocking-lord"]
+        stats = b.statistics_table()
+        assert stats["administration_id"].notna().all()
+        assert set(stats["administration_id"]) == {"Y1-2026", "Y2-2027", "Y3-2028"}
+        assert list(b.list_administrations()["administration_id"]) == ["Y1-2026", "Y2-2027", "Y3-2028"]
+        # every item of year 3 has bank-scale parameters traceable to a set of one of the administrations
+        current = b.item_parameters(sorted(forms[2]))
+        assert len(current) == len(forms[2]) and current["parameter_set_id"].notna().all()
+        # items on all three forms keep year 1's estimates unless a later year released them for drift (and
+        # then that year's set says so); year 1's set is still there, whole
+        kept = b.item_parameters(sorted(forms[0] & forms[1] & forms[2]))
+        released = {r["item_id"]: s.administration_id for s in (b.parameter_set(int(i)) for i in
+                    sets["parameter_set_id"]) for r in (s.anchors or {}).get("released", [])}
+        for row in kept.itertuples(index=False):
+            assert row.administration_id == "Y1-2026" or released.get(row.item_id) == row.administration_id
+        assert b.parameter_set(int(sets["parameter_set_id"].iloc[0])).n_items == 130
+
+
+def test_a_calibration_whose_anchors_all_drifted_is_refused(tmp_path):
+    bank, truth, form1, rng = year_one(tmp_path)
+    out = ok(bank, "assemble", "default", "--forms", "1", "--seed", "2", "--name", "Y2")
+    form2 = new_form(out)
+    ok(bank, "forms", "approve", form2)
+    ok(bank, "forms", "publish", form2)
+    shared = sorted(set(scored_items(bank, form1)) & set(scored_items(bank, form2)))
+    shift = {item: (1.5 if k % 2 else -1.5) for k, item in enumerate(shared)}  # every anchor moved
+    simulate_form(bank, form2, truth, 0.4, rng, tmp_path / "y2.csv", shift=shift)
+    before = bank.read_bytes()
+    res = run(bank, "calibrate", tmp_path / "y2.csv", "--form", form2, "--model", "2pl", "--out",
+              tmp_path / "c2" / "params.csv", "--save", "--administration", "Y2-2027")
+    assert res.exit_code == 2, res.output
+    assert "anchor set cannot hold the scale" in res.output and "Traceback" not in res.output
+    assert bank.read_bytes() == before and not (tmp_path / "c2").exists()
+
+
+def test_an_anchor_rule_the_bank_cannot_meet_is_one_sentence(tmp_path):
+    # Year 1's form was published but never analysed or calibrated: it cannot supply calibrated anchors.
+    bank = tmp_path / "bank.db"
+    ok(bank, "init", "--sample")
+    form1 = new_form(ok(bank, "assemble", "default", "--forms", "1", "--seed", "1", "--name", "Y1"))
+    ok(bank, "forms", "approve", form1)
+    ok(bank, "forms", "publish", form1)
+    before = bank.read_bytes()
+    res = run(bank, "assemble", "default", "--forms", "1", "--seed", "2", "--name", "Y2")
+    assert res.exit_code == 2 and "anchor" in res.output and "Traceback" not in res.output
+    assert bank.read_bytes() == before
