@@ -174,8 +174,12 @@ class CalibrationRun:
 
     def scale_sentence(self) -> str:
         """Where these parameters stand, in one sentence."""
-        if self.scale == "linked":
+        if self.scale == "linked" and self.bank_scale is not None:
             return "On the bank scale: " + self.bank_scale.summary()
+        if self.scale == "linked":
+            held = int(self.report.calibration.fixed.sum())
+            return (f"On the bank scale through {held} anchors held at their bank values; "
+                    + " ".join(self.report.notes))
         if self.scale == "defines":
             return ("The bank holds no IRT parameters yet: saving this calibration defines the bank scale "
                     "(this administration's candidates have mean 0, SD 1 on it).")

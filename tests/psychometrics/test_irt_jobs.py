@@ -68,6 +68,8 @@ def test_calibrate_file_anchors_from_the_bank(data):
     cal = run.report.calibration
     assert cal.fixed.tolist() == [True] * 4 + [False] * 8
     assert cal.b[:4] == pytest.approx(items.b[:4])
+    assert "4 anchors held at their bank values" in run.message("p.csv")
+    assert "too few to screen them for drift" in run.message("p.csv")
     with pytest.raises(InputError, match="none of the items"):
         calibrate_file(_ParamBank(), folder / "resp.csv", anchor_from_bank=True)
     with pytest.raises(InputError, match="needs the item bank"):
