@@ -938,6 +938,30 @@ def dif_command(obj: Context, responses: Path, form_id, key_path, group_col, foc
 
 # ---- end section: DIF ------------------------------------------------------------------------------------------------
 
+# ---- section: practice data (simulate) -----------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--form", "form_id", required=True, help="The bank form to simulate an administration of.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The response file to write (.csv: candidate_id, form_id, language, one column per item).")
+@click.option("--candidates", "n_candidates", type=int, default=3000, show_default=True, help="How many candidates.")
+@click.option("--mean", type=float, default=0.0, show_default=True,
+              help="Mean θ of the simulated candidates on the bank scale (SD 1).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Random seed.")
+@click.option("--ratings", "ratings_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a 12-rater modified-Angoff panel's ratings of the scored items (for `cutscore angoff`).")
+@pass_context
+def simulate(obj: Context, form_id, out: Path, n_candidates, mean, seed, ratings_out):
+    """Simulate a practice administration of a bank form (responses, optionally Angoff ratings) to try the
+    whole cycle on; the bank is not changed."""
+    from workflows.simulation import simulate_form
+
+    with obj.open_bank() as bank:
+        run = simulate_form(bank, form_id, n_candidates=n_candidates, mean=mean, seed=seed,
+                            ratings=ratings_out is not None)
+    click.echo(run.message(run.write(out, ratings_out)))
+
 # ---- section: reports and demo -----------------------------------------------------------------------------------
 
 

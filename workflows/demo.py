@@ -34,7 +34,7 @@ import pandas as pd
 from certbank_core.errors import InputError
 from itembank.sample_loader import create_sample_bank
 from itembank.store import Bank
-from psychometrics.irt.models import ItemParameters, probability
+from psychometrics.irt.models import ItemParameters
 from psychometrics.standards.carrying import carry_standard
 from psychometrics.standards.scaling import make_standard, score_candidates
 from reports.form_report import build_form_workbook
@@ -46,7 +46,7 @@ from workflows.assembly import assemble_into_bank, form_verification
 from workflows.bundles import form_bundle, item_analysis_bundle, standard_bundle
 from workflows.calibration import calibrate_file
 from workflows.demo_simulation import (N_CANDIDATES, Administration, bank_scale_truth, simulate_administration,
-                                       true_raw_cut)
+                                       simulate_ratings, true_raw_cut)
 from workflows.scoring import score_against_standard
 from workflows.standard_files import angoff_from_file
 from workflows.standards import apply_standard
@@ -269,14 +269,7 @@ def _standard(bank, outdir: Path, form_a: str, form_b: str, truth: pd.DataFrame,
     items_b = list(bank.get_form(form_b).scored_item_ids)
     params_a = ItemParameters.from_frame(bank.item_parameters(items_a), item_ids=items_a, source=f"form {form_a}")
     params_b = ItemParameters.from_frame(bank.item_parameters(items_b), item_ids=items_b, source=f"form {form_b}")
-    # Simulated raters: each judges P(correct) of a borderline candidate, with a personal leniency and noise.
-    t = truth.loc[items_a]
-    leniency = rng.normal(0.0, 0.25, N_RATERS)
-    p_border = probability(BORDERLINE_THETA + leniency, t["a"], t["b"], t["c"])  # (raters, items)
-    ratings = np.clip(np.round(p_border + rng.normal(0, 0.08, p_border.shape), 2), 0.05, 0.98)
-    raters = [f"R{j + 1:02d}" for j in range(N_RATERS)]
-    long = pd.DataFrame({"rater_id": np.repeat(raters, len(items_a)), "item_id": np.tile(items_a, N_RATERS),
-                         "rating": ratings.ravel()})
+    long = simulate_ratings(items_a, truth, rng, n_raters=N_RATERS, borderline_theta=BORDERLINE_THETA)
     ratings_path = outdir / "ratings.csv"
     long.to_csv(ratings_path, index=False)
     combined = classical.analysis.combined.items

@@ -62,8 +62,8 @@ class Administration:
 
 def simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng: np.random.Generator, *,
                             mean: float = 0.0, plant: bool = True, drift: dict | None = None,
-                            candidate_prefix: str = "C") -> Administration:
-    """Every item of ``form_id`` answered by N_CANDIDATES candidates with θ ~ N(mean, 1)."""
+                            candidate_prefix: str = "C", n_candidates: int = N_CANDIDATES) -> Administration:
+    """Every item of ``form_id`` answered by ``n_candidates`` candidates with θ ~ N(mean, 1)."""
     form = bank.get_form(form_id)
     items = [fi.item_id for fi in form.items]
     scored = set(form.scored_item_ids)
@@ -101,7 +101,7 @@ def simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng: np.ran
         effects = {items[miskey]: ("miskey", n_opts[miskey], weights[miskey, :n_opts[miskey]],
                                    int(key_codes[miskey]), int(correct[miskey])),
                    items[easy]: ("b", EASY_B), items[dif_item]: ("spanish", SPANISH_SHIFT)}
-    n = N_CANDIDATES
+    n = n_candidates
     spanish = rng.random(n) < SPANISH_SHARE
     theta = rng.normal(mean, 1.0, n)
     b_person = np.broadcast_to(b, (n, len(items))).copy()
@@ -120,6 +120,21 @@ def simulate_administration(bank, form_id: str, truth: pd.DataFrame, rng: np.ran
     frame.insert(0, "form_id", form_id)
     frame.insert(0, "candidate_id", [f"{candidate_prefix}{i + 1:05d}" for i in range(n)])
     return Administration(frame, theta, planted, drift, effects)
+
+
+def simulate_ratings(items, truth: pd.DataFrame, rng: np.random.Generator, *, n_raters: int = 12,
+                     borderline_theta: float = -0.35) -> pd.DataFrame:
+    """A modified-Angoff panel (long layout rater_id, item_id, rating): each rater judges P(correct) of a
+    borderline candidate at ``borderline_theta`` with a personal leniency N(0, 0.25) and noise N(0, 0.08),
+    rounded to 0.01 and kept within [0.05, 0.98]."""
+    items = list(items)
+    t = truth.loc[items]
+    leniency = rng.normal(0.0, 0.25, n_raters)
+    p_border = probability(borderline_theta + leniency, t["a"], t["b"], t["c"])  # (raters, items)
+    ratings = np.clip(np.round(p_border + rng.normal(0, 0.08, p_border.shape), 2), 0.05, 0.98)
+    raters = [f"R{j + 1:02d}" for j in range(n_raters)]
+    return pd.DataFrame({"rater_id": np.repeat(raters, len(items)), "item_id": np.tile(items, n_raters),
+                         "rating": ratings.ravel()})
 
 
 def true_expected_score(theta_cut: float, items, truth: pd.DataFrame, admin: Administration) -> float:
