@@ -102,7 +102,8 @@ def _print_frame(frame, fmt: str = "table", truncate: dict | None = None) -> Non
     elif frame.empty:
         click.echo("(none)")
     else:
-        shown = frame.copy()
+        # a missing value reads as blank, whether SQLite gave None or pandas NaN
+        shown = frame.astype(object).where(frame.notna(), "")
         for col, width in (truncate or {}).items():
             shown[col] = shown[col].astype(str).str.replace("\n", " ").map(
                 lambda s, w=width: s if len(s) <= w else s[: w - 1] + "…")
@@ -434,6 +435,9 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 
     if report_path:
         check_workbook_path(report_path, force)
+    if irt_model and not report_path:
+        raise InputError("--irt adds the IRT sheet of the --report workbook; give --report FILE.xlsx too, or run "
+                         "`certbank calibrate` for IRT parameters on their own.")
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
     limits = parse_thresholds(thresholds)
@@ -582,7 +586,8 @@ def blueprint_check(obj: Context, file: str, n_forms: int, time_limit: float):
 
 @main.command()
 @click.argument("file")
-@click.option("--forms", "n_forms", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--forms", "n_forms", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many parallel forms to assemble in one run (they share the blueprint's common block).")
 @click.option("--seed", type=int, default=None, help="Seed: same seed, same forms.")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
               help="Solver time limit in seconds.")
@@ -606,7 +611,8 @@ def forms():
 
 
 @forms.command("list")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
 @pass_context
 def forms_list(obj: Context, fmt: str):
     """List the forms in the bank."""
@@ -714,7 +720,7 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
     if report_path:
         write_angoff_workbook(study, report_path, force=force)
     study.write(outdir)
-    click.echo(study.message(outdir))
+    click.echo(study.message(outdir, report_path))
 
 
 @cutscore.command("bookmark")
@@ -724,7 +730,8 @@ def cutscore_angoff(obj: Context, ratings: Path, form_id, params_file, raters_fi
 @click.option("--pages", required=True, help="Each panelist's bookmark page, comma-separated (e.g. 31,34,35).")
 @click.option("--rp", default=0.67, show_default=True, type=click.FloatRange(0, 1, min_open=True, max_open=True),
               help="Response-probability criterion.")
-@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the ordered item booklet, the cut and summary.json.")
 @pass_context
 def cutscore_bookmark(obj: Context, form_id, params_file, pages: str, rp: float, outdir: Path):
     """Bookmark (item mapping) cut: median θ of the panelists' bookmarked pages; writes booklet.csv too."""
@@ -748,7 +755,8 @@ def _compromise(kind: str, scores: Path, judgments: Path, n_items: int, outdir: 
 @click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--items", "n_items", required=True, type=click.IntRange(1), help="Number of scored items.")
-@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the compromise cut and summary.json.")
 def cutscore_hofstee(scores: Path, judgments: Path, n_items: int, outdir: Path):
     """Hofstee compromise: SCORES (.csv, column score), JUDGMENTS (k_min, k_max, f_min, f_max in percent)."""
     _compromise("hofstee", scores, judgments, n_items, outdir)
@@ -758,7 +766,8 @@ def cutscore_hofstee(scores: Path, judgments: Path, n_items: int, outdir: Path):
 @click.argument("scores", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("judgments", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--items", "n_items", required=True, type=click.IntRange(1), help="Number of scored items.")
-@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory for the compromise cut and summary.json.")
 def cutscore_beuk(scores: Path, judgments: Path, n_items: int, outdir: Path):
     """Beuk compromise: SCORES (.csv, column score), JUDGMENTS (cut, pass_rate in percent)."""
     _compromise("beuk", scores, judgments, n_items, outdir)
@@ -775,22 +784,23 @@ def standard():
 @click.option("--from-angoff", "angoff_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Take the θ cut from a `cutscore angoff --out DIR` (or bookmark) result.")
 @click.option("--scale-kind", type=click.Choice(["linear", "piecewise"]), default="linear", show_default=True)
-@click.option("--scale-low", default=200.0, show_default=True)
-@click.option("--scale-high", default=800.0, show_default=True)
+@click.option("--scale-low", default=200.0, show_default=True, help="Lowest reported scaled score.")
+@click.option("--scale-high", default=800.0, show_default=True, help="Highest reported scaled score.")
 @click.option("--scale-cut", default=500.0, show_default=True, help="The scaled score that passes.")
 @click.option("--scale-slope", default=100.0, show_default=True, help="Scaled points per logit (linear scale).")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the standard to this JSON file (for `score --standard FILE`).")
+@click.option("--replace", is_flag=True, help="Replace a standard of the same name (its old cut is printed).")
 @pass_context
 def standard_set(obj: Context, name, theta_cut, angoff_dir, scale_kind, scale_low, scale_high, scale_cut,
-                 scale_slope, export_path):
+                 scale_slope, export_path, replace):
     """Store standard NAME (a θ cut and its reporting scale) in the bank."""
     from workflows.standards import new_standard
 
     new = new_standard(name, theta_cut=theta_cut, angoff_dir=angoff_dir, export_path=export_path,
                        scale=dict(kind=scale_kind, low=scale_low, high=scale_high, cut=scale_cut, slope=scale_slope))
     with obj.open_bank() as bank:
-        new.write(bank)
+        new = new.write(bank, replace=replace)
     click.echo(new.message())
 
 
@@ -851,8 +861,10 @@ def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, sco
               help="Synthetic-population weight of population 1 (form X takers).")
 @click.option("--form-x", default=None, help="IRT methods: the new form (bank).")
 @click.option("--form-y", default=None, help="IRT methods: the old form (bank).")
-@click.option("--params-x", type=click.Path(dir_okay=False, path_type=Path), default=None)
-@click.option("--params-y", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--params-x", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="IRT methods: form X's item parameters file (item_id, a, b, c) instead of --form-x.")
+@click.option("--params-y", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="IRT methods: form Y's item parameters file (item_id, a, b, c) instead of --form-y.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Concordance .csv: score, equated, se.")
 @pass_context

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from certbank_core.errors import InputError
+from certbank_core.errors import InputError, NotFoundError
 from certbank_core.files import atomic_write
 from psychometrics.irt.models import ItemParameters
 from psychometrics.standards.carrying import StandardAcrossForms, carry_standard
@@ -62,10 +62,13 @@ class AngoffStudy(FolderOutputs):
     carried: StandardAcrossForms | None = None
     input_files: tuple[Path, ...] = ()
 
-    def message(self, outdir) -> str:
+    def message(self, outdir, report_path=None) -> str:
         r = self.result
+        files = ", ".join([*self.frames, "summary.json"])
+        book = f" and the workbook {report_path}" if report_path else ""
         return (f"Angoff cut {r.cut_raw:.2f} of {r.n_items} ({r.cut_percent:.1f}%), SE {r.se:.2f}, "
-                f"θ cut {r.theta_cut:.3f}; {int(r.outlier.sum())} rater(s) flagged. Wrote {outdir}.")
+                f"θ cut {r.theta_cut:.3f}; {int(r.outlier.sum())} rater(s) flagged. Wrote {files} to "
+                f"{outdir}{book}.")
 
 
 def angoff_study(bank, ratings, *, form_id: str | None = None, params_file=None, raters_file=None,
@@ -163,19 +166,33 @@ class NewStandard:
     name: str
     record: dict
     export_path: Path | None = None
+    replaced: float | None = None
 
-    def write(self, bank) -> None:
-        """Store the standard in the bank, then write the export file (if any) atomically."""
-        bank.save_standard(self.name, self.record["theta_cut"],
-                           {k: v for k, v in self.record.items() if k != "theta_cut"})
+    def write(self, bank, replace: bool = False) -> "NewStandard":
+        """Store the standard in the bank, then write the export file (if any) atomically. A standard of the
+        same name is replaced only with ``replace`` (the result keeps the old θ cut for the message): a
+        silent replacement would move every later pass/fail line."""
+        with bank.transaction():
+            try:
+                old = float(bank.get_standard(self.name)["theta_cut"])
+            except NotFoundError:
+                old = None
+            if old is not None and not replace:
+                raise InputError(f"The bank already has a standard {self.name!r} (θ cut {old:.4f}); give --replace "
+                                 "to replace it (the audit log keeps the old one), or choose another name.")
+            bank.save_standard(self.name, self.record["theta_cut"],
+                               {k: v for k, v in self.record.items() if k != "theta_cut"})
+        result = NewStandard(self.name, self.record, self.export_path, old)
         if self.export_path:
             text = json.dumps(dict(self.record, name=self.name), indent=2, default=float)
             atomic_write(self.export_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return result
 
     def message(self) -> str:
         s = self.record["scale"]
+        was = f" (replaced the old θ cut {self.replaced:.4f})" if self.replaced is not None else ""
         return (f"Standard {self.name}: θ cut {self.record['theta_cut']:.4f}, scaled cut {s['cut']:g} on "
-                f"{s['low']:g}–{s['high']:g}.")
+                f"{s['low']:g}–{s['high']:g}{was}.")
 
 
 def new_standard(name: str, *, theta_cut: float | None = None, angoff_dir=None,

@@ -29,6 +29,11 @@ class _StandardBank(_FakeBank):
             raise NotFoundError(f"There is no standard {name!r}.")
         return self.standards[name]
 
+    def transaction(self):
+        from contextlib import nullcontext
+
+        return nullcontext()
+
 
 def _scores(tmp_path):
     return _write(tmp_path, "scores.csv", [{"score": s, "language": g}
@@ -95,6 +100,13 @@ def test_new_standard_is_checked_before_anything_is_stored(tmp_path):
     from_bank, from_file = sj.load_standard(bank, "S"), sj.load_standard(None, str(tmp_path / "s.json"))
     assert from_bank["scale"] == from_file["scale"] and from_file["scale"]["cut"] == 70
     assert new.message() == "Standard S: θ cut 0.2500, scaled cut 70 on 0–100."
+    # the same name again is refused without replace (nothing changes), and replacing says what it replaced
+    again = sj.new_standard("S", theta_cut=0.5)
+    with pytest.raises(InputError, match=r"already has a standard 'S' \(θ cut 0.2500\); give --replace"):
+        again.write(bank)
+    assert bank.standards["S"]["theta_cut"] == 0.25
+    assert again.write(bank, replace=True).message().endswith("(replaced the old θ cut 0.2500).")
+    assert bank.standards["S"]["theta_cut"] == 0.5
 
 
 def test_new_standard_from_an_angoff_folder(tmp_path):
