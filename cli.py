@@ -974,6 +974,55 @@ def simulate(obj: Context, form_id, out: Path, n_candidates, mean, seed, ratings
                             ratings=ratings_out is not None)
     click.echo(run.message(run.write(out, ratings_out)))
 
+# ---- end section: practice data ------------------------------------------------------------------------------
+
+# ---- section: exam security (security) ------------------------------------------------------------------------
+
+
+@main.command("security")
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--form", "form_id", default=None, help="The bank form: its key and its bank-scale parameters.")
+@click.option("--key", "key_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A key file (item_id,key) instead of a bank form; needs --params.")
+@click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Item parameters (item_id, a, b, c) on the bank scale, with --key.")
+@click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for person_fit.csv, pairs.csv, clusters.csv, retakes.csv and summary.json.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the security workbook (.xlsx).")
+@click.option("--force", is_flag=True, help="Replace an existing workbook.")
+@click.option("--site", default=None, help="Compare pairs only within each value of this column (site, session).")
+@click.option("--exposed", "exposed_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Suspected or exposed items (a file with an item_id column): preknowledge screen.")
+@click.option("--previous", "previous", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              help="An earlier administration's responses (repeatable), to find retakers by candidate_id.")
+@click.option("--previous-form", "previous_forms", multiple=True,
+              help="The bank form of each --previous file, in the same order (default: this run's form).")
+@click.option("--alpha", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.001,
+              show_default=True, help="Significance level of every screen (pairs: after adjustment).")
+@click.option("--adjust", type=click.Choice(["bonferroni", "bh"], case_sensitive=False), default="bonferroni",
+              show_default=True, help="Multiple-comparison control over the pairs.")
+@pass_context
+def security_command(obj: Context, responses: Path, form_id, key_path, params_path, outdir, report_path, force,
+                     site, exposed_path, previous, previous_forms, alpha, adjust):
+    """Exam-security screens of one administration: person fit (lz*, U3), identical incorrect answers between
+    every pair of candidates with clusters of linked candidates, preknowledge on an exposed item set, item
+    drift against the bank's history, and retakers' gains. A flag is a reason to review, not proof.
+    """
+    from workflows.security import run_security
+
+    if len(previous_forms) > len(previous):
+        raise click.UsageError("Each --previous-form needs a --previous file.")
+    pairs = [(p, previous_forms[i] if i < len(previous_forms) else form_id) for i, p in enumerate(previous)]
+    with obj.bank_on_demand() as bank:
+        click.echo(run_security(bank if form_id or obj.bank_path.is_file() else None, responses, outdir,
+                                report=report_path, force=force, form_id=form_id, key_file=key_path,
+                                params_file=params_path, site=site, exposed_file=exposed_path, previous=pairs,
+                                alpha=alpha, adjust=adjust.lower()))
+
+
+# ---- end section: exam security -------------------------------------------------------------------------------
+
 # ---- section: reports and demo -----------------------------------------------------------------------------------
 
 
