@@ -189,15 +189,24 @@ def items_template(file: Path):
     click.echo(f"Wrote the item template to {file}.")
 
 
+_LINT_CONFIG = click.option("--lint-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                            envvar="CERTBANK_LINT_CONFIG",
+                            help="Item-check rules (TOML; default: the shipped one; env CERTBANK_LINT_CONFIG).")
+
+
 @items.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
+@_LINT_CONFIG
 @pass_context
-def items_import(obj: Context, file: Path):
-    """Import items from .xlsx, .csv or .json (the whole file is checked first; nothing changes on error)."""
-    from itembank.importing import import_items
+def items_import(obj: Context, file: Path, lint_config):
+    """Import items from .xlsx, .csv, .json or a QTI 2.1 package .zip (the whole file is checked and linted
+    first; blocking findings refuse it; nothing changes on error)."""
+    from itembank.importing import import_item_file
 
     with obj.open_bank() as bank:
-        result = import_items(bank, file)
+        result, warnings = import_item_file(bank, file, lint_config=lint_config)
+    for line in warnings:
+        click.echo(f"Warning: {line}", err=True)
     click.echo(f"Imported {file}: {len(result['created'])} new items, {len(result['new_version'])} new "
                f"versions, {len(result['unchanged'])} unchanged, {len(result['status_changed'])} status changes.")
 
@@ -212,6 +221,22 @@ def items_export(obj: Context, file: Path):
     with obj.open_bank() as bank:
         n = export_items(bank, file)
     click.echo(f"Exported {n} items to {file}.")
+
+
+@items.command("lint")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--status", "statuses", multiple=True, help="Only bank items with this status (repeatable).")
+@_LINT_CONFIG
+@_FORMAT
+@pass_context
+def items_lint(obj: Context, file, statuses, lint_config, fmt: str):
+    """Item-writing and translation checks on the bank's items, or on FILE (.xlsx, .csv, .json, QTI .zip)."""
+    from itembank.lint_run import lint_items, summary
+
+    with obj.bank_on_demand() as bank:
+        frame = lint_items(bank, file=file, statuses=statuses, config=lint_config)
+    _print_frame(frame, fmt, truncate={"message": 70, "suggestion": 50})
+    click.echo(summary(frame), err=True)
 
 
 @items.command("list")
