@@ -213,11 +213,23 @@ def items_import(obj: Context, file: Path, lint_config):
 
 @items.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["wide", "qti"]), default="wide", show_default=True,
+              help="wide: .xlsx, .csv or .json by extension; qti: a QTI 2.1 content package .zip.")
+@click.option("--lang", "languages", multiple=True, help="With --format qti: language(s) to export (default en).")
+@click.option("--status", "statuses", multiple=True, help="With --format qti: only items with this status.")
 @pass_context
-def items_export(obj: Context, file: Path):
-    """Export every item (current version) to .xlsx, .csv or .json (format from the extension)."""
+def items_export(obj: Context, file: Path, fmt: str, languages, statuses):
+    """Export every item (current version) to .xlsx, .csv or .json (format from the extension), or a
+    selection as QTI 2.1 (one assessmentItem per item and language; the key only in correctResponse)."""
     from itembank.exporting import export_items
 
+    if fmt == "qti":
+        from itembank.qti_export import KEY_NOTE, export_items_qti
+
+        with obj.open_bank() as bank:
+            n = export_items_qti(bank, file, languages or ("en",), statuses)
+        click.echo(f"Exported {n} items to {file}. {KEY_NOTE}")
+        return
     with obj.open_bank() as bank:
         n = export_items(bank, file)
     click.echo(f"Exported {n} items to {file}.")
@@ -676,15 +688,25 @@ def forms_publish(obj: Context, form_id: str):
 
 @forms.command("export")
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace an existing xlsx file.")
+@click.option("--lang", default="en", show_default=True, help="With --format qti: the language of the package.")
 @pass_context
-def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
+def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
-    (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key)."""
+    (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key),
+    or as a QTI 2.1 content package (qti: --out FORM.zip, one language)."""
     from workflows.assembly import export_form
 
+    if fmt == "qti":
+        from workflows.qti_forms import export_form_qti
+
+        if not out:
+            raise click.UsageError("--format qti needs --out FORM.zip")
+        with obj.open_bank() as bank:
+            click.echo(export_form_qti(bank, form_id, lang, out))
+        return
     if fmt == "xlsx":
         from workflows.bundles import write_form_workbook
 

@@ -374,7 +374,7 @@ def check_import(drafts, name: str, row_of: dict[str, int], config: LintConfig |
     return the warnings as printable lines. ``row_of`` maps an item id to its row in the file."""
     findings = [f for d in drafts for f in lint_version(d.version, config)]
     def line(f: Finding) -> Problem:
-        return Problem(f"{f.rule} ({f.severity}): {f.message}; {f.suggestion}", name, row_of.get(f.item_id), f.field)
+        return Problem(f"item {f.item_id}, {f.rule} ({f.severity}): {f.message}; {f.suggestion}", name, row_of.get(f.item_id), f.field)
     blocking = [line(f) for f in findings if f.severity == "blocking"]
     if blocking:
         raise InputError(blocking)
