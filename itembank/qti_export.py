@@ -219,7 +219,11 @@ def export_items_qti(bank, path: str | Path, languages: Iterable[str] = ("en",),
                      item_ids: Iterable[str] | None = None) -> int:
     """``certbank items export FILE.zip --format qti --lang L``: the selected items' current versions, one
     assessmentItem per item and language. Returns the number of items."""
-    wanted = {ItemStatus(s) for s in statuses}
+    try:
+        wanted = {ItemStatus(s.strip().lower()) for s in statuses}
+    except ValueError:
+        raise InputError(Problem(f"unknown status in {list(statuses)}; use one of "
+                                 f"{', '.join(e.value for e in ItemStatus)}", None, None, "--status")) from None
     items = [it for it in bank.items(item_ids) if not wanted or it.status in wanted]
     if not items:
         raise InputError(Problem("no items match the selection", str(path)))
