@@ -15,7 +15,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 from itembank.qti_export import (
-    KEY_NOTE, QTI_NS, TEST_TYPE, USAGE_NS, XML_LANG, XSI_NS, Entry, _bytes, _res_id, _sub, item_entries, q,
+    KEY_NOTE, QTI_NS, TEST_TYPE, USAGE_NS, XSI_NS, Entry, _bytes, _res_id, _sub, item_entries, q,
     write_package,
 )
 from workflows.assembly import form_export
@@ -45,7 +45,6 @@ def _test_xml(form, lang: str, entries: list[Entry], pretest: set[str]) -> bytes
     _sub(s, QTI_NS, "testVariables", variableIdentifier="SCORE", excludeCategory="pretest")
     s = _sub(_sub(op, QTI_NS, "setOutcomeValue", identifier="PRETEST"), QTI_NS, "sum")
     _sub(s, QTI_NS, "testVariables", variableIdentifier="SCORE", includeCategory="pretest")
-    root.set(XML_LANG, lang)
     return _bytes(root)
 
 
