@@ -190,29 +190,66 @@ def items_template(file: Path):
     click.echo(f"Wrote the item template to {file}.")
 
 
+_LINT_CONFIG = click.option("--lint-config", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                            envvar="CERTBANK_LINT_CONFIG",
+                            help="Item-check rules (TOML; default: the shipped one; env CERTBANK_LINT_CONFIG).")
+
+
 @items.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
+@_LINT_CONFIG
 @pass_context
-def items_import(obj: Context, file: Path):
-    """Import items from .xlsx, .csv or .json (the whole file is checked first; nothing changes on error)."""
-    from itembank.importing import import_items
+def items_import(obj: Context, file: Path, lint_config):
+    """Import items from .xlsx, .csv, .json or a QTI 2.1 package .zip (the whole file is checked and linted
+    first; blocking findings refuse it; nothing changes on error)."""
+    from itembank.importing import import_item_file
 
     with obj.open_bank() as bank:
-        result = import_items(bank, file)
+        result, warnings = import_item_file(bank, file, lint_config=lint_config)
+    for line in warnings:
+        click.echo(f"Warning: {line}", err=True)
     click.echo(f"Imported {file}: {len(result['created'])} new items, {len(result['new_version'])} new "
                f"versions, {len(result['unchanged'])} unchanged, {len(result['status_changed'])} status changes.")
 
 
 @items.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["wide", "qti"]), default="wide", show_default=True,
+              help="wide: .xlsx, .csv or .json by extension; qti: a QTI 2.1 content package .zip.")
+@click.option("--lang", "languages", multiple=True, help="With --format qti: language(s) to export (default en).")
+@click.option("--status", "statuses", multiple=True, help="With --format qti: only items with this status.")
 @pass_context
-def items_export(obj: Context, file: Path):
-    """Export every item (current version) to .xlsx, .csv or .json (format from the extension)."""
+def items_export(obj: Context, file: Path, fmt: str, languages, statuses):
+    """Export every item (current version) to .xlsx, .csv or .json (format from the extension), or a
+    selection as QTI 2.1 (one assessmentItem per item and language; the key only in correctResponse)."""
     from itembank.exporting import export_items
 
+    if fmt == "qti":
+        from itembank.qti_export import KEY_NOTE, export_items_qti
+
+        with obj.open_bank() as bank:
+            n = export_items_qti(bank, file, languages or ("en",), statuses)
+        click.echo(f"Exported {n} items to {file}. {KEY_NOTE}")
+        return
     with obj.open_bank() as bank:
         n = export_items(bank, file)
     click.echo(f"Exported {n} items to {file}.")
+
+
+@items.command("lint")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--status", "statuses", multiple=True, help="Only bank items with this status (repeatable).")
+@_LINT_CONFIG
+@_FORMAT
+@pass_context
+def items_lint(obj: Context, file, statuses, lint_config, fmt: str):
+    """Item-writing and translation checks on the bank's items, or on FILE (.xlsx, .csv, .json, QTI .zip)."""
+    from itembank.lint_run import lint_items, summary
+
+    with obj.bank_on_demand() as bank:
+        frame = lint_items(bank, file=file, statuses=statuses, config=lint_config)
+    _print_frame(frame, fmt, truncate={"message": 70, "suggestion": 50})
+    click.echo(summary(frame), err=True)
 
 
 @items.command("list")
@@ -657,15 +694,25 @@ def forms_publish(obj: Context, form_id: str):
 
 @forms.command("export")
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti"]), default="csv", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace an existing xlsx file.")
+@click.option("--lang", default="en", show_default=True, help="With --format qti: the language of the package.")
 @pass_context
-def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool):
+def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
-    (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key)."""
+    (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key),
+    or as a QTI 2.1 content package (qti: --out FORM.zip, one language)."""
     from workflows.assembly import export_form
 
+    if fmt == "qti":
+        from workflows.qti_forms import export_form_qti
+
+        if not out:
+            raise click.UsageError("--format qti needs --out FORM.zip")
+        with obj.open_bank() as bank:
+            click.echo(export_form_qti(bank, form_id, lang, out))
+        return
     if fmt == "xlsx":
         from workflows.bundles import write_form_workbook
 

@@ -127,13 +127,14 @@ def _read_xlsx(path: Path):
 # ---- validating items ---------------------------------------------------------------------------------------
 
 
-def parse_items(path: str | Path, bank, other_ids: frozenset[str] = frozenset()) -> list[ItemDraft]:
+def parse_items(path: str | Path, bank, other_ids: frozenset[str] = frozenset(), table=None) -> list[ItemDraft]:
     """Read and validate an item file against ``bank``; return drafts or raise one InputError with all problems.
 
     ``other_ids``: ids of items arriving with this file from other files (they may be named as enemies).
+    ``table``: (header, rows) already read from ``path`` (a QTI package read by ``qti_import``).
     """
     name = str(path)
-    header, rows = read_rows(path)
+    header, rows = table if table is not None else read_rows(path)
     problems: list[Problem] = []
     languages: list[str] = []
     for col in sorted({c for c in header if header.count(c) > 1}):
@@ -275,10 +276,30 @@ def _enum(enum, value, column, bad):
         return None
 
 
-def import_items(bank, path: str | Path) -> dict[str, list[str]]:
-    """Validate the whole file, then add items / new versions in one transaction (see Bank.save_items)."""
-    drafts = parse_items(path, bank)
-    return bank.save_items(drafts, reason=f"import {Path(path).name}")
+def import_items(bank, path: str | Path, lint_config=None) -> dict[str, list[str]]:
+    """Validate the whole file, then add items / new versions in one transaction (see Bank.save_items).
+    Blocking item checks refuse it too (:func:`import_item_file`, which also returns the warnings)."""
+    return import_item_file(bank, path, lint_config)[0]
+
+
+def import_item_file(bank, path: str | Path, lint_config=None) -> tuple[dict[str, list[str]], list[str]]:
+    """What ``certbank items import`` runs: validate the whole file, lint it (``itembank.lint``: blocking
+    findings refuse the import, all listed at once), then save it in one transaction. A .zip is a QTI 2.1
+    package (``itembank.qti_import``). Returns (Bank.save_items outcome, warnings as printable lines)."""
+    from itembank.lint import check_import, load_config
+
+    path = Path(path)
+    config = load_config(lint_config)
+    if path.suffix.lower() == ".zip":
+        from itembank.qti_import import package_table
+
+        table = package_table(path, bank)
+    else:
+        table = read_rows(path)
+    drafts = parse_items(path, bank, table=table)
+    row_of = {(r.get("item_id") or "").strip(): n for n, r in table[1]}
+    warnings = check_import(drafts, str(path), row_of, config)
+    return bank.save_items(drafts, reason=f"import {path.name}"), warnings
 
 
 # ---- frameworks and crosswalks ------------------------------------------------------------------------------
