@@ -706,7 +706,7 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: s
     from workflows.assembly import export_form
 
     if fmt == "qti":
-        from workflows.qti_forms import export_form_qti
+        from workflows.assembly import export_form_qti
 
         if not out:
             raise click.UsageError("--format qti needs --out FORM.zip")

@@ -9,7 +9,7 @@ keywords, competencies and cognitive level as classifications; QTI metadata: int
 The key travels only in the response declarations: no rationale, no modal feedback, no metadata field names
 it, because a delivery vendor needs the key to score and nothing more (rationales stay in the bank).
 Generation uses the standard library only (xml.etree); the tests validate the output against the IMS XSDs.
-``workflows.qti_forms`` adds the ``assessmentTest`` of a form and its usage data (statistics).
+``workflows.assembly`` adds the ``assessmentTest`` of a form and its usage data (statistics).
 """
 from __future__ import annotations
 
