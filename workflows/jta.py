@@ -1,0 +1,245 @@
+"""The job (practice) analysis: what ``certbank jta template`` and ``certbank jta analyze`` run.
+
+``write_template`` writes the survey for a framework (workbook, or the CSV layout alone). ``analyze_survey``
+reads a filled-in survey, computes the competency statistics, agreement, subgroup differences and area
+weights (``psychometrics.jta``), and writes competencies.csv, areas.csv, subgroups.csv, summary.json and the
+board's workbook jta_report.xlsx into a folder, plus, when asked, a blueprint derived from a base blueprint
+with the new counts. Everything is computed and checked before the first file is written.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from blueprints.loading import load_blueprint
+from certbank_core import __version__
+from certbank_core.errors import EstimationError, InputError, Problem
+from certbank_core.files import sha256_of
+from psychometrics.jta import (InclusionRule, allocate_items, area_weights, compare_subgroups, competency_ratings,
+                               intraclass, rwg_j)
+from psychometrics.jta.ratings import IMPORTANCE_MAX
+from reports.jta_report import JtaReport, SurveyTemplate, build_jta_workbook, build_survey_template
+from reports.workbook import check_writable
+from workflows import jta_survey as layout
+from workflows.assembly import resolve_blueprint
+from workflows.jta_blueprint import bank_supply, check_base_areas, derive_blueprint_text, provenance_lines
+from workflows.outputs import write_atomically
+
+DEFAULT_SUBGROUPS = ("language", "setting", "experience")
+REPORT_NAME = "jta_report.xlsx"
+
+
+def _instructions(framework) -> list[str]:
+    return [
+        f"This survey asks practitioners how important each competency of the {framework.name} is to their work "
+        f"and how often they perform it. / Esta encuesta pregunta qué tan importante es cada competencia para su "
+        f"trabajo y con qué frecuencia la realiza.",
+        "Fill in one row per respondent on the Responses sheet: the background columns, then for every competency "
+        "an importance rating (0-4) and a frequency rating (0-5); the Scales sheet gives the words for each point. "
+        "/ Complete una fila por persona en la hoja Responses; la hoja Scales explica cada punto.",
+        "Leave both ratings of a competency blank if you cannot judge it; if you never perform it, give frequency 0. "
+        "/ Deje ambas en blanco si no puede juzgarla; si nunca la realiza, marque frecuencia 0.",
+        "The category titles are given in English and Spanish. The Spanish titles of the individual competencies "
+        "are left blank for the program's translators: certbank does not write them. / Los títulos en español de "
+        "las competencias quedan en blanco para los traductores del programa.",
+        "The same layout works as a CSV file (write the template with a .csv name to get its header row).",
+    ]
+
+
+def template_parts(framework) -> SurveyTemplate:
+    """What the survey template shows for ``framework``."""
+    comps = layout.competency_sheet(framework)
+    scales = pd.DataFrame(
+        [("importance", p, en, es) for p, en, es in layout.IMPORTANCE_ANCHORS]
+        + [("frequency", p, en, es) for p, en, es in layout.FREQUENCY_ANCHORS],
+        columns=["scale", "point", "label_en", "label_es"])
+    background = pd.DataFrame(layout.BACKGROUND_LABELS, columns=["column", "question_en", "question_es"])
+    return SurveyTemplate(f"Job analysis survey: {framework.name}", _instructions(framework), comps, scales,
+                          background, layout.survey_columns(comps["code"]), dict(layout.SCALES),
+                          settings={"framework": framework.code, "framework_version": framework.version})
+
+
+def write_template(bank, path, framework_code: str, force: bool = False) -> Path:
+    """The survey template for a framework of the bank: an .xlsx workbook, or the CSV header for .csv."""
+    path = Path(path)
+    framework = bank.get_framework(framework_code)
+    parts = template_parts(framework)
+    if path.suffix.lower() == ".csv":
+        if path.exists() and not force:
+            raise InputError(f"{path} already exists; use --force to overwrite it.")
+        if not path.parent.is_dir():
+            raise InputError(f"{path.parent}: the folder for the template does not exist.")
+        return write_atomically([(path, ",".join(parts.columns) + "\n")])[0]
+    return build_survey_template(parts, path, force=force)
+
+
+@dataclass(frozen=True)
+class JtaOutcome:
+    """What ``analyze_survey`` wrote and found (``summary`` is summary.json)."""
+
+    written: tuple[Path, ...]
+    summary: dict
+
+    def lines(self) -> list[str]:
+        s = self.summary
+        out = [f"{s['respondents']} respondents, {s['competencies_included']} of {s['competencies']} competencies "
+               f"included; ICC(2,k) importance {s['agreement']['icc_2k_importance']:.2f}."]
+        out += [f"  {c}" for c in s["findings"]]
+        out += [f"Wrote {p}" for p in self.written]
+        return out
+
+
+def _agreement(survey, ratings) -> tuple[dict, dict]:
+    """ICC(2,1)/ICC(2,k) over respondents who rated every competency; rwg(J) of importance by area."""
+    complete = ~np.isnan(survey.importance).any(axis=1)
+    out = {"icc_respondents": int(complete.sum()), "icc_targets": len(survey.codes)}
+    for name, x in (("importance", survey.importance), ("frequency", survey.frequency)):
+        try:
+            r = intraclass(x[complete].T)
+            out[f"icc_21_{name}"], out[f"icc_2k_{name}"] = r.icc_2_1, r.icc_2_k
+        except EstimationError:
+            out[f"icc_21_{name}"] = out[f"icc_2k_{name}"] = float("nan")
+    var = ratings.importance_sd ** 2
+    areas = np.array(survey.areas)
+    by_area = {a: rwg_j(var[areas == a], IMPORTANCE_MAX + 1) for a in dict.fromkeys(survey.areas)}
+    out["method"] = ("ICC(2,1) and ICC(2,k) (Shrout & Fleiss 1979) with competencies as targets and the "
+                     "respondents who rated every competency as raters; rwg(J) of importance per area (James, "
+                     "Demaree & Wolf 1984, uniform null)")
+    return out, by_area
+
+
+def analyze_survey(bank, responses, framework_code: str, outdir, *, blueprint_out=None, length: int = 120,
+                   base: str = "default", min_importance: float = 2.0, max_not_performed: float = 0.5, min_per_area: int = 8,
+                   min_subgroup: int = 30, subgroups=DEFAULT_SUBGROUPS, cap_to_bank: bool = True,
+                   today: str | None = None) -> JtaOutcome:
+    """Analyse a filled-in survey (module docstring); every input problem is one sentence, nothing written."""
+    responses, outdir = Path(responses), Path(outdir)
+    rule = InclusionRule(min_importance, max_not_performed)
+    framework = bank.get_framework(framework_code)
+    survey = layout.read_survey(responses, framework)
+    labels = layout.subgroup_labels(survey, subgroups, min_subgroup)
+    base_path = resolve_blueprint(base)
+    bp = load_blueprint(base_path)
+    area_codes = [a.code for a in framework.areas]
+    current = check_base_areas(bp, area_codes, str(base_path))
+    if outdir.exists() and not outdir.is_dir():
+        raise InputError(Problem("the output folder is a file", str(outdir)))
+    if blueprint_out is not None and Path(blueprint_out).suffix.lower() != ".toml":
+        raise InputError(Problem("the blueprint must be written as a .toml file", str(blueprint_out)))
+
+    ratings = competency_ratings(survey.importance, survey.frequency, survey.codes, survey.areas, rule)
+    agreement, rwg_by_area = _agreement(survey, ratings)
+    crit = survey.importance * survey.frequency
+    try:
+        sub = compare_subgroups({"criticality": crit, "importance": survey.importance}, survey.codes, labels,
+                                min_size=min_subgroup)
+    except EstimationError as err:
+        raise InputError(Problem(str(err), str(responses))) from None
+    try:
+        weights = area_weights(ratings.criticality, survey.areas, ratings.included, area_codes)
+    except EstimationError as err:
+        raise InputError(Problem(f"{err} (check the inclusion rule)", str(responses))) from None
+    supply = bank_supply(bank.item_pool(), bp) if cap_to_bank else {}
+    cap = np.array([supply.get(a, length) if supply else length for a in area_codes], dtype=float)
+    try:
+        alloc = allocate_items(weights, area_codes, length, minimum=min_per_area, maximum=cap)
+    except EstimationError as err:
+        raise InputError(f"{err} Lower --min-per-area, or grow the bank (it supplies "
+                         + ", ".join(f"{a} {int(c)}" for a, c in zip(area_codes, cap)) + ").") from None
+
+    titles = {c.code: c.title for c in framework.competencies}
+    comp = ratings.to_frame()
+    comp.insert(1, "title", [titles[c] for c in comp["competency"]])
+    comp.insert(3, "status", np.where(comp["included"], "included", "excluded"))
+    area_titles = {a.code: a.title for a in framework.areas}
+    areas = alloc.to_frame()
+    areas.insert(1, "label", [current[a][0] or area_titles[a] for a in area_codes])
+    areas["current_count"] = [current[a][1] for a in area_codes]
+    areas["proposed_count"] = alloc.counts
+    areas["competencies_included"] = [int(ratings.included[np.array(survey.areas) == a].sum()) for a in area_codes]
+    areas["rwg_j_importance"] = [rwg_by_area[a] for a in area_codes]
+    areas["bank_supply"] = [int(supply.get(a, 0)) for a in area_codes] if supply else np.nan
+    sub_frame = sub.to_frame()
+
+    sha = sha256_of(responses)
+    date = today or _dt.date.today().isoformat()
+    capped = {a: int(c) for a, c, u in zip(area_codes, cap, alloc.unbounded_quota) if u > c + 1e-9}
+    findings = _findings(framework, ratings, alloc, capped, sub_frame, current)
+    summary = {
+        "survey": str(responses), "survey_sha256": sha, "date": date, "certbank": __version__,
+        "framework": framework.code, "respondents": len(survey.respondent_ids), "competencies": len(survey.codes),
+        "competencies_included": int(ratings.included.sum()),
+        "excluded": [c for c, inc in zip(survey.codes, ratings.included) if not inc],
+        "criticality": "mean over respondents of importance (0-4) x frequency (0-5) (Raymond & Neustel 2006)",
+        "inclusion_rule": rule.describe(), "length": length, "min_per_area": min_per_area,
+        "caps": {a: int(c) for a, c in zip(area_codes, cap)} if supply else None, "capped_areas": capped,
+        "counts": {a: int(c) for a, c in zip(area_codes, alloc.counts)}, "agreement": agreement,
+        "subgroups": {"variables": list(labels), "min_size": min_subgroup, "flag": "|Hedges' g| >= 0.5",
+                      "flagged": int(sub_frame["flagged"].sum()) if len(sub_frame) else 0},
+        "base_blueprint": str(base_path), "findings": findings,
+    }
+    targets = [(outdir / "competencies.csv", comp.to_csv(index=False)), (outdir / "areas.csv", areas.to_csv(index=False)),
+               (outdir / "subgroups.csv", sub_frame.to_csv(index=False)),
+               (outdir / "summary.json", json.dumps(summary, indent=2, default=float, ensure_ascii=False))]
+    if blueprint_out is not None:
+        prov = provenance_lines(survey=responses, sha256=sha, date=date, n_respondents=len(survey.respondent_ids),
+                                base=base_path.name, rule=rule.describe(), min_per_area=min_per_area,
+                                capped=capped, length=length, version=__version__)
+        text = derive_blueprint_text(base_path.read_text(encoding="utf-8"), summary["counts"], length, prov,
+                                     file=str(blueprint_out))
+        targets.append((Path(blueprint_out), text))
+    report = _report(framework, summary, comp, areas, sub_frame, responses)
+    outdir.mkdir(parents=True, exist_ok=True)
+    check_writable(outdir / REPORT_NAME, force=True)
+    written = write_atomically(targets)
+    written.append(build_jta_workbook(report, outdir / REPORT_NAME, force=True))
+    return JtaOutcome(tuple(written), summary)
+
+
+def _findings(framework, ratings, alloc, capped, sub_frame, current) -> list[str]:
+    """The summary in plain words."""
+    out = [f"{int(ratings.included.sum())} of {len(ratings.codes)} competencies meet the rule: "
+           f"{ratings.rule.describe()}."]
+    for code, why in zip(ratings.codes, ratings.reasons()):
+        if why:
+            out.append(f"{code} is left out of the exam: {why}.")
+    changes = [f"{a} {current[a][1]} → {int(c)}" for a, c in zip(alloc.areas, alloc.counts) if int(c) != current[a][1]]
+    out.append("Proposed item counts differ from the current blueprint in: " + "; ".join(changes) + "."
+               if changes else "The proposed item counts equal the current blueprint's.")
+    for a, c in capped.items():
+        out.append(f"{a}'s weight asks for {alloc.unbounded_quota[alloc.areas.index(a)]:.1f} items but the bank can "
+                   f"supply only {c}: capped at {c}; a bank-growth finding (write more {a} items).")
+    if alloc.raised:
+        out.append("Raised to the minimum of " + f"{int(alloc.minimum[0])} items: " + ", ".join(alloc.raised) + ".")
+    flagged = sub_frame[sub_frame["flagged"]] if len(sub_frame) else sub_frame
+    if len(flagged):
+        top = flagged.reindex(flagged["hedges_g"].abs().sort_values(ascending=False).index).head(5)
+        out.append(f"{len(flagged)} subgroup comparisons differ by |g| ≥ 0.5, e.g. " + "; ".join(
+            f"{r.competency} {r.rating} ({r.variable} {r.group}: {r.mean_group:.2f} vs {r.mean_rest:.2f}, "
+            f"g = {r.hedges_g:.2f})" for r in top.itertuples()) + ".")
+    else:
+        out.append("No subgroup differs from the other respondents by a medium effect (|g| ≥ 0.5) or more.")
+    return out
+
+
+def _report(framework, summary, comp, areas, sub_frame, responses) -> JtaReport:
+    subs = sub_frame.copy()
+    if len(subs):
+        subs["flagged"] = np.where(subs["flagged"], "yes", "")
+        subs = subs.sort_values("flagged", ascending=False, kind="stable")
+    ag = summary["agreement"]
+    key = {"respondents": summary["respondents"], "competencies": summary["competencies"],
+           "competencies included": summary["competencies_included"],
+           "ICC(2,k) importance": ag["icc_2k_importance"], "ICC(2,1) importance": ag["icc_21_importance"],
+           "ICC(2,k) frequency": ag["icc_2k_frequency"], "test length": summary["length"]}
+    sentences = [f"{summary['respondents']} practitioners rated the {summary['competencies']} competencies of "
+                 f"{framework.name} for importance (0-4) and frequency (0-5)."] + summary["findings"] + [
+        f"Agreement: {ag['method']}."]
+    return JtaReport(f"Job analysis: {framework.code}", sentences, key, comp, areas, subs,
+                     settings={"framework": framework.code, "length": summary["length"]},
+                     input_files=[str(responses)])
