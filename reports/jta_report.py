@@ -64,7 +64,8 @@ def build_survey_template(t: SurveyTemplate, path: str | Path, force: bool = Fal
                             showErrorMessage=True, errorTitle="Rating", error=f"{scale}: a whole number 0-{top}")
         letters = [get_column_letter(j + 1) for j, c in enumerate(t.columns) if c.startswith(f"{scale}:")]
         if letters:
-            dv.add(" ".join(f"{c}2:{c}{VALIDATED_ROWS}" for c in letters))
+            for c in letters:
+                dv.add(f"{c}2:{c}{VALIDATED_ROWS}")
             rs.add_data_validation(dv)
     return wbk.save_atomic(wb, path, force=force)
 
