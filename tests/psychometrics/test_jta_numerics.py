@@ -7,13 +7,13 @@ from hypothesis import strategies as st
 from certbank_core.errors import EstimationError
 from psychometrics.jta import (InclusionRule, allocate_items, area_weights, compare_subgroups, competency_ratings,
                                hedges_g, intraclass, largest_remainder, rwg, rwg_j)
-from psychometrics.jta.simulate import scale_distribution, simulate_survey
+from psychometrics.jta.ratings import scale_distribution, simulate_survey
 
 NAN = np.nan
 
 
 def test_shrout_fleiss_table_2_published_values():
-    # Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; published BMS 11.24, WMS 6.26, JMS 32.49,
+    # Shrout & Fleiss (1979), worked example: 6 targets rated by 4 judges; published BMS 11.24, WMS 6.26, JMS 32.49,
     # EMS 1.02 and ICC(1,1) .17, ICC(2,1) .29, ICC(3,1) .71, ICC(1,4) .44, ICC(2,4) .62, ICC(3,4) .91.
     table = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
     r = intraclass(table)

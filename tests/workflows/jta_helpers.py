@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 
 from psychometrics.jta import area_weights
-from psychometrics.jta.simulate import simulate_survey
+from psychometrics.jta.ratings import simulate_survey
 from workflows.jta_survey import rating_column
 
 # true centres of importance (0-4) and frequency (0-5) by SAMHSA category I..XII

@@ -163,3 +163,23 @@ def test_unknown_framework_and_missing_file(sample, tmp_path):
     r = CliRunner().invoke(main, ["--bank", str(sample["bank"]), "jta", "template", str(tmp_path / "t.xlsx"),
                                   "--framework", "NOPE"])
     assert r.exit_code == 2 and "no framework 'NOPE'" in r.output
+
+
+def test_a_filled_in_template_workbook_is_read(sample, tmp_path):
+    xlsx = tmp_path / "filled.xlsx"
+    CliRunner().invoke(main, ["--bank", str(sample["bank"]), "jta", "template", str(xlsx), "--framework", "SAMHSA"])
+    wb = load_workbook(xlsx)
+    ws = wb["Responses"]
+    header = [c.value for c in ws[1]]
+    frame = sample["frame"].head(60)[header]
+    for i, row in enumerate(frame.itertuples(index=False), start=2):
+        for j, value in enumerate(row, start=1):
+            ws.cell(row=i, column=j, value=value.item() if hasattr(value, "item") else value)
+    wb.save(xlsx)
+    with Bank.open(sample["bank"]) as bank:
+        outcome = analyze_survey(bank, xlsx, "SAMHSA", tmp_path / "o", subgroups=("language",), min_subgroup=10)
+    assert outcome.summary["respondents"] == 60
+    comps = pd.read_csv(tmp_path / "o" / "competencies.csv")
+    first = frame["importance:SAMHSA.I.1"].astype(float)
+    assert comps.loc[0, "importance_mean"] == pytest.approx(first.mean())
+    assert comps.loc[0, "importance_sd"] == pytest.approx(first.std(ddof=1))
