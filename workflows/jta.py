@@ -330,7 +330,7 @@ def _findings(framework, ratings, alloc, capped, sub_frame, current) -> list[str
     flagged = sub_frame[sub_frame["flagged"]] if len(sub_frame) else sub_frame
     if len(flagged):
         top = flagged.reindex(flagged["hedges_g"].abs().sort_values(ascending=False).index).head(5)
-        out.append(f"{len(flagged)} subgroup comparisons differ by |g| ≥ 0.5, e.g. " + "; ".join(
+        out.append(f"{len(flagged)} subgroup comparison(s) differ by |g| ≥ 0.5, e.g. " + "; ".join(
             f"{r.competency} {r.rating} ({r.variable} {r.group} vs the rest: {r.mean_group:.2f} vs {r.mean_rest:.2f}, "
             f"g = {r.hedges_g:.2f})" for r in top.itertuples()) + ".")
     else:
