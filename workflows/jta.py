@@ -268,7 +268,7 @@ def analyze_survey(bank, responses, framework_code: str, outdir, *, blueprint_ou
     comp.insert(1, "title", [titles[c] for c in comp["competency"]])
     comp.insert(3, "status", np.where(comp["included"], "included", "excluded"))
     area_titles = {a.code: a.title for a in framework.areas}
-    areas = alloc.to_frame()
+    areas = alloc.to_frame().drop(columns="count")
     areas.insert(1, "label", [current[a][0] or area_titles[a] for a in area_codes])
     areas["current_count"] = [current[a][1] for a in area_codes]
     areas["proposed_count"] = alloc.counts
@@ -296,7 +296,8 @@ def analyze_survey(bank, responses, framework_code: str, outdir, *, blueprint_ou
     }
     targets = [(outdir / "competencies.csv", comp.to_csv(index=False)), (outdir / "areas.csv", areas.to_csv(index=False)),
                (outdir / "subgroups.csv", sub_frame.to_csv(index=False)),
-               (outdir / "summary.json", json.dumps(summary, indent=2, default=float, ensure_ascii=False))]
+               (outdir / "summary.json", json.dumps(_no_nan(summary), indent=2, default=float,
+                                                     ensure_ascii=False, allow_nan=False))]
     if blueprint_out is not None:
         prov = provenance_lines(survey=responses, sha256=sha, date=date, n_respondents=len(survey.respondent_ids),
                                 base=base_path.name, rule=rule.describe(), min_per_area=min_per_area,
@@ -316,9 +317,10 @@ def _findings(framework, ratings, alloc, capped, sub_frame, current) -> list[str
     """The summary in plain words."""
     out = [f"{int(ratings.included.sum())} of {len(ratings.codes)} competencies meet the rule: "
            f"{ratings.rule.describe()}."]
+    titles = {c.code: c.title for c in framework.competencies}
     for code, why in zip(ratings.codes, ratings.reasons()):
         if why:
-            out.append(f"{code} is left out of the exam: {why}.")
+            out.append(f"{code} ({titles.get(code, '')}) is left out of the exam: {why}.")
     changes = [f"{a} {current[a][1]} → {int(c)}" for a, c in zip(alloc.areas, alloc.counts) if int(c) != current[a][1]]
     out.append("Proposed item counts differ from the current blueprint in: " + "; ".join(changes) + "."
                if changes else "The proposed item counts equal the current blueprint's.")
@@ -338,6 +340,28 @@ def _findings(framework, ratings, alloc, capped, sub_frame, current) -> list[str
     return out
 
 
+def _agreement_sentence(ag: dict) -> str:
+    k, one = ag["icc_2k_importance"], ag["icc_21_importance"]
+    if k != k:  # NaN
+        return ("Agreement could not be measured: fewer than 2 respondents rated every competency.")
+    level = "very reliable" if k >= 0.9 else "reliable" if k >= 0.75 else "only moderately reliable" if k >= 0.5 \
+        else "not reliable"
+    return (f"The panel's mean importance ratings are {level} (ICC(2,k) = {k:.2f} over {ag['icc_respondents']} "
+            f"respondents who rated every competency); one respondent's ratings alone are much less reliable "
+            f"(ICC(2,1) = {one:.2f}), which is why a job analysis asks many practitioners.")
+
+
+def _no_nan(value):
+    """NaN → None throughout a summary, so summary.json is strict JSON."""
+    if isinstance(value, dict):
+        return {k: _no_nan(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nan(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
 def _report(framework, summary, comp, areas, sub_frame, responses) -> JtaReport:
     subs = sub_frame.copy()
     if len(subs):
@@ -350,7 +374,7 @@ def _report(framework, summary, comp, areas, sub_frame, responses) -> JtaReport:
            "ICC(2,k) frequency": ag["icc_2k_frequency"], "test length": summary["length"]}
     sentences = [f"{summary['respondents']} practitioners rated the {summary['competencies']} competencies of "
                  f"{framework.name} for importance (0-4) and frequency (0-5)."] + summary["findings"] + [
-        f"Agreement: {ag['method']}."]
+        _agreement_sentence(ag), f"How agreement is measured: {ag['method']}."]
     return JtaReport(f"Job analysis: {framework.code}", sentences, key, comp, areas, subs,
                      settings={"framework": framework.code, "length": summary["length"]},
                      input_files=[str(responses)])

@@ -183,3 +183,36 @@ def test_a_filled_in_template_workbook_is_read(sample, tmp_path):
     first = frame["importance:SAMHSA.I.1"].astype(float)
     assert comps.loc[0, "importance_mean"] == pytest.approx(first.mean())
     assert comps.loc[0, "importance_sd"] == pytest.approx(first.std(ddof=1))
+
+
+BASE = """# base
+[exam]
+name = "Tiny"
+length = 20
+framework = "X"
+
+# hand-set weights: to be replaced
+[[content.areas]]
+code = "X.I"
+count = 10
+
+[[content.areas]]
+code = "X.II"
+count = 10   # keep this comment
+"""
+
+
+def test_derive_blueprint_text_replaces_counts_length_and_the_weights_comment():
+    from workflows.jta import derive_blueprint_text
+
+    text = derive_blueprint_text(BASE, {"X.I": 14, "X.II": 16}, 30, ["from the job analysis"])
+    assert "hand-set weights" not in text and "# from the job analysis\n[[content.areas]]" in text
+    assert 'code = "X.I"\ncount = 14' in text and "count = 16   # keep this comment" in text
+    assert "length = 30" in text and text.startswith("# base\n")
+    with pytest.raises(InputError, match="no count was replaced for X.III"):
+        derive_blueprint_text(BASE, {"X.I": 10, "X.II": 10, "X.III": 10}, 30, [])
+
+
+def test_summary_json_is_strict_json(analysed):
+    json.loads((analysed["out"] / "summary.json").read_text(encoding="utf-8"),
+               parse_constant=lambda name: pytest.fail(f"summary.json holds {name}"))
