@@ -257,11 +257,19 @@ def analyze_survey(bank, responses, framework_code: str, outdir, *, blueprint_ou
         raise InputError(Problem(f"{err} (check the inclusion rule)", str(responses))) from None
     supply = bank_supply(bank.item_pool(), bp) if cap_to_bank else {}
     cap = np.array([supply.get(a, length) if supply else length for a in area_codes], dtype=float)
+    if min_per_area * len(area_codes) > length:
+        raise InputError(f"--min-per-area {min_per_area} asks for {min_per_area * len(area_codes)} items over the "
+                         f"{len(area_codes)} areas, more than the test length {length}.")
+    short = [f"{a} ({int(c)})" for a, c in zip(area_codes, cap) if c < min_per_area]
+    if short or cap.sum() < length:
+        raise InputError("The bank cannot supply this test: it holds " + (
+            f"fewer than {min_per_area} eligible items in " + ", ".join(short) if short else
+            f"only {int(cap.sum())} eligible scored items for a {length}-item test")
+            + "; grow the bank, or use --no-bank-cap to see the weights the survey asks for.")
     try:
         alloc = allocate_items(weights, area_codes, length, minimum=min_per_area, maximum=cap)
     except EstimationError as err:
-        raise InputError(f"{err} Lower --min-per-area, or grow the bank (it supplies "
-                         + ", ".join(f"{a} {int(c)}" for a, c in zip(area_codes, cap)) + ").") from None
+        raise InputError(str(err)) from None
 
     titles = {c.code: c.title for c in framework.competencies}
     comp = ratings.to_frame()

@@ -216,3 +216,17 @@ def test_derive_blueprint_text_replaces_counts_length_and_the_weights_comment():
 def test_summary_json_is_strict_json(analysed):
     json.loads((analysed["out"] / "summary.json").read_text(encoding="utf-8"),
                parse_constant=lambda name: pytest.fail(f"summary.json holds {name}"))
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--length", "50"], "--min-per-area 8 asks for 96 items over the 12 areas, more than the test length 50."),
+    (["--length", "400"], "The bank cannot supply this test: it holds only 312 eligible scored items"),
+])
+def test_impossible_lengths_are_one_sentence(sample, tmp_path, options, message):
+    r = CliRunner().invoke(main, ["--bank", str(sample["bank"]), "jta", "analyze", str(sample["survey"]),
+                                  "--framework", "SAMHSA", "--out", str(tmp_path / "o")] + options)
+    assert r.exit_code == 2 and message in r.output and not (tmp_path / "o").exists()
+    r = CliRunner().invoke(main, ["--bank", str(sample["bank"]), "jta", "analyze", str(sample["survey"]),
+                                  "--framework", "SAMHSA", "--out", str(tmp_path / "o2"), "--no-bank-cap",
+                                  "--length", "400"])
+    assert r.exit_code == 0, r.output
