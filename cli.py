@@ -725,6 +725,65 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: s
 
 # ---- end section: blueprints and assembly --------------------------------------------------------------------
 
+# ---- section: job task analysis (jta) --------------------------------------------------------------------------
+
+
+@main.group()
+def jta():
+    """Job (practice) analysis: the survey template, and from the ratings to the blueprint's weights."""
+
+
+@jta.command("template")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--framework", "framework_code", required=True, help="Framework code in the bank, e.g. SAMHSA.")
+@click.option("--force", is_flag=True, help="Replace an existing file.")
+@pass_context
+def jta_template(obj: Context, file: Path, framework_code: str, force: bool):
+    """Write the survey for every competency of a framework: FILE.xlsx (instructions, competencies in English
+    and Spanish, rating scales, the Responses sheet) or FILE.csv (the header row of the same layout)."""
+    from workflows.jta import write_template
+
+    with obj.bank_on_demand() as bank:
+        written = write_template(bank, file, framework_code, force=force)
+    click.echo(f"Wrote {written}")
+
+
+@jta.command("analyze")
+@click.argument("responses", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--framework", "framework_code", required=True, help="Framework code in the bank, e.g. SAMHSA.")
+@click.option("--out", "outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for competencies.csv, areas.csv, subgroups.csv, summary.json, jta_report.xlsx.")
+@click.option("--blueprint", "blueprint_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a blueprint TOML with the new area counts.")
+@click.option("--length", type=click.IntRange(min=1), default=120, show_default=True, help="Test length (scored items).")
+@click.option("--base", default="default", show_default=True, help="Base blueprint whose other rules are kept.")
+@click.option("--min-importance", type=click.FloatRange(0, 4), default=2.0, show_default=True,
+              help="Inclusion rule: lowest mean importance (0-4) of a tested competency.")
+@click.option("--max-not-performed", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Inclusion rule: largest share of respondents who do not perform a tested competency.")
+@click.option("--min-per-area", type=click.IntRange(min=0), default=8, show_default=True, help="Fewest items per area.")
+@click.option("--min-subgroup", type=click.IntRange(min=2), default=30, show_default=True,
+              help="Fewest respondents in a group that is compared.")
+@click.option("--subgroup", "subgroups", multiple=True, default=("language", "setting", "experience"),
+              show_default=True, help="Background variable to compare groups on (repeat); experience = years banded.")
+@click.option("--no-bank-cap", is_flag=True, help="Do not cap an area's count at the items the bank can supply.")
+@pass_context
+def jta_analyze(obj: Context, responses: Path, framework_code, outdir: Path, blueprint_out, length, base,
+                min_importance, max_not_performed, min_per_area, min_subgroup, subgroups, no_bank_cap):
+    """Analyse a filled-in job-analysis survey: competency statistics and inclusion, agreement, subgroup
+    differences, area weights and item counts; with --blueprint a blueprint that `blueprint check` accepts."""
+    from workflows.jta import analyze_survey
+
+    with obj.bank_on_demand() as bank:
+        outcome = analyze_survey(bank, responses, framework_code, outdir, blueprint_out=blueprint_out,
+                                 length=length, base=base, min_importance=min_importance,
+                                 max_not_performed=max_not_performed,
+                                 min_per_area=min_per_area, min_subgroup=min_subgroup, subgroups=subgroups,
+                                 cap_to_bank=not no_bank_cap)
+    click.echo("\n".join(outcome.lines()))
+
+# ---- end section: job task analysis -------------------------------------------------------------------------------
+
 # ---- section: standard setting and equating (cutscore, standard, equate) --------------------------------------
 
 
