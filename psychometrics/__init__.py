@@ -9,5 +9,7 @@ hands the numbers here. One subpackage per family a psychometrician would name:
 * ``dif`` — Mantel–Haenszel, logistic regression, the ETS rule;
 * ``standards`` — standard setting, carrying a standard, scaling, decision quality;
 * ``equating`` — classical equating (random groups, NEAT) and cuts through an equating;
+* ``security`` — person fit, answer similarity, preknowledge, item drift, retakes;
+* ``jta`` — job (practice) analysis ratings, rater agreement, area weights and item counts;
 * ``flags`` (item flags with reasons), ``promotion`` (pretest review), ``simulate`` (known truths for tests).
 """
