@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 #: Catalogue keys every language must define.
 MESSAGE_KEYS = (
@@ -28,7 +27,6 @@ MESSAGE_KEYS = (
 #: Area band value → catalogue key.
 BAND_KEYS = {"below": "band_below", "near": "band_near", "above": "band_above", "too_few_items": "band_too_few"}
 CORE_FONT = "Helvetica"
-_NEXT = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
 @dataclass(frozen=True)
@@ -132,27 +130,51 @@ def _lines(pdf: _Document, text: str, width: float, size: float, bold: bool = Fa
     return lines
 
 
+def _put(pdf: _Document, x: float, height: float, text: str, width: float | None = None,
+         align: str = "L") -> None:
+    """Write one line at the cursor's y, vertically centred in ``height`` as ``cell`` would, through
+    ``FPDF.text`` (several times faster than ``cell``; the lines are already wrapped)."""
+    if width is not None and align == "C":
+        x += (width - _width(pdf, text)) / 2
+    pdf.text(x, pdf.get_y() + 0.5 * height + 0.3 * pdf.font_size, text)
+
+
+_WIDTHS: dict[tuple, float] = {}
+
+
+def _width(pdf: _Document, text: str) -> float:
+    key = (pdf.font_family, pdf.font_style, pdf.font_size_pt, text)
+    if key not in _WIDTHS:
+        _WIDTHS[key] = pdf.get_string_width(text)
+    return _WIDTHS[key]
+
+
+def _line(pdf: _Document, text: str, size: float, height: float, bold: bool = False, indent: float = 0.0) -> None:
+    if pdf.will_page_break(height):
+        pdf.add_page()
+    pdf.use(size, bold)
+    _put(pdf, pdf.l_margin + indent, height, text)
+    pdf.set_y(pdf.get_y() + height)
+
+
 def _paragraph(pdf: _Document, text: str, size: float, height: float, bold: bool = False,
                indent: float = 0.0) -> None:
     width = pdf.w - pdf.l_margin - pdf.r_margin - indent
-    lines = _lines(pdf, text, width, size, bold)
-    pdf.use(size, bold)
-    for line in lines:
-        pdf.set_x(pdf.l_margin + indent)
-        pdf.cell(width, height, line, **_NEXT)
+    for line in _lines(pdf, text, width, size, bold):
+        _line(pdf, line, size, height, bold, indent)
 
 
 def _field(pdf: _Document, label: str, value: str) -> None:
     pdf.use(10, bold=True)
-    pdf.cell(48, 6, label)
+    _put(pdf, pdf.l_margin, 6, label)
     pdf.use(10)
-    pdf.cell(0, 6, value, **_NEXT)
+    _put(pdf, pdf.l_margin + 48, 6, value)
+    pdf.set_y(pdf.get_y() + 6)
 
 
 def _heading(pdf: _Document, text: str) -> None:
     pdf.ln(4)
-    pdf.use(12, bold=True)
-    pdf.cell(0, 7, text, **_NEXT)
+    _line(pdf, text, 12, 7, bold=True)
 
 
 #: Area table column widths as shares of the text width, and the line height of its text (mm).
@@ -175,8 +197,8 @@ def _table_row(pdf: _Document, cells: Sequence[str], bold: bool) -> None:
         pdf.rect(x, y, full, height, style="F")
     for lines, w, align in zip(wrapped, widths, ("L", "C", "L")):
         for i, line in enumerate(lines):
-            pdf.set_xy(x + _PAD, y + _PAD + i * _ROW_LINE)
-            pdf.cell(w - 2 * _PAD, _ROW_LINE, line, align=align)
+            pdf.set_y(y + _PAD + i * _ROW_LINE)
+            _put(pdf, x + _PAD, _ROW_LINE, line, w - 2 * _PAD, align)
         x += w
     pdf.set_draw_color(160, 160, 160)
     pdf.line(pdf.l_margin, y + height, pdf.l_margin + full, y + height)
@@ -186,8 +208,7 @@ def _table_row(pdf: _Document, cells: Sequence[str], bold: bool) -> None:
 def _draw(pdf: _Document, letter: Letter, m: Mapping) -> None:
     pdf.add_page()
     _paragraph(pdf, letter.program_name, 15, 7, bold=True)
-    pdf.use(12)
-    pdf.cell(0, 7, m["title"], **_NEXT)
+    _line(pdf, m["title"], 12, 7)
     pdf.set_draw_color(90, 90, 90)
     pdf.line(pdf.l_margin, pdf.get_y() + 1, pdf.w - pdf.r_margin, pdf.get_y() + 1)
     pdf.ln(4)
@@ -198,12 +219,10 @@ def _draw(pdf: _Document, letter: Letter, m: Mapping) -> None:
     _field(pdf, m["form"], letter.form_id)
 
     _heading(pdf, m["result_heading"])
-    pdf.use(18, bold=True)
     pdf.set_text_color(0, 90, 40) if letter.passed else pdf.set_text_color(150, 20, 20)
-    pdf.cell(0, 10, m["result_pass"] if letter.passed else m["result_fail"], **_NEXT)
+    _line(pdf, m["result_pass"] if letter.passed else m["result_fail"], 18, 10, bold=True)
     pdf.set_text_color(0, 0, 0)
-    pdf.use(11, bold=True)
-    pdf.cell(0, 6, m["scaled_score"].format(scaled=letter.scaled), **_NEXT)
+    _line(pdf, m["scaled_score"].format(scaled=letter.scaled), 11, 6, bold=True)
     _paragraph(pdf, m["scale"].format(low=letter.scale_low, high=letter.scale_high, cut=letter.scale_cut)
                + " " + m["decision_note"], 10, 5)
 
