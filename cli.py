@@ -573,15 +573,29 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
               show_default=True, help="EAP (posterior mean), MAP, MLE (bounded ±4 for zero/perfect) or WLE.")
 @click.option("--administration", "administration_id", default=None,
               help="The administration these responses come from (reported; its form is used without --form).")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="thetas.csv to write.")
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="thetas.csv to write (needed unless --reports is given).")
+@click.option("--reports", "reports_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="With --form and --standard: write one PDF score report per candidate, a merged PDF and a "
+                   "program summary into this folder.")
+@click.option("--lang", "lang", type=click.Choice(["auto", "en", "es"], case_sensitive=False), default="auto",
+              show_default=True, help="Report language: 'auto' takes each candidate's language column.")
+@click.option("--settings", "settings_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Program settings for the reports (TOML: name, retake rules, contact; default: the sample's).")
 @pass_context
 def score(obj: Context, responses: Path, params_file: Path, key_file, method, out: Path, form_id, standard_name,
-          administration_id):
+          administration_id, reports_dir, lang, settings_file):
     """Estimate each candidate's θ from RESPONSES with known item parameters (--params) or a bank form's
     bank-scale parameters (--form: raw, θ and SE); with --standard, report raw, θ, scaled score, pass/fail and
-    competency areas instead."""
+    competency areas instead; with --reports DIR also each candidate's PDF score report."""
     from workflows.scoring import score_file
 
+    if reports_dir is not None:
+        _score_reports(obj, responses, form_id, standard_name, administration_id, reports_dir, lang,
+                       settings_file, out)
+        return
+    if out is None:
+        raise click.UsageError("Give --out FILE (or --reports DIR with --form and --standard).")
     if params_file is None and not (standard_name or form_id or administration_id):
         raise click.UsageError("Give --params FILE, or --form ID (with or without --standard NAME).")
     with obj.bank_on_demand() as bank:
@@ -589,6 +603,23 @@ def score(obj: Context, responses: Path, params_file: Path, key_file, method, ou
                          form_id=form_id, standard=standard_name, administration_id=administration_id)
     run.write(out)
     click.echo(run.message(out))
+
+
+def _score_reports(obj: Context, responses, form_id, standard_name, administration_id, reports_dir, lang,
+                   settings_file, out) -> None:
+    """`score --reports DIR`: the candidates' PDF score reports (and the scores CSV with --out)."""
+    from workflows.candidate_reports import write_candidate_reports
+
+    if not standard_name:
+        raise click.UsageError("--reports needs --standard NAME (and --form ID or --administration ID).")
+    with obj.bank_on_demand() as bank:
+        run = write_candidate_reports(bank, responses, form_id=form_id, standard=standard_name,
+                                      reports_dir=reports_dir, lang=lang, settings_file=settings_file,
+                                      administration_id=administration_id)
+    if out is not None:
+        run.scores.write(out)
+        click.echo(run.scores.message(out))
+    click.echo(run.message())
 
 
 # ---- end section: IRT ----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pandas as pd
 
 from certbank_core.errors import InputError, Problem
 from psychometrics.irt import scoring
+from psychometrics.standards.area_bands import AreaBands, area_bands
 from psychometrics.standards.scaling import scale_from_dict, score_candidates
 from workflows.outputs import write_atomically, write_csv
 from workflows.parameter_files import FormParameters, bank_form_parameters, form_parameters, read_latent, read_params
@@ -143,6 +144,10 @@ class StandardScores:
     standard: str
     n_items: int
     report: pd.DataFrame = field(repr=False)
+    #: Bank forms: each area's band against the passing level (its ``band_<area>`` columns are in ``report``).
+    bands: AreaBands | None = field(default=None, repr=False)
+    #: The response file's non-item columns (language, name, ...) and ``n_answered`` (scored items answered).
+    candidates: pd.DataFrame | None = field(default=None, repr=False)
 
     def write(self, out) -> list[Path]:
         return [write_csv(out, self.report)]
@@ -158,7 +163,8 @@ class StandardScores:
 def score_against_standard(bank, responses, *, standard: str | None, form_id: str | None = None,
                            params_file=None, key_file=None) -> StandardScores:
     """`score --form ID --standard NAME|FILE`: each candidate's raw score, θ and scaled score from the form's
-    conversion table, pass/fail and (bank forms) percent correct by competency area."""
+    conversion table, pass/fail and (bank forms) percent correct and band against the passing level by
+    competency area (``psychometrics.standards.area_bands``)."""
     if not standard:
         raise InputError("--form with `score` needs --standard NAME|FILE (the pass/fail standard).")
     record = load_standard(bank, standard)
@@ -176,5 +182,13 @@ def score_against_standard(bank, responses, *, standard: str | None, form_id: st
                               person_ids=matrix.person_ids, scale=scale_from_dict(record.get("scale")))
     if "language" in matrix.groups:
         report.insert(1, "language", matrix.groups["language"].to_numpy())
-    return StandardScores(str(record.get("name", standard)), params.n_items, report)
+    bands = None
+    if areas is not None:
+        bands = area_bands(matrix.scored[:, columns], params, float(record["theta_cut"]), areas,
+                           person_ids=matrix.person_ids)
+        for k, area in enumerate(bands.areas):
+            report.insert(report.columns.get_loc("note"), f"band_{area}", bands.band[:, k])
+    candidates = matrix.groups.reset_index(drop=True).assign(
+        n_answered=np.isfinite(matrix.scored[:, columns]).sum(axis=1))
+    return StandardScores(str(record.get("name", standard)), params.n_items, report, bands, candidates)
 
