@@ -468,7 +468,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from certbank_core.errors import InputError
     from workflows.analysis import analyze_file, parse_thresholds, save_and_write
-    from workflows.bundles import analysis_workbook, check_workbook_path, write_item_analysis_workbook
+    from workflows.bundles import analysis_workbook, check_workbook_path, workbook_flags, write_item_analysis_workbook
 
     if report_path:
         check_workbook_path(report_path, force)
@@ -496,15 +496,16 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             workbook = analysis_workbook(run, bank if form_id else None, responses, irt_model=irt_model,
                                          settings={"quantiles": quantiles, "irt": irt_model or "none",
                                                    "form": form_id or "", "key": str(key_file or "")})
+    extra_flags = workbook_flags(workbook)
     if save_to_bank:
         with obj.open_bank() as bank:
             written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}", responses=responses,
-                                     administration_id=administration_id)
+                                     administration_id=administration_id, extra_flags=extra_flags)
     else:
-        written = save_and_write(run, outdir)
+        written = save_and_write(run, outdir, extra_flags=extra_flags)
     if workbook is not None:
         write_item_analysis_workbook(workbook, report_path, force=force)
-    click.echo(run.message(outdir, written, report_path))
+    click.echo(run.message(outdir, written, report_path, extra_flags))
 
 
 # ---- end section: responses and classical item analysis ---------------------------------------------------

@@ -6,7 +6,8 @@ retire, check key). CTT flags come from ``ctt_flags``; IRT and DIF code build ``
 and everything is combined with ``merge_flags``.
 
 Default thresholds (``Thresholds``; every one configurable and written out with the results) follow common
-certification practice and the Iteman 4 manual's defaults: P < .30 or > .90 review, P < .20 or ≥ .96 severe;
+certification practice: P < .30 or > .90 review, P ≤ .20 or ≥ .95 severe (an item almost nobody or almost
+everybody answers is a decision, not a note);
 corrected point-biserial < .20 review, < .10 severe, ≤ 0 critical; key check when a distractor's
 point-biserial is at least the key's, or a distractor draws more of the top score group than the key;
 omit rate > 5%; a distractor chosen by < 2% is not functioning.
@@ -51,8 +52,8 @@ class Thresholds:
 
     p_review_low: float = 0.30
     p_review_high: float = 0.90
-    p_severe_low: float = 0.20
-    p_severe_high: float = 0.96  # P ≥ this is severe
+    p_severe_low: float = 0.20  # P ≤ this is severe
+    p_severe_high: float = 0.95  # P ≥ this is severe
     rpbis_review: float = 0.20
     rpbis_severe: float = 0.10
     rpbis_critical: float = 0.0  # r ≤ this is critical
@@ -170,13 +171,13 @@ def ctt_flags(analysis, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[Fla
             add(item, SMALL_N, "review", f"Only {n} candidate{'s' if n != 1 else ''} counted for this item; "
                 "its statistics are unstable "
                 f"below {t.min_n}.", "keep", value=n)
-        if p < t.p_severe_low:
-            add(item, P_LOW, "severe", f"Only {_pct(p)} answered correctly (P = {p:.2f}, below {t.p_severe_low:.2f}): "
+        if p <= t.p_severe_low + ROUNDING_TOLERANCE:
+            add(item, P_LOW, "severe", f"Only {_pct(p)} answered correctly (P = {p:.2f}, at or below {t.p_severe_low:.2f}): "
                 "very hard; check the key and the wording.", "revise", value=p)
         elif p < t.p_review_low:
             add(item, P_LOW, "review", f"{_pct(p)} answered correctly (P = {p:.2f}, below {t.p_review_low:.2f}): "
                 "hard.", "keep", value=p)
-        if p >= t.p_severe_high:
+        if p >= t.p_severe_high - ROUNDING_TOLERANCE:
             add(item, P_HIGH, "severe", f"{_pct(p)} answered correctly (P = {p:.2f}, at or above "
                 f"{t.p_severe_high:.2f}): very easy; it tells candidates apart very little.", "revise", value=p)
         elif p > t.p_review_high:
@@ -265,3 +266,171 @@ def _strongest(item_ids, options, values, hit):
     for item, rows in by_item.items():
         rows.sort(key=lambda vo: (-vo[0], vo[1]))
         yield item, (rows[0][1], rows[0][0]), [(o, v) for v, o in rows[1:]]
+
+
+# ------------------------------------------------------------------------------------------------------
+# The action list: one decision per item, worst first
+# ------------------------------------------------------------------------------------------------------
+
+#: The decision of the action list for one item, from the mildest; "review" = look at it, probably keep.
+DECISIONS = ("keep", "review", "revise", "retire", "check key")
+#: Evidence that the key itself is wrong; when present it decides the item, whatever else is flagged.
+KEY_CODES = (KEY_CHECK_TOP_GROUP, KEY_CHECK_RPBIS, DISCRIMINATION_NEGATIVE, "IRT_SLOPE_NEGATIVE")
+#: How a group label reads in a sentence.
+GROUP_WORDS = {"all": "all candidates", "language=en": "English takers", "language=es": "Spanish takers"}
+#: Short evidence labels of each code: (label, number format).
+EVIDENCE = {
+    P_LOW: ("P", "{:.2f}"), P_HIGH: ("P", "{:.2f}"), DISCRIMINATION_LOW: ("item-rest r", "{:.2f}"),
+    DISCRIMINATION_NEGATIVE: ("item-rest r", "{:.2f}"), KEY_CHECK_RPBIS: ("rival option's r", "{:.2f}"),
+    KEY_CHECK_TOP_GROUP: ("top scorers choosing a rival option", "{:.0%}"), OMIT_RATE: ("omit rate", "{:.0%}"),
+    NONFUNCTIONING_DISTRACTOR: ("least-chosen distractor", "{:.1%}"), SMALL_N: ("N", "{:.0f}"),
+    "IRT_SLOPE_NEGATIVE": ("IRT a", "{:.2f}"), "IRT_SLOPE_LOW": ("IRT a", "{:.2f}"),
+    "IRT_B_EXTREME": ("IRT b", "{:.2f}"), "IRT_C_HIGH": ("IRT c", "{:.2f}"), "IRT_MISFIT": ("S-X² adjusted p", "{:.3g}"),
+    "IRT_LOCAL_DEPENDENCE": ("Q3", "{:.2f}"),
+}
+ACTION_COLUMNS = ["rank", "item_id", "severity", "action", "problem", "why", "evidence", "groups", "codes",
+                  "n_problems"]
+
+
+def group_words(group: str) -> str:
+    """'language=es' → 'Spanish takers'; other 'name=value' labels read as 'name value'."""
+    return GROUP_WORDS.get(group, group.replace("=", " "))
+
+
+def _excess(f: Flag, t: Thresholds) -> float:
+    """How far a flag's statistic lies beyond its threshold, on a rough 0–1 scale (orders items within a
+    severity: the worst first)."""
+    v, c = f.value, f.code
+    if not np.isfinite(v):
+        return 1.0
+    rules = {
+        P_HIGH: lambda: (v - t.p_review_high) / (1 - t.p_review_high),
+        P_LOW: lambda: (t.p_review_low - v) / t.p_review_low,
+        DISCRIMINATION_LOW: lambda: (t.rpbis_review - v) / (1 + t.rpbis_review),
+        DISCRIMINATION_NEGATIVE: lambda: (t.rpbis_review - v) / (1 + t.rpbis_review),
+        KEY_CHECK_TOP_GROUP: lambda: v, KEY_CHECK_RPBIS: lambda: (1 + v) / 2,
+        NONFUNCTIONING_DISTRACTOR: lambda: (t.distractor_min_proportion - v) / t.distractor_min_proportion,
+        OMIT_RATE: lambda: (v - t.omit_rate) / (1 - t.omit_rate),
+        "IRT_B_EXTREME": lambda: (abs(v) - 3) / 3, "IRT_C_HIGH": lambda: (v - 0.35) / 0.65,
+        "IRT_MISFIT": lambda: min(1.0, -np.log10(max(v, 1e-300)) / 20),
+    }
+    if c in rules:
+        return float(rules[c]())
+    if c.startswith("DIF_MH"):
+        return (abs(v) - 1.0) / 2.0
+    if c.startswith("DIF_LR"):
+        return 10 * abs(v)
+    return 0.0
+
+
+def problems(flags: Sequence[Flag], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[dict]:
+    """One problem per item × code (× option, except rare distractors, which are one problem per item), with
+    the groups it holds in: the rows of the Flags sheet. Each carries the worst severity over its groups and
+    the reason and value of the 'all' group when it holds there (else of its worst group)."""
+    by_key: dict[tuple, list[Flag]] = {}
+    for f in merge_flags(flags):
+        detail = "" if f.code == NONFUNCTIONING_DISTRACTOR else f.detail
+        by_key.setdefault((f.item_id, f.code, f.source, detail), []).append(f)
+    out = []
+    for (item, code, source, detail), fl in by_key.items():
+        groups = list(dict.fromkeys(f.group for f in fl))
+        worst = max(fl, key=lambda f: SEVERITIES.index(f.severity))
+        main = [f for f in fl if f.group == "all"] or [f for f in fl if f.group == worst.group]
+        lead = main[0]
+        reason = lead.reason
+        if code == NONFUNCTIONING_DISTRACTOR and len(main) > 1:
+            opts = [f"{f.detail} ({_pct(f.value)})" for f in main]
+            reason = (f"Options {', '.join(opts[:-1])} and {opts[-1]} were each chosen by fewer than "
+                      f"{_pct(thresholds.distractor_min_proportion)} of candidates: they distract almost nobody; "
+                      "rewrite them.")
+        only = [g for g in groups if g != "all"]
+        scope = f"{group_words(only[0])} only" if "all" not in groups and len(only) == 1 else ""
+        out.append({"item_id": item, "code": code, "source": source,
+                    "detail": ", ".join(f.detail for f in main) if code == NONFUNCTIONING_DISTRACTOR else detail,
+                    "severity": worst.severity, "groups": ", ".join(group_words(g) for g in groups),
+                    "scope": scope, "value": min(f.value for f in main) if code == NONFUNCTIONING_DISTRACTOR
+                    else lead.value, "reason": reason, "suggested_action": worst.suggested_action,
+                    "excess": max(_excess(f, thresholds) for f in fl)})
+    return out
+
+
+def _evidence(p: dict) -> str:
+    label, fmt = EVIDENCE.get(p["code"], (None, None))
+    if label is None:
+        if p["code"].startswith("DIF_MH"):
+            label, fmt = "MH Δ", "{:.1f}"
+        elif p["code"].startswith("DIF_LR"):
+            label, fmt = "ΔR²", "{:.3f}"
+        else:
+            return p["code"]
+    v = p["value"]
+    text = f"{label} {fmt.format(v).replace('-', '−')}" if np.isfinite(v) else label
+    return text + (f" ({p['scope']})" if p["scope"] else "")
+
+
+def action_list(flags: Sequence[Flag], thresholds: Thresholds = DEFAULT_THRESHOLDS) -> pd.DataFrame:
+    """One row per flagged item, worst first (critical, severe, review; within a level the statistic
+    furthest beyond its threshold first): rank, item_id, severity, action (one of ``DECISIONS``), problem
+    (the headline problem in one sentence; a problem that holds in one group only says so), why (how the
+    action was chosen when flags disagree), evidence (one line), groups, codes, n_problems.
+
+    Key evidence (a rival option drawing the top scorers or correlating as well as the key, a negative
+    item–rest correlation or IRT slope) decides the item: the action is "check key", and P or IRT flags
+    that a wrong key produces (hard, very easy b, misfit) do not count against it. Otherwise the most severe
+    problem gives the action; a review-level problem whose flag says "keep" becomes "review".
+    """
+    by_item: dict[str, list[dict]] = {}
+    for p in problems(flags, thresholds):
+        by_item.setdefault(p["item_id"], []).append(p)
+    rows = []
+    for item, probs in by_item.items():
+        probs.sort(key=lambda p: (-SEVERITIES.index(p["severity"]), -p["excess"]))
+        severity = probs[0]["severity"]
+        key = [p for p in probs if p["code"] in KEY_CODES]
+        why = ""
+        if key:
+            key.sort(key=lambda p: (KEY_CODES.index(p["code"]), -SEVERITIES.index(p["severity"])))
+            head, action = key[0], "check key"
+            others = sorted({p["code"] for p in probs if p["code"] not in KEY_CODES})
+            why = ("The key check decides: " + (f"the other flags ({', '.join(others)}) are what a wrong key "
+                                                "produces; " if others else "")
+                   + "confirm the key with the item writers, rescore, then judge the item again.")
+        else:
+            head = probs[0]
+            top = [p for p in probs if p["severity"] == severity]
+            actions = [p["suggested_action"] for p in top]
+            action = max(actions, key=ACTIONS.index)
+            if action == "keep":
+                action = "review"
+            if len({*actions}) > 1:
+                firm = next(p for p in top if p["suggested_action"] == max(actions, key=ACTIONS.index))
+                why = f"Its flags at this level disagree; the firmest action wins ({firm['code']}: {action})."
+        problem = ("The key is probably wrong. " if key else "") + head["reason"]
+        if head["scope"]:
+            problem = f"{head['scope'][0].upper()}{head['scope'][1:]}: {problem}"
+        rows.append({"item_id": item, "severity": severity, "action": action, "problem": problem, "why": why,
+                     "evidence": "; ".join(_evidence(p) for p in ([head] + [p for p in probs if p is not head])[:4]),
+                     "groups": head["groups"], "codes": "; ".join(dict.fromkeys(p["code"] for p in probs)),
+                     "n_problems": len(probs), "_excess": max(p["excess"] for p in probs if p["severity"] == severity),
+                     "_key": bool(key)})
+    rows.sort(key=lambda r: (-SEVERITIES.index(r["severity"]), not r["_key"], -r["_excess"], r["item_id"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return pd.DataFrame(rows, columns=ACTION_COLUMNS)
+
+
+def severity_counts(actions: pd.DataFrame) -> dict[str, int]:
+    """Items of the action list by their severity: {'critical': n, 'severe': n, 'review': n}; the one count
+    the terminal, the CSVs and every sheet give."""
+    col = actions["severity"] if "severity" in actions.columns else pd.Series(dtype=str)
+    return {s: int((col == s).sum()) for s in reversed(SEVERITIES)}
+
+
+def counts_sentence(actions: pd.DataFrame) -> str:
+    """'17 items need a decision (1 critical, 3 severe, 13 review)' or 'No item was flagged'."""
+    n = len(actions)
+    if n == 0:
+        return "No item was flagged"
+    c = severity_counts(actions)
+    return (f"{n} item{'s' if n != 1 else ''} need{'s' if n == 1 else ''} a decision "
+            f"({c['critical']} critical, {c['severe']} severe, {c['review']} review)")

@@ -53,7 +53,8 @@ FORMATS = {
     "score": "0.0",
     "integer": "0",
     "percent": "0.0%",
-    "pvalue": "0.000",
+    "pvalue": '[<0.001]"< .001";0.000',
+    "count": "#,##0",
 }
 
 
@@ -311,3 +312,105 @@ def save_atomic(wb: Workbook, path: str | os.PathLike, force: bool = False) -> P
     path = check_writable(path, force)
     atomic_write(path, wb.save)
     return path
+
+
+# ---- print layout, words and colours (added for board packets) ---------------------------------------------
+
+#: No sheet prints smaller than this (percent); wider sheets print their columns across pages instead.
+MIN_PRINT_SCALE = 70
+#: Printable width in inches of the narrower of Letter and A4 (0.4-inch margins): landscape Letter, portrait A4.
+PRINTABLE_INCHES = {"landscape": 11.0 - 0.8, "portrait": 8.27 - 0.8}
+#: Width of one unit of column width (one character of the default font) in inches, with cell padding.
+INCHES_PER_CHAR = 7.0 / 96
+COLUMN_PADDING_INCHES = 5.0 / 96
+#: Okabe–Ito colours: distinct for readers with any common colour-vision deficiency.
+COLOUR_BLIND_SAFE = ("0072B2", "E69F00", "009E73", "CC79A7", "56B4E9", "D55E00", "F0E442", "000000")
+
+
+def sheet_width_inches(ws: Worksheet, first_col: int = 1, last_col: int | None = None) -> float:
+    """Printed width of columns ``first_col``..``last_col`` at 100% (default: every used column)."""
+    last_col = last_col or ws.max_column
+    total = 0.0
+    for c in range(first_col, last_col + 1):
+        width = ws.column_dimensions[get_column_letter(c)].width or 8.43
+        total += width * INCHES_PER_CHAR + COLUMN_PADDING_INCHES
+    return total
+
+
+def fit_scale(ws: Worksheet, orientation: str, last_col: int | None = None) -> float:
+    """The scale (percent) at which the columns fit one page width of Letter and A4."""
+    return 100.0 * min(1.0, PRINTABLE_INCHES[orientation] / max(sheet_width_inches(ws, 1, last_col), 1e-9))
+
+
+def print_fit(ws: Worksheet, header_row: int | None = None, *, orientation: str | None = None,
+              last_col: int | None = None, repeat_cols: str | None = "A:A") -> int:
+    """Print set-up that stays legible on Letter and A4: portrait when the columns fit it at full size, else
+    landscape; fit to one page wide when that needs no less than ``MIN_PRINT_SCALE``; otherwise print at
+    that scale with the columns flowing onto further pages, ``repeat_cols`` (the item id) repeated on each.
+    Header rows repeat on every page. Returns the scale the sheet prints at (percent)."""
+    if orientation is None:
+        orientation = "portrait" if fit_scale(ws, "portrait", last_col) >= 99.9 else "landscape"
+    ws.page_setup.orientation = orientation
+    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.print_options.gridLines = False
+    scale = fit_scale(ws, orientation, last_col)
+    if header_row:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+    if scale >= MIN_PRINT_SCALE:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        return int(scale)
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_setup.scale = MIN_PRINT_SCALE
+    if repeat_cols:
+        ws.print_title_cols = repeat_cols
+    return MIN_PRINT_SCALE
+
+
+def printed_scale(ws: Worksheet) -> float:
+    """The scale a sheet prints at, from its page set-up (what a test checks against ``MIN_PRINT_SCALE``)."""
+    if ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage:
+        if ws.page_setup.fitToWidth == 1:
+            last = None
+            if ws.print_area:
+                from openpyxl.utils.cell import range_boundaries
+                last = range_boundaries(ws.print_area.split("!")[-1].replace("$", ""))[2]
+            return fit_scale(ws, ws.page_setup.orientation or "portrait", last)
+        return 100.0
+    return float(ws.page_setup.scale or 100)
+
+
+def in_words(value):
+    """Booleans as a reader says them: True → 'yes', False → 'no'; everything else unchanged."""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return value
+
+
+def words_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every boolean column in words (yes / no)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == bool or (out[col].dtype == object and out[col].map(
+                lambda v: isinstance(v, (bool, np.bool_)) or v is None).all() and out[col].notna().any()):
+            out[col] = out[col].map(in_words)
+    return out
+
+
+def human_heading(name: str, headers: Mapping[str, str] | None = None) -> str:
+    """A column heading for readers: the given one, else the field name with spaces ('mh_p' → 'Mh p')."""
+    if headers and name in headers:
+        return headers[name]
+    text = str(name).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def colour_series(chart, colours: Sequence[str] = COLOUR_BLIND_SAFE, widths: Sequence[int] | None = None) -> None:
+    """Give each line of ``chart`` its own colour-blind-safe colour (and optionally its own width, EMU)."""
+    for j, series in enumerate(chart.series):
+        line = series.graphicalProperties.line
+        line.solidFill = colours[j % len(colours)]
+        line.width = (widths[j] if widths else 22000)

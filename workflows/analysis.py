@@ -17,7 +17,8 @@ import numpy as np
 
 from certbank_core.errors import CertbankError, InputError
 from psychometrics.ctt import OUTPUT_FILES, ClassicalReport, analyze_responses
-from psychometrics.flags import DEFAULT_THRESHOLDS, Thresholds
+from psychometrics.flags import (DEFAULT_THRESHOLDS, Thresholds, action_list, counts_sentence, flags_frame,
+                                 merge_flags)
 from psychometrics.responses import ResponseMatrix
 from workflows.administrations import attach
 from workflows.responses import read_item_areas, read_key_file, read_responses
@@ -75,9 +76,22 @@ def analyze_administration(matrix: ResponseMatrix, *, irt_model: str | None = No
     return AdministrationAnalysis(calibration, fit, dif, tuple(notes))
 
 
-def write_classical_outputs(report: ClassicalReport, outdir) -> list[str]:
-    """Write items.csv, options.csv, quantiles.csv, test.json and flags.csv atomically: everything goes to a
-    temporary directory beside ``outdir`` first and is moved in only when all files are written."""
+#: Files of `certbank analyze`: the classical tables and the action list.
+ANALYSIS_FILES = OUTPUT_FILES + ("actions.csv",)
+
+
+def action_outputs(report: ClassicalReport, extra_flags=()) -> tuple:
+    """(every flag, the action list) of a classical report and any IRT / DIF flags beside it: the one source
+    of the flagged-item counts of the terminal, the CSVs and the workbook."""
+    all_flags = merge_flags(list(report.flags), list(extra_flags))
+    return all_flags, action_list(all_flags, report.thresholds)
+
+
+def write_classical_outputs(report: ClassicalReport, outdir, extra_flags=()) -> list[str]:
+    """Write items.csv, options.csv, quantiles.csv, test.json, flags.csv and actions.csv atomically: everything
+    goes to a temporary directory beside ``outdir`` first and is moved in only when all files are written.
+    ``extra_flags`` (IRT, DIF) join the classical flags in flags.csv and actions.csv, and the 'all' rows of
+    items.csv carry each item's action-list severity and action, so every file counts the same items."""
     outdir = Path(outdir)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.", dir=outdir.parent))
@@ -85,21 +99,30 @@ def write_classical_outputs(report: ClassicalReport, outdir) -> list[str]:
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the result should look like any directory
     try:
-        report.items_frame().to_csv(tmp / "items.csv", index=False)
+        all_flags, actions = action_outputs(report, extra_flags)
+        items = report.items_frame()
+        overall = items["group"] == report.analysis.combined.label if "group" in items.columns else True
+        decided = actions.set_index("item_id")
+        for col, src, empty in (("worst_severity", "severity", ""), ("suggested_action", "action", "keep"),
+                                ("flags", "codes", "")):
+            if col in items.columns:
+                items.loc[overall, col] = items.loc[overall, "item_id"].map(decided[src]).fillna(empty)
+        items.to_csv(tmp / "items.csv", index=False)
+        actions.to_csv(tmp / "actions.csv", index=False)
         report.analysis.options_frame().to_csv(tmp / "options.csv", index=False)
         report.analysis.quantiles_frame().to_csv(tmp / "quantiles.csv", index=False)
         (tmp / "test.json").write_text(json.dumps(report.test_dict(), indent=2), encoding="utf-8")
-        report.flags_frame().to_csv(tmp / "flags.csv", index=False)
+        flags_frame(all_flags).to_csv(tmp / "flags.csv", index=False)
         if not outdir.exists():
             os.replace(tmp, outdir)
         else:
-            for name in OUTPUT_FILES:
+            for name in ANALYSIS_FILES:
                 os.replace(tmp / name, outdir / name)
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [str(outdir / name) for name in OUTPUT_FILES]
+    return [str(outdir / name) for name in ANALYSIS_FILES]
 
 
 @dataclass(frozen=True)
@@ -133,11 +156,15 @@ class AnalysisRun:
     context: FormContext
     form_id: str | None = None
 
-    def message(self, outdir, written, report_path=None) -> str:
+    def message(self, outdir, written, report_path=None, extra_flags=()) -> str:
+        """One paragraph for the terminal; the flagged-item counts are the action list's (``extra_flags``:
+        the IRT and DIF flags the workbook adds), the same as actions.csv and the workbook's."""
         test = self.report.analysis.combined.test
-        n_flagged = len({f.item_id for f in self.report.flags})
+        actions = action_outputs(self.report, extra_flags)[1]
+        first = actions[actions["severity"] == "critical"]["item_id"].tolist()
+        act = f" Act before scoring on {', '.join(first)} (see actions.csv)." if first else ""
         return (f"{test.n_persons} candidates, {test.n_items} items: mean {test.mean:.2f}, SD {test.sd:.2f}, "
-                f"alpha {test.alpha:.3f}; {n_flagged} items flagged. Wrote {len(written)} files to {outdir}"
+                f"alpha {test.alpha:.3f}; {counts_sentence(actions)}.{act} Wrote {len(written)} files to {outdir}"
                 + (f" and the workbook {report_path}." if report_path else "."))
 
 
@@ -167,18 +194,18 @@ def analyze_file(bank, responses, *, form_id: str | None = None, key_file=None, 
 
 
 def save_and_write(run: AnalysisRun, outdir, bank=None, label: str | None = None, *, responses=None,
-                   administration_id: str | None = None) -> list[str]:
+                   administration_id: str | None = None, extra_flags=()) -> list[str]:
     """Write the analysis files; with ``bank`` also save each group's statistics under ``label``, dated by
     the administration of ``responses`` (``--administration``, created on first use, or the one the file is
     attached to), the files written inside the bank transaction so that either both happen or neither."""
     if bank is None:
-        return write_classical_outputs(run.report, outdir)
+        return write_classical_outputs(run.report, outdir, extra_flags)
     with bank.transaction():
         if responses is not None and run.form_id:
             administration_id = attach(bank, responses, run.form_id, run.matrix, administration_id).administration_id
         for group, frame in run.report.bank_statistics():
             bank.save_item_statistics(frame, label, group=group, administration_id=administration_id)
-        return write_classical_outputs(run.report, outdir)
+        return write_classical_outputs(run.report, outdir, extra_flags)
 
 
 def parse_thresholds(pairs) -> Thresholds:

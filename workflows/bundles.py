@@ -30,13 +30,52 @@ def _group_value(label: str) -> str:
     return label.split("=", 1)[1] if "=" in label else label
 
 
+#: Words of an English stem shown in the action list.
+STEM_WORDS = 12
+
+
+def action_table(all_flags: Sequence[flagging.Flag], thresholds=flagging.DEFAULT_THRESHOLDS, *,
+                 areas: Mapping[str, str] | None = None, texts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``flags.action_list`` with each item's content area and the first words of its English stem
+    (columns rank, item_id, area, stem, severity, action, problem, why, evidence, groups, codes, n_problems)."""
+    actions = flagging.action_list(all_flags, thresholds)
+    area = actions["item_id"].map(dict(areas)) if areas else pd.Series([""] * len(actions), dtype=object)
+    stems = {}
+    if texts is not None and "stem_en" in texts.columns:
+        for item, stem in zip(texts["item_id"], texts["stem_en"]):
+            words = str(stem).split() if isinstance(stem, str) else []
+            stems[item] = " ".join(words[:STEM_WORDS]) + (" …" if len(words) > STEM_WORDS else "")
+    actions.insert(2, "area", area.fillna("").to_numpy())
+    actions.insert(3, "stem", actions["item_id"].map(stems).fillna("").to_numpy())
+    return actions
+
+
+def problems_table(all_flags: Sequence[flagging.Flag], thresholds, actions: pd.DataFrame) -> pd.DataFrame:
+    """The Flags sheet: one row per item × problem with the groups it holds in, in action-list order (the
+    item's rank, then its worst problem first)."""
+    cols = ["item_id", "severity", "code", "detail", "groups", "value", "reason", "suggested_action"]
+    probs = pd.DataFrame(flagging.problems(all_flags, thresholds))
+    if probs.empty:
+        return pd.DataFrame(columns=cols)
+    rank = dict(zip(actions["item_id"], actions["rank"]))
+    probs = probs.assign(_rank=probs["item_id"].map(rank),
+                         _sev=[-flagging.SEVERITIES.index(s) for s in probs["severity"]], _ex=-probs["excess"])
+    return probs.sort_values(["_rank", "_sev", "_ex", "code"], kind="stable")[cols].reset_index(drop=True)
+
+
 def items_with_flags(items: pd.DataFrame, all_flags: Sequence[flagging.Flag],
-                     groups: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+                     groups: Mapping[str, pd.DataFrame] | None = None,
+                     actions: pd.DataFrame | None = None) -> pd.DataFrame:
     """The combined item table with every source's flags summarised per item (worst severity, codes, action)
-    and each group's P beside the overall P."""
+    and each group's P beside the overall P. With ``actions`` (``action_table``) the severity and action are
+    the action list's, so the Items sheet and the action list cannot disagree."""
     base = items.drop(columns=[c for c in ("flags", "worst_severity", "suggested_action", "n_flags", "group")
                                if c in items.columns])
     summary = flagging.item_summary(all_flags, list(base["item_id"]))
+    if actions is not None:
+        decided = actions.set_index("item_id")
+        summary["suggested_action"] = summary["item_id"].map(decided["action"]).fillna("keep")
+        summary["worst_severity"] = summary["item_id"].map(decided["severity"]).fillna("")
     out = base.merge(summary, on="item_id", how="left")
     out = out.rename(columns={"worst_severity": "severity"})
     for name, frame in (groups or {}).items():
@@ -69,7 +108,8 @@ def item_analysis_bundle(classical, *, title: str, calibration=None, fit=None, d
     if dif is not None:
         all_flags += list(dif.flags())
     all_flags = flagging.merge_flags(all_flags, extra_flags)
-    items = items_with_flags(items_all, all_flags, groups)
+    actions = action_table(all_flags, classical.thresholds, areas=areas, texts=texts)
+    items = items_with_flags(items_all, all_flags, groups, actions)
     if areas:
         items.insert(1, "area", items["item_id"].map(areas))
 
@@ -121,7 +161,8 @@ def item_analysis_bundle(classical, *, title: str, calibration=None, fit=None, d
     return ItemAnalysisReport(
         title=title, summary=summary, items=items, options=analysis.options_frame(),
         quantiles=_quantiles_long(analysis.quantiles_frame()),
-        flags=with_p_history(flagging.flags_frame(all_flags), history),
+        flags=with_p_history(problems_table(all_flags, classical.thresholds, actions), history),
+        actions=actions, flag_rows=flagging.flags_frame(all_flags),
         domains=domains, dif=dif_frame, irt=irt, scores=conversion if conversion is not None else pd.DataFrame(),
         score_distribution=dist, information=information, n_by_group=n_by_group, sentences=tuple(sentences),
         settings=dict(settings or {}), input_files=tuple(str(f) for f in input_files))
@@ -306,7 +347,7 @@ def analysis_workbook(run, bank, responses, *, irt_model: str | None = None,
     (``bank`` may be None: then the DIF sheet shows ids only)."""
     extra = analyze_administration(run.matrix, irt_model=irt_model, pretest=run.context.pretest)
     texts = history = None
-    if bank is not None and extra.dif is not None:
+    if bank is not None:
         texts = bank.item_texts(run.matrix.item_ids)[["item_id", "stem_en", "stem_es"]]
     if bank is not None:
         history = bank.statistics_table(run.matrix.item_ids)
@@ -314,6 +355,15 @@ def analysis_workbook(run, bank, responses, *, irt_model: str | None = None,
         run.report, title=f"Item analysis: {run.form_id or Path(responses).name}", calibration=extra.calibration,
         fit=extra.fit, dif=extra.dif, texts=texts, areas=run.context.areas, input_files=[responses],
         sentences=extra.notes, settings=settings, history=history)
+
+
+def workbook_flags(bundle: ItemAnalysisReport | None) -> list[flagging.Flag]:
+    """The IRT and DIF flags a workbook bundle adds to the classical ones, for `analyze`'s CSVs and message
+    (so the terminal, actions.csv and the workbook count the same items)."""
+    if bundle is None or bundle.flag_rows is None or bundle.flag_rows.empty:
+        return []
+    rows = bundle.flag_rows[bundle.flag_rows["source"] != "ctt"]
+    return [flagging.Flag(**{k: getattr(r, k) for k in rows.columns}) for r in rows.itertuples(index=False)]
 
 
 # ---- writing the workbooks (what the CLI's --report / --format xlsx options call) -----------------------------

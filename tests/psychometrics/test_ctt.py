@@ -383,7 +383,7 @@ def test_quantile_bounds_are_checked():
 # certbank analyze
 # ---------------------------------------------------------------------------------------------------------
 
-OUTPUTS = {"items.csv", "options.csv", "quantiles.csv", "test.json", "flags.csv"}
+OUTPUTS = {"items.csv", "options.csv", "quantiles.csv", "test.json", "flags.csv", "actions.csv"}
 
 
 def write_responses(path, rm_labels, item_ids, groups=None):

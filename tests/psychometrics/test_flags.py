@@ -20,14 +20,14 @@ def guttman_scored(p_values, n=100):
 
 
 def test_difficulty_flags_at_their_boundaries():
-    # P < .30 review, < .20 severe; P > .90 review, ≥ .96 severe (the limits themselves as documented)
+    # P < .30 review, ≤ .20 severe; P > .90 review, ≥ .95 severe (the limits themselves as documented)
     p = [0.30, 0.29, 0.20, 0.19, 0.90, 0.91, 0.95, 0.96, 0.50]
     a = analyze(from_scored(guttman_scored(p)))
     np.testing.assert_allclose(a.items.p_value, p)
     flags = ctt_flags(a)
     difficulty = {f.item_id: f.severity for f in flags if f.code in ("P_LOW", "P_HIGH")}
-    assert difficulty == {"item2": "review", "item3": "review", "item4": "severe", "item6": "review",
-                          "item7": "review", "item8": "severe"}
+    assert difficulty == {"item2": "review", "item3": "severe", "item4": "severe", "item6": "review",
+                          "item7": "severe", "item8": "severe"}
 
 
 def test_discrimination_flags_follow_configured_thresholds():
@@ -122,7 +122,7 @@ def test_flag_rejects_unknown_severity_or_action():
 
 def test_default_thresholds_are_the_documented_ones():
     t = DEFAULT_THRESHOLDS.to_dict()
-    assert (t["p_review_low"], t["p_review_high"], t["p_severe_low"], t["p_severe_high"]) == (0.3, 0.9, 0.2, 0.96)
+    assert (t["p_review_low"], t["p_review_high"], t["p_severe_low"], t["p_severe_high"]) == (0.3, 0.9, 0.2, 0.95)
     assert (t["rpbis_review"], t["rpbis_severe"], t["rpbis_critical"]) == (0.2, 0.1, 0.0)
     assert (t["omit_rate"], t["distractor_min_proportion"]) == (0.05, 0.02)
 

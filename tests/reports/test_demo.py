@@ -69,19 +69,28 @@ def test_demo_writes_every_output(demo):
     assert test["combined"]["n"] == 3000
 
 
+def _sheet_rows(ws):
+    header = next(r for r in range(1, 10) if ws.cell(row=r, column=1).value in ("Item", "Rank"))
+    names = [c.value for c in ws[header]]
+    return [dict(zip(names, (c.value for c in row))) for row in ws.iter_rows(min_row=header + 1)]
+
+
 def test_planted_problems_show_in_the_workbook(demo):
     wb = load_workbook(demo.outdir / "item-analysis.xlsx")
-    flags = wb["Flags"]
-    header = next(r for r in range(1, 10) if flags.cell(row=r, column=1).value == "Item")
-    rows = [[c.value for c in row] for row in flags.iter_rows(min_row=header + 1)]
     by_item = {}
-    for r in rows:
-        by_item.setdefault(r[0], []).append(r)
+    for r in _sheet_rows(wb["Flags"]):
+        by_item.setdefault(r["Item"], []).append(r)
     planted = {p.kind: p.item_id for p in demo.planted}
-    assert any("KEY" in r[3] and r[8] == "check key" for r in by_item[planted["miskey"]])
-    assert any(r[3] == "P_HIGH" and r[4] == "severe" for r in by_item[planted["too easy"]])
-    assert any(r[3] == "NONFUNCTIONING_DISTRACTOR" for r in by_item[planted["non-functioning distractor"]])
-    assert any(r[2] == "dif" for r in by_item[planted["Spanish DIF"]])
+    assert any("KEY" in r["Flag code"] and r["Suggested action"] == "check key" for r in by_item[planted["miskey"]])
+    assert any(r["Flag code"] == "P_HIGH" and r["Severity"] == "severe" for r in by_item[planted["too easy"]])
+    assert any(r["Flag code"] == "NONFUNCTIONING_DISTRACTOR" for r in by_item[planted["non-functioning distractor"]])
+    assert any(r["Flag code"].startswith("DIF") and r["Holds for"] == "Spanish takers"
+               for r in by_item[planted["Spanish DIF"]])
+    actions = _sheet_rows(wb["Action list"])
+    first = {r["Item"]: r for r in actions[:6]}
+    assert first[planted["miskey"]]["Action"] == "check key" and actions[0]["Item"] == planted["miskey"]
+    assert planted["too easy"] in first and planted["Spanish DIF"] in first
+    assert first[planted["Spanish DIF"]]["The problem"].startswith("Spanish takers only")
     dif = wb["DIF"]
     head = next(r for r in range(1, 10) if dif.cell(row=r, column=1).value == "Item")
     cols = [c.value for c in dif[head]]

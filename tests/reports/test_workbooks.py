@@ -33,6 +33,8 @@ def ia_report():
                           "severity": ["severe", "critical", "critical"],
                           "reason": ["96% answered correctly.", "Negative discrimination.", "@check key"],
                           "suggested_action": ["revise", "check key", "check key"]})
+    actions = pd.DataFrame({"rank": [1, 2], "item_id": ["=EVIL()", "PSS-0002"], "severity": ["critical", "severe"],
+                            "action": ["check key", "revise"], "problem": ["@check key", "96% answered correctly."]})
     options = pd.DataFrame({"item_id": ["PSS-0001"] * 2, "option": ["A", "B"], "is_key": [True, False],
                             "n": [50, 50], "proportion": [0.5, 0.5], "point_biserial": [0.3, -0.3]})
     quant = pd.DataFrame({"item_id": ["PSS-0002"] * 6, "group": [1, 1, 2, 2, 3, 3], "option": ["A", "B"] * 3,
@@ -45,14 +47,14 @@ def ia_report():
     return ItemAnalysisReport(title="Item analysis: test", summary={"n": 100, "n_items": 3, "mean": 1.7, "sd": 0.9,
                               "alpha": 0.81, "alpha_ci_low": 0.75, "alpha_ci_high": 0.86, "sem": 0.4, "cut": 2,
                               "pass_rate": 0.6},
-                              items=items, options=options, quantiles=quant, flags=flags, dif=dif,
+                              items=items, options=options, quantiles=quant, flags=flags, dif=dif, actions=actions,
                               score_distribution=dist, information=info, n_by_group={"en": 70, "es": 30})
 
 
 def test_item_analysis_workbook_sheets_values_and_safety(tmp_path, ia_report):
     path = build_item_analysis_workbook(ia_report, tmp_path / "ia.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Summary", "Items", "Options", "Flags", "Domains", "DIF", "IRT", "Scores",
+    assert wb.sheetnames == ["Summary", "Action list", "Items", "Options", "Flags", "Domains", "DIF", "IRT", "Scores",
                              "Charts", "Read me"]
     _no_formulas(wb)
     items = wb["Items"]
@@ -68,7 +70,12 @@ def test_item_analysis_workbook_sheets_values_and_safety(tmp_path, ia_report):
     assert summary.cell(row=_find_row(summary, "Reliability (KR-20 / coefficient alpha)"), column=2).value == 0.81
     assert "100 candidates answered 3 scored items (70 in English, 30 in Spanish)." in texts
     assert any("Reliability (KR-20) is 0.81 (95% CI 0.75–0.86)" in t for t in texts)
-    assert any("2 items carry at least one flag (1 critical, 1 severe, 0 review)" in t for t in texts)
+    assert texts[2].startswith("Before scores are released: =EVIL() (check key).")  # first paragraph: act first
+    assert any("In all 2 items need a decision: 1 critical, 1 severe and 0 review" in t for t in texts)
+    assert summary.cell(row=_find_row(summary, "  of which critical"), column=2).value == 1
+    al = wb["Action list"]
+    row = next(r for r in range(1, 20) if al.cell(row=r, column=2).value == "=EVIL()")
+    assert (al.cell(row=row, column=3).value, al.cell(row=row, column=4).value) == ("critical", "check key")
     opts = wb["Options"]
     key_row = _find_row(opts, "PSS-0001")
     assert opts.cell(row=key_row, column=1).fill.fgColor.rgb.endswith("E2EFDA")
