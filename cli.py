@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -42,6 +43,15 @@ class Context:
     def __init__(self, bank_path: Path, user: str):
         self.bank_path = bank_path
         self.user = user
+        self.started = time.perf_counter()
+
+    def step(self, message: str) -> None:
+        """A progress line on stderr for a step that takes a while (stdout keeps the result)."""
+        click.echo(message, err=True)
+
+    def waited(self) -> str:
+        """How long the user has waited for this command, for its last line."""
+        return f"Done in {time.perf_counter() - self.started:.1f} s."
 
     def open_bank(self, must_exist: bool = True):
         from itembank.store import Bank
@@ -478,6 +488,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
     limits = parse_thresholds(thresholds)
+    obj.step(f"Reading and analysing {responses.name} ...")
     if form_id:
         with obj.open_bank() as bank:
             run = analyze_file(bank, responses, form_id=form_id, key_file=key_file, areas_file=areas_file,
@@ -492,6 +503,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
                            not_reached_in_n=not_reached_wrong)
     workbook = None
     if report_path:
+        obj.step(f"{'IRT calibration (' + irt_model + ') and ' if irt_model else ''}DIF for the workbook ...")
         with obj.bank_on_demand() as bank:
             workbook = analysis_workbook(run, bank if form_id else None, responses, irt_model=irt_model,
                                          settings={"quantiles": quantiles, "irt": irt_model or "none",
@@ -504,8 +516,9 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     else:
         written = save_and_write(run, outdir, extra_flags=extra_flags)
     if workbook is not None:
+        obj.step(f"Writing the workbook {report_path} ...")
         write_item_analysis_workbook(workbook, report_path, force=force)
-    click.echo(run.message(outdir, written, report_path, extra_flags))
+    click.echo(run.message(outdir, written, report_path, extra_flags) + " " + obj.waited())
 
 
 # ---- end section: responses and classical item analysis ---------------------------------------------------
@@ -548,13 +561,14 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 
     if (new_scale or administration_id) and not save:
         raise InputError("--new-scale and --administration go with --save.")
+    obj.step(f"Calibrating {model.upper()} on {responses.name} (item fit{', linking to the bank scale' if form_id else ''}) ...")
     with obj.bank_on_demand() as bank:
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
                              n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
                              anchor_from_bank=anchor_from_bank, link=link, drift=not no_drift_check)
         run.write(out, bank=bank if save else None, label=label, administration_id=administration_id,
                   new_scale=new_scale)
-    click.echo(run.message(out))
+    click.echo(run.message(out) + "\n" + obj.waited())
     for warning in run.warnings:
         click.echo(f"Warning: {warning}", err=True)
 

@@ -259,7 +259,7 @@ class CalibrationRun:
         return (f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
                 f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
                 f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
-                f"{cal.seconds:.2f} s; {len({f.item_id for f in self.report.flags})} items flagged. "
+                f"estimation {cal.seconds:.2f} s; {len({f.item_id for f in self.report.flags})} items flagged. "
                 f"Wrote {', '.join(str(p) for p in written)}." + (f"\n{scale}" if scale else ""))
 
 

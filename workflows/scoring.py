@@ -12,6 +12,7 @@ import pandas as pd
 
 from certbank_core.errors import InputError, Problem
 from psychometrics.irt import scoring
+from psychometrics.responses import CANDIDATE_COLUMN
 from psychometrics.standards.area_bands import AreaBands, area_bands
 from psychometrics.standards.scaling import scale_from_dict, score_candidates
 from workflows.outputs import write_atomically, write_csv
@@ -44,7 +45,8 @@ class ThetaRun:
     method: str
 
     def write(self, out) -> list[Path]:
-        return write_atomically([(out, self.scores.to_frame().to_csv(index=False))])
+        frame = self.scores.to_frame().rename(columns={"person_id": CANDIDATE_COLUMN})
+        return write_atomically([(out, frame.to_csv(index=False))])
 
     def message(self, out) -> str:
         bounded = int(self.scores.bounded.sum())
@@ -150,7 +152,8 @@ class StandardScores:
     candidates: pd.DataFrame | None = field(default=None, repr=False)
 
     def write(self, out) -> list[Path]:
-        return [write_csv(out, self.report)]
+        # the file names candidates the way the response file did
+        return [write_csv(out, self.report.rename(columns={"person_id": CANDIDATE_COLUMN}))]
 
     def message(self, out) -> str:
         n_pass = int((self.report["result"] == "pass").sum())

@@ -50,7 +50,7 @@ def test_calibrate_then_score(data):
                                "--out", str(thetas)])
     assert res.exit_code == 0, res.output
     scores = pd.read_csv(thetas)
-    assert len(scores) == 1500 and scores.person_id.iloc[0] == "C00000"
+    assert len(scores) == 1500 and scores.candidate_id.iloc[0] == "C00000"  # named as in the response file
     assert scores.theta.mean() == pytest.approx(0.0, abs=0.1)
 
 

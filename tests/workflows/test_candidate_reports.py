@@ -52,7 +52,7 @@ def test_one_pdf_per_candidate_and_a_merged_one(written):
 def test_results_and_bands_agree_with_the_score_csv(demo, written):
     scores = pd.read_csv(demo / "scores.csv")
     listing = pd.read_csv(written / "reports-written.csv")
-    assert list(listing["candidate_id"]) == list(scores["person_id"])
+    assert list(listing["candidate_id"]) == list(scores["candidate_id"])
     assert list(listing["result"]) == list(scores["result"])
     bands = [c for c in scores.columns if c.startswith("band_")]
     assert len(bands) == 12
