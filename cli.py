@@ -1139,7 +1139,8 @@ def simulate(obj: Context, form_id, out: Path, n_candidates, mean, seed, ratings
 @click.option("--params", "params_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Item parameters (item_id, a, b, c) on the bank scale, with --key.")
 @click.option("--out", "outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for person_fit.csv, pairs.csv, clusters.csv, retakes.csv and summary.json.")
+              help="Folder for person_fit.csv, pairs.csv, clusters.csv, retakes.csv, timing.csv (when the file "
+                   "has <item_id>_seconds columns) and summary.json.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the security workbook (.xlsx).")
 @click.option("--force", is_flag=True, help="Replace an existing workbook.")

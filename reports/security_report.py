@@ -17,10 +17,14 @@ SHEETS = {
     "preknowledge.csv": ("Preknowledge", "Exposed items against the rest (signed likelihood ratio)"),
     "item_drift.csv": ("Item drift", "Items easier now than in their latest earlier administration"),
     "retakes.csv": ("Retakers", "Gains beyond measurement error and the typical retest gain"),
+    "timing.csv": ("Timing", "Correct answers too fast for the item (log-normal response times), most first"),
+    "fast_answers.csv": ("Fast answers", "Each correct answer too fast for the item at the candidate's speed"),
+    "item_times.csv": ("Item times", "Each item's typical time and the line below which an answer is too fast"),
 }
 P_COLUMNS = ("p_value", "adjusted_p")
 NUMBER_COLUMNS = ("theta", "lz", "lz_star", "u3", "expected", "z", "gain", "se_gain", "theta_before",
-                  "theta_now", "theta_exposed", "theta_rest", "p_before", "p_now", "logit_change")
+                  "theta_now", "theta_exposed", "theta_rest", "p_before", "p_now", "logit_change", "speed",
+                  "expected_fast_correct", "time_intensity", "time_precision")
 
 
 @dataclass(frozen=True)

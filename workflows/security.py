@@ -6,6 +6,10 @@ retakers' gains (``psychometrics.security``), with the tables and the security w
 files are not kept in the bank, so earlier attempts come in as files: ``previous`` is a list of
 (RESPONSES, FORM_ID) of earlier administrations, each scored with its own form's bank-scale parameters, and
 candidates are linked across them by ``candidate_id``.
+
+Response times: a column ``<item_id>_seconds`` beside the item columns holds the seconds a candidate spent on
+that item (blank: not timed). They are read as group columns, so they are never taken for items; when any is
+present the timing screen runs (``psychometrics.security.timing``) on the timed items.
 """
 from __future__ import annotations
 
@@ -20,9 +24,9 @@ from psychometrics.irt import scoring
 from psychometrics.irt.models import ItemParameters, probability
 from psychometrics.responses.matrix import OPTION_LABELS
 from psychometrics.security.person_fit import person_fit
-from psychometrics.security.preknowledge import differential_person_functioning, item_drift
-from psychometrics.security.retakes import retake_gains
+from psychometrics.security.preknowledge import differential_person_functioning, item_drift, retake_gains
 from psychometrics.security.similarity import answer_similarity
+from psychometrics.security.timing import aberrant_timing
 from workflows.outputs import write_outputs
 from workflows.parameter_files import bank_form_parameters, read_item_parameters
 from workflows.responses import read_key_file, read_responses
@@ -31,6 +35,8 @@ THETA_METHOD = "wle"
 CAUTION = ("A statistic alone is not proof of misconduct: each case is a reason to look further (seating, "
            "timing, the candidate's history, an interview), and about alpha × the number of tests of honest "
            "candidates are flagged by chance.")
+#: The response-time column of an item: ``<item_id>_seconds``.
+SECONDS_SUFFIX = "_seconds"
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,11 @@ def _parameters(bank, form_id, params_file) -> tuple[ItemParameters, str]:
                      "(item_id, a, b, c) with --key.")
 
 
-def _read(bank, path, form_id, key_file, site):
+def _read(bank, path, form_id, key_file, site, item_ids=()):
     path = Path(path)
     if not path.is_file():
         raise InputError(f"The response file {path} does not exist.")
-    groups = (site,) if site else ()
+    groups = ((site,) if site else ()) + tuple(f"{i}{SECONDS_SUFFIX}" for i in item_ids)
     if form_id:
         if bank is None:
             raise InputError(f"form {form_id} needs the item bank, and none was given.")
@@ -89,6 +95,29 @@ def _scored(matrix, params: ItemParameters, path):
     theta = scoring.score(x, params.a, params.b, params.c, method=THETA_METHOD, D=params.D,
                           person_ids=matrix.person_ids)
     return cols, x, theta
+
+
+def _seconds(matrix, item_ids, path) -> np.ndarray | None:
+    """(n, J) response times from the ``<item_id>_seconds`` columns (NaN: blank or no column), or None when the
+    file has none. A cell that is not a positive number is a problem with its row and column."""
+    columns = {str(c).lower(): c for c in matrix.groups.columns}
+    names = [columns.get(f"{i}{SECONDS_SUFFIX}".lower()) for i in item_ids]
+    if not any(names):
+        return None
+    out = np.full((matrix.n_persons, len(item_ids)), np.nan)
+    bad = []
+    for j, name in enumerate(names):
+        if name is None:
+            continue
+        cells = matrix.groups[name].astype(str).str.strip()
+        values = pd.to_numeric(cells.where(cells != "", None), errors="coerce").to_numpy(float)
+        for r in np.flatnonzero((cells != "").to_numpy() & ~(values > 0)):
+            bad.append(Problem(f"'{cells.iloc[r]}' is not a positive number of seconds", str(path), int(r) + 2,
+                               name))
+        out[:, j] = np.where(values > 0, values, np.nan)
+    if bad:
+        raise InputError(bad)
+    return out
 
 
 def _exposed_items(path, item_ids) -> list[int]:
@@ -119,7 +148,7 @@ def security_study(bank, responses, *, form_id: str | None = None, key_file=None
     if not 0 < alpha < 1:
         raise InputError(f"--alpha must be between 0 and 1, not {alpha}.")
     params, form_label = _parameters(bank, form_id, params_file)
-    matrix = _read(bank, responses, form_id, key_file, site)
+    matrix = _read(bank, responses, form_id, key_file, site, params.item_ids)
     if matrix.n_persons < 2:
         raise InputError(f"{responses}: security screens compare candidates, and the file has only "
                          f"{matrix.n_persons} candidate.")
@@ -133,6 +162,7 @@ def security_study(bank, responses, *, form_id: str | None = None, key_file=None
             raise InputError(Problem(f"every candidate has the same {site} ({sites[0]}): grouping by it changes "
                                      "nothing; leave out --site", file=str(responses), column=site))
     cols, x, theta = _scored(matrix, params, responses)
+    seconds = _seconds(matrix, params.item_ids, responses)
     ids = matrix.person_ids.astype(str)
     frames, findings = {}, []
 
@@ -164,6 +194,17 @@ def security_study(bank, responses, *, form_id: str | None = None, key_file=None
         frames["preknowledge.csv"] = pk.frame
         findings.append(f"Preknowledge: {pk.n_flagged} candidates did far better on the {pk.n_exposed} exposed "
                         f"items than on the rest (p < {alpha:g}).")
+    timing = None
+    if seconds is not None:
+        timing = aberrant_timing(seconds, x, p_correct=p_correct, person_ids=ids, item_ids=params.item_ids,
+                                 alpha=alpha)
+        frames["timing.csv"] = timing.persons
+        frames["fast_answers.csv"] = timing.responses
+        frames["item_times.csv"] = timing.items
+        findings.append(f"Timing: {timing.n_flagged} of {len(ids)} candidates gave more correct answers too fast "
+                        f"for the item than chance explains ({len(timing.responses)} such answers in all; "
+                        f"an answer is too fast below the item's {timing.response_alpha:.1%} point at the "
+                        f"candidate's own speed; p < {alpha:g}).")
     if bank is not None and form_id:
         history = bank.statistics_table(list(params.item_ids))
         current = pd.DataFrame({"item_id": params.item_ids, "n": np.sum(~np.isnan(x), axis=0),
@@ -190,12 +231,14 @@ def security_study(bank, responses, *, form_id: str | None = None, key_file=None
     n_review = len(set(fit.to_frame().query("flagged")["candidate_id"])
                    | set(sim.clusters["candidate_id"])
                    | (set(frames["preknowledge.csv"].query("flagged")["candidate_id"]) if exposed_file else set())
-                   | set(retakes.frame.loc[retakes.frame["flagged"], "candidate_id"]))
+                   | set(retakes.frame.loc[retakes.frame["flagged"], "candidate_id"])
+                   | (set(timing.persons.loc[timing.persons["flagged"], "candidate_id"]) if timing else set()))
     findings.insert(0, f"{n_review} of {len(ids)} candidates need review.")
     summary = {"responses": str(responses), "form": form_label, "n_candidates": len(ids),
                "n_items": params.n_items, "alpha": alpha, "adjust": adjust, "site": site,
                "theta_method": THETA_METHOD, "n_pairs": sim.n_pairs, "n_pairs_exact": sim.n_screened,
-               "n_review": n_review, "findings": list(findings)}
+               "n_review": n_review, "timed_items": 0 if seconds is None else int((~np.isnan(seconds)).any(axis=0).sum()),
+               "findings": list(findings)}
     return SecurityStudy(frames, tuple(findings), summary)
 
 

@@ -15,6 +15,13 @@ Hand-worked cases (10 items unless said):
   log L_S(5) = log L_R(−5) = 5 log σ(5) = −.033575 and log L(0) = 10 log .5 = −6.931472, so
   LR = 2 (−.067150 + 6.931472) = 13.728644 and z = √LR = 3.70522.
 - Retake: θ 0 (SE .3) then 1.5 (SE .4), typical gain 0: z = 1.5 / .5 = 3, p = .0013499.
+- Timing residual (items known: β = ln 60, ln 30, ln 90; α = 2, so w = 4, 1/w = .25): a candidate's times
+  60, 30, 9 s. Item 3 against items 1–2: τ(−3) = mean(0, 0) = 0, residual ln 9 − ln 90 = −ln 10 = −2.302585,
+  Var = .25 + 1/8 = .375, z = −2.302585 / .612372 = −3.76011 (too fast at −2.576). Item 1 against items 2–3:
+  τ(−1) = (0 + ln 10) / 2 = 1.151293, residual 0 + 1.151293, z = 1.88005 (item 2 the same). The typical time of item 3 at
+  that speed is exp(ln 90 − 0) = 90 s.
+- Fast-correct count without IRT probabilities: 2 of 40 timed answers at q = .005,
+  P(K ≥ 2) = 1 − .995⁴⁰ − 40 · .005 · .995³⁹ = 1 − .818320 − .164486 = .017193.
 """
 import numpy as np
 import pandas as pd
@@ -24,8 +31,8 @@ from scipy.stats import binom
 from psychometrics.irt import scoring
 from psychometrics.irt.models import probability
 from psychometrics.security.person_fit import lz_statistics, lower_tail_p, person_fit, u3
-from psychometrics.security.preknowledge import differential_person_functioning, item_drift
-from psychometrics.security.retakes import retake_gains
+from psychometrics.security.preknowledge import differential_person_functioning, item_drift, retake_gains
+from psychometrics.security.timing import aberrant_timing, deleted_residuals, fit_lognormal
 from psychometrics.security.similarity import (answer_similarity, clusters_of, upper_tail,
                                                wrong_option_features)
 from psychometrics.simulate import simulate_items, simulate_option_choices
@@ -138,19 +145,32 @@ def test_similarity_power_and_false_positives_on_simulated_copiers():
     assert res.n_flagged >= 3
 
 
-def test_lz_star_false_positive_rate_and_power():
-    rng = np.random.default_rng(7)
+def _lz_star_study(n, seed=7):
+    """120 3PL items, n honest candidates but the first 40, who answer the 30 easiest items at random among 4
+    options (careless, or misaligned): (flagged share of the 40, flagged share of the honest)."""
+    rng = np.random.default_rng(seed)
     items = simulate_items(120, rng, model="3pl")
-    theta = rng.normal(0, 1, 4000)
+    theta = rng.normal(0, 1, n)
     pr = probability(theta, items.a, items.b, items.c)
     x = (rng.random(pr.shape) < pr).astype(float)
-    # 40 aberrant candidates answer the 30 easiest items at random among 4 options (careless, or misaligned)
     easy = np.argsort(items.b)[:30]
     x[:40][:, easy] = (rng.random((40, 30)) < .25)
     th = scoring.score(x, items.a, items.b, items.c, method="wle")
     fit = person_fit(x, th.theta, items.a, items.b, items.c, alpha=0.001)
-    assert fit.flagged[40:].mean() <= 0.002       # measured 0.0008–0.0013 over seeds (nominal .001)
-    assert fit.flagged[:40].mean() >= 0.6           # measured 0.70: 30 of 120 items at random is subtle
+    return fit.flagged[:40].mean(), fit.flagged[40:].mean()
+
+
+def test_lz_star_false_positive_rate_and_power():
+    power, fpr = _lz_star_study(1000)
+    assert fpr <= 0.003                             # measured 0 of 960 (seeds 7–9; nominal .001 → about 1)
+    assert power >= 0.6                             # measured 0.73–0.78: 30 of 120 items at random is subtle
+
+
+@pytest.mark.slow
+def test_lz_star_false_positive_rate_and_power_at_4000():
+    power, fpr = _lz_star_study(4000)
+    assert fpr <= 0.002                             # measured 0.0008–0.0013 over seeds (nominal .001)
+    assert power >= 0.6                             # measured 0.70
 
 
 def test_preknowledge_power_and_false_positive_rate():
@@ -166,3 +186,90 @@ def test_preknowledge_power_and_false_positive_rate():
     cheat = flagged.index.astype(int) <= 60
     assert flagged[cheat].mean() >= 0.8             # measured 0.87 at 5,000 candidates
     assert flagged[~cheat].mean() <= 0.002          # measured 0.0006
+
+
+def test_timing_residual_and_count_hand_worked():
+    beta, alpha = np.log([60.0, 30.0, 90.0]), np.full(3, 2.0)
+    z, tau_minus = deleted_residuals(np.log([[60.0, 30.0, 9.0]]), beta, alpha)
+    assert z[0] == pytest.approx([1.88005, 1.88005, -3.76011], abs=1e-5)
+    assert np.exp(beta[2] - tau_minus[0, 2]) == pytest.approx(90.0)
+    assert upper_tail(np.full((1, 40), .005), np.array([2]))[0] == pytest.approx(.017193, abs=1e-6)
+
+
+def timed_world(seed, n=2000, n_items=60, n_fast=40, n_known=15, share_of_time=0.25):
+    """Honest 3PL answers and log-normal times (van der Linden 2006: β ~ N(4, .4) log s ≈ 55 s, α ~ U(1.5, 2.5),
+    τ ~ N(0, .3)); the first ``n_fast`` candidates know ``n_known`` items: right, in ``share_of_time`` of
+    their usual time."""
+    rng = np.random.default_rng(seed)
+    items = simulate_items(n_items, rng, model="3pl")
+    beta, alpha, tau = rng.normal(4.0, 0.4, n_items), rng.uniform(1.5, 2.5, n_items), rng.normal(0, 0.3, n)
+    pr = probability(rng.normal(0, 1, n), items.a, items.b, items.c)
+    x = (rng.random(pr.shape) < pr).astype(float)
+    log_t = beta - tau[:, None] + rng.normal(0, 1, (n, n_items)) / alpha
+    known = rng.choice(n_items, n_known, replace=False)
+    x[:n_fast][:, known] = 1.0
+    log_t[:n_fast][:, known] += np.log(share_of_time)
+    return np.exp(log_t), x, pr, (beta, alpha, tau)
+
+
+def test_lognormal_fit_recovers_the_truth_and_the_null_rate():
+    t, x, pr, (beta, alpha, tau) = timed_world(3, n_fast=0)
+    model = fit_lognormal(np.log(t))
+    assert np.abs(model.beta - (beta - tau.mean())).max() < 0.03          # measured 0.014
+    assert np.abs(model.alpha / alpha - 1).max() < 0.1                    # measured 0.06
+    assert np.corrcoef(model.tau, tau)[0, 1] > 0.97                       # measured 0.98
+    z, _ = deleted_residuals(np.log(t), model.beta, model.alpha)
+    assert 0.004 <= (z < -2.5758).mean() <= 0.006                         # measured 0.0048 (nominal .005)
+    res = aberrant_timing(t, x, p_correct=pr, alpha=0.01)
+    assert res.persons["flagged"].mean() <= 0.01                          # measured 0.0015 at α = .01
+
+
+def test_fast_responders_power_and_false_positive_rate():
+    t, x, pr, _ = timed_world(1)
+    res = aberrant_timing(t, x, p_correct=pr, alpha=0.001, person_ids=[f"{i:04d}" for i in range(len(t))])
+    flagged = res.persons.set_index("candidate_id")["flagged"]
+    planted = flagged.index.astype(int) < 40
+    # 15 of 60 items right in a quarter of the usual time: found in 0.68–0.88 of the 40 (seeds 0–2)
+    assert flagged[planted].mean() >= 0.6                                 # measured 0.73 (seed 1)
+    assert flagged[~planted].mean() <= 0.001                              # measured 0.0005 (1 of 1,960)
+    assert set(res.responses["candidate_id"]) >= set(flagged[flagged].index)
+
+
+def _retake_world(seed, n=1500, n_items=120, n_planted=30, practice=0.2, jump=1.5):
+    """Two 3PL forms; n first-timers θ ~ N(0, 1), those below θ̂ = 0 retake on the other form with θ + a
+    practice gain; the first ``n_planted`` retakers come back with θ + ``jump`` instead. The retake table,
+    and which rows are planted."""
+    rng = np.random.default_rng(seed)
+    forms = simulate_items(n_items, rng, model="3pl"), simulate_items(n_items, rng, model="3pl")
+    theta = rng.normal(0, 1, n)
+
+    def sit(th, f):
+        x = (rng.random((len(th), n_items)) < probability(th, f.a, f.b, f.c)).astype(float)
+        s = scoring.score(x, f.a, f.b, f.c, method="wle")
+        return s.theta, s.se
+
+    t1, se1 = sit(theta, forms[0])
+    again = np.flatnonzero(t1 < 0)
+    theta2 = theta[again] + practice
+    theta2[:n_planted] = theta[again[:n_planted]] + jump
+    t2, se2 = sit(theta2, forms[1])
+    ids = np.array([f"C{i:05d}" for i in range(n)])
+    now = pd.DataFrame({"candidate_id": ids[again], "form_id": "F2", "theta": t2, "se": se2})
+    before = pd.DataFrame({"candidate_id": ids, "form_id": "F1", "theta": t1, "se": se1})
+    frame = retake_gains(now, before, alpha=0.001).frame.set_index("candidate_id")
+    return frame, frame.index.isin(ids[again[:n_planted]])
+
+
+def test_retakers_power_and_false_positive_rate():
+    worlds = [_retake_world(seed) for seed in range(3)]
+    frame = pd.concat([f for f, _ in worlds])
+    planted = np.concatenate([p for _, p in worlds])
+    honest = frame[~planted]
+    # honest retakers (failed, then +0.2 practice), 2,284 over seeds 0–2: at the nominal rate, the median
+    # absorbing the practice gain and the regression to the mean of a failed group (measured 0.0013 at α = .001,
+    # 0.0063 at .01; 0.0007 and 0.0075 over seeds 0–5)
+    assert honest["flagged"].mean() <= 0.002 and (honest["p_value"] < .01).mean() <= 0.01
+    # +1.5 θ between sittings on 120 items: measured 0.61 at α = .001 and 0.89 at .01 (60-item forms: only
+    # 0.07–0.23 at .001, the SE of a low θ on a 3PL form being large)
+    assert frame.loc[planted, "flagged"].mean() >= 0.45
+    assert (frame.loc[planted, "p_value"] < .01).mean() >= 0.75
