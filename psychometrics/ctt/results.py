@@ -219,6 +219,11 @@ class ItemAnalysis:
     omits_in_n: bool = True
     not_reached_in_n: bool = False
 
+    def to_frame(self) -> pd.DataFrame:
+        """The item table (one row per item: p_value, point_biserial, …), like every result's ``to_frame``;
+        ``options``, ``quantiles`` and ``test`` hold the rest."""
+        return self.items.to_frame()
+
 
 @dataclass(frozen=True, eq=False)
 class GroupedAnalysis:

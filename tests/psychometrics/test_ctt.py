@@ -537,3 +537,11 @@ def test_agrees_with_pypi_mirt_traditional():
         theirs = mirt.traditional(np.nan_to_num(rm.scored))
     assert a.test.alpha == pytest.approx(theirs.alpha, rel=1e-10)
     np.testing.assert_allclose(a.items.point_biserial, np.asarray(theirs.discrimination), rtol=1e-9)
+
+
+def test_item_analysis_to_frame_is_the_item_table():
+    # every result object has to_frame(); an ItemAnalysis's is its item table (the README's Python example)
+    rm, _, _ = simulate(n=40, k=5, seed=3)
+    result = analyze(rm)
+    pd.testing.assert_frame_equal(result.to_frame(), result.items.to_frame())
+    assert list(result.to_frame()["item_id"]) == list(rm.item_ids)
