@@ -23,8 +23,10 @@ When the latent mean or SD is free (Rasch, fixed-anchor calibration) they are up
 moments of θ (Bock & Aitkin 1981, section 4; Mislevy 1984).
 
 The EM map is accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3) with a monotonicity safeguard on
-the log posterior. Convergence: the largest change of any internal parameter over one EM cycle < ``tol``
-and the change in log-likelihood < ``ll_tol``.
+the log posterior. Convergence: the largest change of any internal parameter over one EM cycle < ``tol``,
+the change in log-likelihood < ``ll_tol``, and the projected gradient of the log posterior (components that
+push a parameter held at its bound outward dropped; Bertsekas 1982) within ``em.GRADIENT_TOL`` per person.
+A bounded 3PL asymptote (c → 0 without a prior) is handled by a projected Newton step in the M-step.
 
 Standard errors: the inverse of the observed information approximated by the cross-product of the persons'
 score vectors (XPD; each person's score is exact by Fisher's identity, Louis 1982; mirt's "crossprod"),

@@ -96,3 +96,38 @@ def test_pattern_collapse_changes_nothing():
     assert estimation.prepare_data(x).freq.size == 32
     assert collapsed.log_likelihood == pytest.approx(
         estimation.marginal_log_likelihood(x, collapsed.a, collapsed.b), abs=1e-6)
+
+
+# LSAT7 3PL without a prior on c. Reference: the maximum of our own float64 ``marginal_log_likelihood`` found
+# independently of the EM by L-BFGS-B (scipy) over (a, d, c) with c boxed to [0, 0.9], started at R mirt's
+# published 3PL estimates (mirt 1.x, ``mirt(expand.table(LSAT7), 1, itemtype = '3PL', TOL = 1e-4)``, as
+# quoted in jMetrik's test suite: a 1.010 1.947 1.684 0.737 0.771, b −1.837 −0.042 −1.047 −0.648 −2.393,
+# c .008 .298 .014 .003 .019; log-likelihood there −2658.0811, short of the maximum). The maximum:
+# log-likelihood −2658.0543, c = 0 for items 1, 3, 4, 5, b = −1.8527 −0.0420 −1.0691 −0.6552 −2.4348.
+LSAT7_3PL_MAX_LOGLIK = -2658.0543
+LSAT7_3PL_MAX_B = [-1.8527, -0.0420, -1.0691, -0.6552, -2.4348]
+MIRT_LSAT7_3PL = ([1.010, 1.947, 1.684, 0.737, 0.771], [-1.837, -0.042, -1.047, -0.648, -2.393],
+                  [0.008, 0.298, 0.014, 0.003, 0.019])
+
+
+def test_lsat7_3pl_without_prior_reaches_the_maximum():
+    from psychometrics.irt.estimation import marginal_log_likelihood
+    x = expand(LSAT7)
+    cal = calibrate(x, "3pl", guessing_prior=None)
+    assert cal.converged
+    assert cal.log_likelihood == pytest.approx(LSAT7_3PL_MAX_LOGLIK, abs=0.01)
+    # at least as high as at mirt's published estimates
+    assert cal.log_likelihood > marginal_log_likelihood(x, *MIRT_LSAT7_3PL) + 0.02
+    np.testing.assert_allclose(cal.b, LSAT7_3PL_MAX_B, atol=0.005)
+    assert np.all(cal.c[[0, 2, 3, 4]] < 1e-4)          # on the boundary c = 0
+    # ∂LL/∂d ≈ 0 at every item, by central differences of the float64 marginal likelihood (d = −a b);
+    # before the projected M-step item 4 had −3.56 here
+    h = 1e-4
+    for j in range(5):
+        d = -cal.a * cal.b
+        lls = []
+        for sign in (1, -1):
+            dj = d.copy()
+            dj[j] += sign * h
+            lls.append(marginal_log_likelihood(x, cal.a, -dj / cal.a, cal.c))
+        assert abs((lls[0] - lls[1]) / (2 * h)) < 0.05, j
