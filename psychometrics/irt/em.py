@@ -116,6 +116,8 @@ class _Model:
         self.free_mean, self.free_sd = free_mean, free_sd
         self.guessing_prior, self.slope_prior = guessing_prior, slope_prior
         self.mean, self.log_sd = 0.0, 0.0
+        self.rescales = quad.rescales
+        self.update_grid()
         self.n_free_items = int(self.free.sum())
         self.has_alpha = model in ("2pl", "3pl")
         self.common_alpha = model == "1pl"
@@ -167,6 +169,12 @@ class _Model:
             self.mean = float(v[pos]); pos += 1
         if self.free_sd:
             self.log_sd = float(np.clip(v[pos], -LOG_SD_BOUND, LOG_SD_BOUND)); pos += 1
+        self.update_grid()
+
+    def update_grid(self) -> None:
+        """Nodes and log weights for the current latent N(μ, σ²) (``Quadrature.log_grid_for``)."""
+        self.nodes, self.log_w = self.quad.log_grid_for(self.mean, float(np.exp(self.log_sd)))
+        self.nodes = np.asarray(self.nodes, dtype=float)
 
     # priors -------------------------------------------------------------------------------------------
     def log_prior(self) -> float:
@@ -185,7 +193,7 @@ class _Model:
 
     # E-step -------------------------------------------------------------------------------------------
     def prior_weights(self) -> np.ndarray:
-        return self.quad.weights_for(self.mean, float(np.exp(self.log_sd)))
+        return np.exp(self.log_w)
 
     def posterior(self, normalize_freq: bool = True):
         """E-step. Returns (W (n_nodes, n_rows) posterior × freq, log-likelihood, P (n_items, n_nodes)).
@@ -199,10 +207,10 @@ class _Model:
         dt = data.right.dtype
         logl = (log_p - log_q).T.astype(dt) @ data.right.T
         if data.complete:
-            logl += (log_q.sum(axis=0) + self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd)))).astype(dt)[:, None]
+            logl += (log_q.sum(axis=0) + self.log_w).astype(dt)[:, None]
         else:
             logl += log_q.T.astype(dt) @ data.answered.T
-            logl += self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd))).astype(dt)[:, None]
+            logl += self.log_w.astype(dt)[:, None]
         top = logl.max(axis=0)
         np.subtract(logl, top, out=logl)
         np.exp(logl, out=logl)
@@ -234,7 +242,9 @@ class _Model:
                 self._newton_common(rf, nf, x)
             else:
                 self._fisher_scoring(rf, nf, x)
-        if self.free_mean or self.free_sd:
+        if (self.free_mean or self.free_sd) and self.rescales:
+            self._latent_newton(r, n)
+        elif self.free_mean or self.free_sd:
             tot = nk.sum()
             mean = float(nk @ x / tot) if self.free_mean else self.mean
             var = float(nk @ (x - mean) ** 2 / tot)
@@ -242,6 +252,37 @@ class _Model:
                 self.mean = mean
             if self.free_sd:
                 self.log_sd = float(np.clip(0.5 * np.log(max(var, 1e-8)), -LOG_SD_BOUND, LOG_SD_BOUND))
+        self.update_grid()
+
+    def _latent_newton(self, r, n) -> None:
+        """Fisher-scoring steps on (μ[, log σ]) when the nodes are θ_k = μ + σ x_k (Gauss–Hermite).
+
+        With the weights fixed, μ and σ enter only the item response functions: z_jk = α_j (μ + σ x_k) + d_j,
+        so ∂z/∂μ = α_j and ∂z/∂log σ = α_j σ x_k, and the expected-count gradient and Fisher information are
+        those of an item step (Baker & Kim 2004, ch. 6) summed over every item, anchors included. A
+        generalized EM step (Dempster, Laird & Rubin 1977): it raises the expected complete-data log-likelihood.
+        """
+        x = self.quad.nodes
+        for _ in range(NEWTON_STEPS):
+            sd = float(np.exp(self.log_sd))
+            theta = self.mean + sd * x
+            p, s, c = _irf(self.alpha, self.d, self.gamma, theta)
+            pz = (1.0 - c) * s * (1.0 - s)                          # ∂P/∂z
+            cols = []
+            if self.free_mean:
+                cols.append(self.alpha[:, None] * pz)
+            if self.free_sd:
+                cols.append(self.alpha[:, None] * sd * x[None, :] * pz)
+            dp = np.stack(cols)                                     # (k, n_items, n_nodes)
+            pq = p * (1.0 - p)
+            grad = np.einsum("kjn,jn->k", dp, (r - n * p) / pq)
+            info = np.einsum("kjn,ljn,jn->kl", dp, dp, n / pq) + 1e-10 * np.eye(len(cols))
+            step = np.clip(np.linalg.solve(info, grad), -0.5, 0.5)
+            pos = 0
+            if self.free_mean:
+                self.mean = float(self.mean + step[pos]); pos += 1
+            if self.free_sd:
+                self.log_sd = float(np.clip(self.log_sd + step[pos], -LOG_SD_BOUND, LOG_SD_BOUND))
 
     def item_gradient(self, r, n) -> np.ndarray:
         """∂/∂(d[, α][, γ]) of the log posterior of each free item, (m, k), from the expected counts.

@@ -20,7 +20,9 @@ The EM (Bock & Aitkin 1981) alternates
   M-step: expected counts r_jk = Σ_i y_ij w_ik (right) and n_jk = Σ_i m_ij w_ik (answered) at each node,
     then per item a few Fisher-scoring steps on Σ_k r_jk log P_jk + (n_jk − r_jk) log Q_jk + log prior.
 When the latent mean or SD is free (Rasch, fixed-anchor calibration) they are updated from the posterior
-moments of θ (Bock & Aitkin 1981, section 4; Mislevy 1984).
+moments of θ on the rectangular grid, whose weights they move (Bock & Aitkin 1981, section 4; Mislevy 1984);
+with Gauss–Hermite nodes, which they move (θ_k = μ + σ x_k), by a Fisher-scoring step through the items
+(``em._Model._latent_newton``).
 
 The EM map is accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3) with a monotonicity safeguard on
 the log posterior. Convergence: the largest change of any internal parameter over one EM cycle < ``tol``,
@@ -330,4 +332,5 @@ def marginal_log_likelihood(responses, a, b, c=None, *, D: float = D_LOGISTIC,
     m = _Model("2pl", data, quad, D, np.ones(n_items, dtype=bool), alpha, -alpha * b, gamma,
                free_mean=False, free_sd=False, guessing_prior=None, slope_prior=None)
     m.mean, m.log_sd = float(mean), float(np.log(sd))
+    m.update_grid()
     return m.posterior()[1]

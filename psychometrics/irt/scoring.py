@@ -130,7 +130,7 @@ def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) ->
         raise InputError(Problem(f"responses must be persons × {a.size} items, got shape {right.shape}"))
     _fast_binary_check(right)
     quad = quadrature or make_quadrature()
-    nodes = quad.nodes
+    nodes, log_prior = quad.log_grid_for(prior_mean, prior_sd)
     p = np.clip(probability(nodes, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)   # (n_nodes, n_items)
     log_q = np.log1p(-p)
     # one extra row of ones: the raw score comes out of the same matrix product
@@ -138,7 +138,6 @@ def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) ->
     post = coef @ right.T                                                  # (n_nodes + 1, n_persons)
     raw = post[-1].astype(float)
     post = post[:-1]
-    log_prior = quad.log_weights_for(prior_mean, prior_sd)
     if answered is None:
         post += (log_q.sum(axis=1) + log_prior).astype(np.float32)[:, None]
         n_answered = np.full(right.shape[0], a.size)
@@ -327,8 +326,7 @@ def summed_score_eap(a, b, c=None, *, D: float = D_LOGISTIC, quadrature: Quadrat
                      prior_mean: float = 0.0, prior_sd: float = 1.0) -> SummedScoreTable:
     """EAP θ for each summed score s: Σ_k x_k f(s|x_k) π_k / Σ_k f(s|x_k) π_k (Thissen et al. 1995)."""
     quad = quadrature or make_quadrature()
-    x = quad.nodes
-    w = quad.weights_for(prior_mean, prior_sd)
+    x, w = quad.grid_for(prior_mean, prior_sd)
     f = lord_wingersky(a, b, c, D=D, theta=x) * w[None, :]
     total = f.sum(axis=1)
     theta = f @ x / total
