@@ -36,6 +36,8 @@ MAX_NEWTON_STEP = 2.0
 #: Convergence also needs every component of the projected gradient of the log posterior within this many
 #: units per person (at a maximum, float32 rounding leaves ~1e-6; LSAT7's mis-stepped 3PL had 3.6e-3).
 GRADIENT_TOL = 1e-4
+#: A slope beyond this (|a|, any D) means the item's likelihood has no finite maximum (see ``runaway``).
+RUNAWAY_SLOPE = 8.0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -405,7 +407,16 @@ class _Model:
         while the likelihood still rises) cannot pass this; at a genuine maximum the float32 E-step leaves
         about 1e-6 per person."""
         g = getattr(self, "gradient", None)
-        return g is None or g.size == 0 or float(np.abs(g).max()) <= GRADIENT_TOL * float(self.data.freq.sum())
+        if g is None or g.size == 0:
+            return True
+        g = g[~self.runaway()[self.free]]
+        return g.size == 0 or float(np.abs(g).max()) <= GRADIENT_TOL * float(self.data.freq.sum())
+
+    def runaway(self) -> np.ndarray:
+        """Items whose slope has run past ``RUNAWAY_SLOPE`` (|a| = |α|/D): their likelihood rises along a ridge
+        towards an infinite slope (a miskeyed or Guttman-like item) and has no finite maximum; they are left
+        out of the stationarity check and of the standard errors, and named in a warning. (n_items,) bool."""
+        return np.abs(self.alpha) / self.D >= RUNAWAY_SLOPE
 
     # EM map -------------------------------------------------------------------------------------------
     def em_map(self, v: np.ndarray):
