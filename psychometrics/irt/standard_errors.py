@@ -11,7 +11,7 @@ with the posterior weights w_ik at the quadrature nodes, the complete-data score
 C_k[j, l] = Σ_i f_i w_ik ỹ_ijk ỹ_ilk, one J × J matrix product per node. It is the matrix R mirt's
 "Oakes" and "Louis" SEs estimate and ltm's numerical Hessian approximates (Oakes 1999 is another route to it).
 ``se_method="xpd"``: the cross-product Σ_i f_i s̄_i s̄_iᵀ alone (mirt's "crossprod"): cheaper, but only an
-estimate of the information whose error grows with the number of parameters (SAT12 2PL: slope SEs up to 40 %
+estimate of the information whose error grows with the number of parameters (SAT12 2PL: slope SEs up to 43 %
 too large); kept as an option.
 
 Both add the curvature of the priors. Free latent mean μ and log SD enter as parameters too: on the
