@@ -549,11 +549,16 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 @click.option("--administration", "administration_id", default=None,
               help="With --save and --form: the administration the responses come from (created on first use).")
 @click.option("--label", default=None, help="Calibration label stored with --save (default: model and file name).")
+@click.option("--guessing-prior", default="beta:5,17", show_default=True,
+              help="Prior on the 3PL lower asymptote c: none, or beta:A,B (Beta(A, B); the default has mode .2).")
+@click.option("--slope-prior", default="none", show_default=True,
+              help="Prior on the 2PL/3PL slopes a: none, or lognormal:M,S (log a ~ N(M, S²)).")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="params.csv to write; calibration.json and irt_flags.csv (and anchors.csv) go beside it.")
 @pass_context
 def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite, link,
-              no_drift_check, anchor_from_bank, save, new_scale, administration_id, label, out: Path):
+              no_drift_check, anchor_from_bank, save, new_scale, administration_id, label, guessing_prior,
+              slope_prior, out: Path):
     """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags; a bank
     form with calibrated items is put on the bank scale, its anchors screened for drift."""
     from certbank_core.errors import InputError
@@ -561,16 +566,42 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
 
     if (new_scale or administration_id) and not save:
         raise InputError("--new-scale and --administration go with --save.")
+    priors = dict(guessing_prior=_prior_option("--guessing-prior", guessing_prior, "beta"),
+                  slope_prior=_prior_option("--slope-prior", slope_prior, "lognormal"))
     obj.step(f"Calibrating {model.upper()} on {responses.name} (item fit{', linking to the bank scale' if form_id else ''}) ...")
     with obj.bank_on_demand() as bank:
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
                              n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
-                             anchor_from_bank=anchor_from_bank, link=link, drift=not no_drift_check)
+                             anchor_from_bank=anchor_from_bank, link=link, drift=not no_drift_check, **priors)
         run.write(out, bank=bank if save else None, label=label, administration_id=administration_id,
                   new_scale=new_scale)
     click.echo(run.message(out) + "\n" + obj.waited())
     for warning in run.warnings:
         click.echo(f"Warning: {warning}", err=True)
+
+
+def _prior_option(option: str, text: str, family: str):
+    """'none' → None; 'FAMILY:X,Y' → (X, Y) as floats (Beta: both > 0; lognormal: S > 0)."""
+    import math
+
+    from certbank_core.errors import InputError
+
+    text = str(text).strip().lower()
+    if text == "none":
+        return None
+    usage = f"{option} must be none or {family}:{'A,B' if family == 'beta' else 'M,S'}, got {text!r}."
+    name, _, values = text.partition(":")
+    parts = values.split(",")
+    if name != family or len(parts) != 2:
+        raise InputError(usage)
+    try:
+        x, y = (float(v) for v in parts)
+    except ValueError:
+        raise InputError(usage) from None
+    if not (math.isfinite(x) and math.isfinite(y)) or y <= 0 or (family == "beta" and x <= 0):
+        raise InputError(f"{option}: {'both Beta parameters' if family == 'beta' else 'the SD S'} must be "
+                         f"positive, got {text!r}.")
+    return (x, y)
 
 
 @main.command()

@@ -23,7 +23,7 @@ from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
 from psychometrics.irt.bank_scale import METHODS as BANK_SCALE_METHODS
 from psychometrics.irt.bank_scale import MIN_COMMON_ITEMS, BankScaleCalibration, calibrate_to_bank_scale
-from psychometrics.irt.estimation import Calibration, calibrate
+from psychometrics.irt.estimation import DEFAULT_GUESSING_PRIOR, Calibration, calibrate
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.responses import ResponseMatrix
 from workflows.administrations import attach
@@ -111,9 +111,10 @@ def _json_default(value):
 
 def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0, engine: str = "certbank",
                         anchors: Mapping[str, tuple[float, float, float]] | None = None,
-                        n_nodes: int = 61, quadrature_method: str = "equal", with_fit: bool = True
-                        ) -> CalibrationReport:
-    """Calibrate scored responses (n_persons, n_items) and add item fit and IRT flags."""
+                        n_nodes: int = 61, quadrature_method: str = "equal", with_fit: bool = True,
+                        guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None) -> CalibrationReport:
+    """Calibrate scored responses (n_persons, n_items) and add item fit and IRT flags. The priors go to
+    ``psychometrics.irt.estimation.calibrate`` (certbank engine)."""
     engine = engine.lower()
     if engine not in ENGINES:
         raise InputError(Problem(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"))
@@ -126,7 +127,8 @@ def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0,
         from psychometrics.irt.girth_adapter import calibrate_girth
         cal = calibrate_girth(scored, model, item_ids=item_ids, n_nodes=n_nodes)
     else:
-        cal = calibrate(scored, model, item_ids=item_ids, D=D, quadrature=quad, anchors=anchors)
+        cal = calibrate(scored, model, item_ids=item_ids, D=D, quadrature=quad, anchors=anchors,
+                        guessing_prior=guessing_prior, slope_prior=slope_prior)
     item_fit = irt_fit.item_fit(scored, cal) if with_fit else None
     flags = tuple(irt_fit.irt_flags(cal, item_fit))
     return CalibrationReport(cal, item_fit, flags)
@@ -265,8 +267,8 @@ class CalibrationRun:
 
 def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None, model: str = "2pl",
                    D: float = 1.0, engine: str = "certbank", n_nodes: int = 61, quadrature_method: str = "equal",
-                   anchor_from_bank: bool = False, link: str = "stocking-lord", drift: bool = True
-                   ) -> CalibrationRun:
+                   anchor_from_bank: bool = False, link: str = "stocking-lord", drift: bool = True,
+                   guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None) -> CalibrationRun:
     """Calibrate a response file (scored by a bank form's key, a key file, or 0/1 data) with fit and flags.
 
     With a bank form whose items include at least ``MIN_COMMON_ITEMS`` with bank-scale parameters, the result
@@ -298,12 +300,14 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
         usable = bank_params[bank_params["item_id"].isin(list(common))]
         bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, usable, model=model.lower(), D=D,
                                              method=link, drift=drift,
-                                             quadrature=make_quadrature(n_nodes, quadrature_method))
+                                             quadrature=make_quadrature(n_nodes, quadrature_method),
+                                             guessing_prior=guessing_prior, slope_prior=slope_prior)
         report = _report_on_bank_scale(bank_scale, matrix.scored)
         return CalibrationRun(report, scale="linked", bank_scale=bank_scale, **kind)
     anchors = common if (anchor_from_bank and common) else None
     report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
-                                 anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method)
+                                 anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method,
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior)
     if anchors:
         report = CalibrationReport(report.calibration, report.fit, report.flags, notes=(
             f"Only {len(anchors)} anchors: too few to screen them for drift (at least {MIN_COMMON_ITEMS}).",))

@@ -20,13 +20,15 @@ from psychometrics.ctt.engine import (DEFAULT_QUANTILES, DEFAULT_SPLIT_SEED, MAX
 from psychometrics.ctt.formulas import (DEFAULT_CI_LEVEL, alpha_from_scores, alpha_if_item_deleted, binomial_csem,
                                         biserial_from_point_biserial, coefficient_alpha, correlation_from_moments,
                                         disattenuated_correlation, feldt_interval, frequency_median, frequency_moments,
-                                        guttman_split_half, score_groups, spearman_brown, standard_error_of_measurement)
+                                        guttman_lambda6, guttman_split_half, score_groups, spearman_brown,
+                                        standard_error_of_measurement, standardized_alpha)
 from psychometrics.ctt.report import OUTPUT_FILES, ClassicalReport, analyze_responses
 from psychometrics.ctt.results import (GroupedAnalysis, ItemAnalysis, ItemStatistics, OptionStatistics, QuantileTable,
                                        SplitHalf, SubscoreStatistics, TestStatistics)
 from psychometrics.responses import ResponseMatrix
 
 __all__ = [
+    "standardized_alpha", "guttman_lambda6",
     "DEFAULT_CI_LEVEL", "DEFAULT_QUANTILES", "DEFAULT_SPLIT_SEED", "MAX_QUANTILES", "MIN_QUANTILES",
     "NOT_REACHED_LABEL", "OMIT_LABEL", "OUTPUT_FILES", "ROWS_PER_BLOCK",
     "alpha_from_scores", "alpha_if_item_deleted", "binomial_csem", "biserial_from_point_biserial",

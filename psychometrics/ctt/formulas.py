@@ -64,6 +64,38 @@ def alpha_from_scores(scored) -> float:
     return coefficient_alpha(x.var(axis=0), float(x.sum(axis=1).var()))
 
 
+def standardized_alpha(correlations) -> float:
+    """Standardized alpha from the (k, k) inter-item correlation matrix: α_std = k r̄ / (1 + (k − 1) r̄), r̄ the
+    mean off-diagonal correlation (Cronbach 1951, eq. 27 applied to standardized items; R psych's
+    ``std.alpha``). NaN when k < 2."""
+    r = np.asarray(correlations, dtype=float)
+    k = r.shape[0]
+    if k < 2:
+        return float("nan")
+    mean_r = (r.sum() - np.trace(r)) / (k * (k - 1))
+    return float(k * mean_r / (1.0 + (k - 1) * mean_r))
+
+
+def guttman_lambda6(covariance) -> float:
+    """Guttman's (1945) λ6 = 1 − Σ_j ε_j² / σ_X², ε_j² the variance of item j left unexplained by the linear
+    regression on the other items, ε_j² = 1 / (Σ⁻¹)_jj, and σ_X² = Σ_jl Σ_jl. Given the correlation matrix it
+    is R psych's ``G6(smc)``: 1 − Σ_j (1 − smc_j) / Σ_jl R_jl. NaN when k < 2 or Σ is singular (an item
+    that the others predict exactly, or one without variance)."""
+    c = np.asarray(covariance, dtype=float)
+    k = c.shape[0]
+    total = float(c.sum())
+    if k < 2 or not total > 0:
+        return float("nan")
+    try:
+        inv = np.linalg.inv(c)
+    except np.linalg.LinAlgError:
+        return float("nan")
+    diag = np.diag(inv)
+    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
+        return float("nan")
+    return float(1.0 - np.sum(1.0 / diag) / total)
+
+
 def feldt_interval(alpha: float, n_persons: int, n_items: int, level: float = DEFAULT_CI_LEVEL) -> tuple[float, float]:
     """Feldt's (1965) confidence interval for coefficient alpha.
 

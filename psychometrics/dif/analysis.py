@@ -266,7 +266,7 @@ def group_display_name(value) -> str:
 
 def analyze_dif(scored, focal, item_ids=None, *, purify: bool = False, adjust: str | None = None,
                 alpha: float = DEFAULT_ALPHA, reference_label: str = "reference", focal_label: str = "focal",
-                correct: bool = True, pretest=()) -> DifResult:
+                correct: bool | str = True, pretest=()) -> DifResult:
     """Mantel–Haenszel, logistic-regression and standardization DIF for every item.
 
     scored: (n_persons, n_items) 1/0/NaN; focal: (n_persons,) bool (True = focal group).

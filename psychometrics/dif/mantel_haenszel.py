@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from certbank_core.errors import InputError
+
 # ---- named constants (one place) ---------------------------------------------------------------------------
 #: Δ_MH = DELTA_PER_LOG_ODDS · ln α_MH puts the common odds ratio on the ETS delta scale (Holland & Thayer 1988).
 DELTA_PER_LOG_ODDS = -2.35
@@ -92,7 +94,7 @@ class MantelHaenszel:
     var_log_alpha: np.ndarray
 
 
-def mantel_haenszel(tables: StratumTables, correct: bool = True) -> MantelHaenszel:
+def mantel_haenszel(tables: StratumTables, correct: bool | str = True) -> MantelHaenszel:
     """MH χ², common odds ratio α_MH, Δ_MH and its SE, from the stratum tables.
 
     With n_Rk = A_k+B_k, n_Fk = C_k+D_k, m_1k = A_k+C_k, m_0k = B_k+D_k, over strata with T_k ≥ 2
@@ -103,7 +105,10 @@ def mantel_haenszel(tables: StratumTables, correct: bool = True) -> MantelHaensz
         α_MH  = Σ (A_k D_k / T_k) / Σ (B_k C_k / T_k)
         Δ_MH  = −2.35 ln α_MH
 
-    The correction is min(½, |Σ A − Σ E|) so it never overshoots zero (as R's ``mantelhaen.test``).
+    The continuity correction (``correct``): ``True`` or ``"difr"`` (default) subtracts ½ always, as
+    difR's ``mantelHaenszel`` and Holland & Thayer's formula do, so |Σ A − Σ E| < ½ gives (½ − |Σ A − Σ E|)² /
+    Σ Var > 0; ``"mantelhaen"`` follows R's ``stats::mantelhaen.test``, which subtracts ½ only when
+    |Σ A − Σ E| ≥ ½ and otherwise no correction at all; ``False`` never corrects.
     Var(ln α_MH) is the Robins–Breslow–Greenland (1986) estimator, which equals the Phillips & Holland (1987)
     form used for Δ in Dorans & Holland (1993): with P_k = (A_k+D_k)/T_k, Q_k = (B_k+C_k)/T_k,
     R_k = A_k D_k/T_k, S_k = B_k C_k/T_k, R = ΣR_k, S = ΣS_k,
@@ -120,7 +125,14 @@ def mantel_haenszel(tables: StratumTables, correct: bool = True) -> MantelHaensz
     var_a = np.where(use, n_r * n_f * m1 * m0 / (Ts ** 2 * np.maximum(Ts - 1.0, 1.0)), 0.0)
     diff = np.abs((np.where(use, A, 0.0) - expected).sum(axis=1))
     var_sum = var_a.sum(axis=1)
-    correction = np.minimum(0.5, diff) if correct else 0.0
+    if correct is True or correct == "difr":
+        correction = 0.5
+    elif correct == "mantelhaen":
+        correction = np.where(diff >= 0.5, 0.5, 0.0)
+    elif correct is False or correct is None or correct == "none":
+        correction = 0.0
+    else:
+        raise InputError(f"unknown continuity correction {correct!r}; use difr, mantelhaen or none")
     with np.errstate(divide="ignore", invalid="ignore"):
         chi2 = np.where(var_sum > 0, (diff - correction) ** 2 / var_sum, np.nan)
         R_k = np.where(use, A * D / Ts, 0.0)

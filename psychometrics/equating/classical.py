@@ -95,21 +95,49 @@ def percentile_rank(x, freq) -> np.ndarray:
     return 100.0 * (F_below + (x - (xs - 0.5)) * (F[xs] - F_below))
 
 
-def percentile_inverse(p, freq) -> np.ndarray:
-    """Score with percentile rank P* (K&B eq. 2.17): (P*/100 − F(y_u* − 1)) / (F(y_u*) − F(y_u* − 1)) + y_u* − .5,
+#: Conventions of the percentile-rank inverse at ranks 0 and 100 and at scores nobody got.
+PERCENTILE_CONVENTIONS = ("equate", "upper")
 
-    y_u* the smallest score with F(y) > P*/100; for P* = 100, K&B eq. 2.18 with y_l* the largest score with
-    F(y) < 1. p: (n,) in [0, 100]; freq: (K + 1,). Returns (n,).
+
+def percentile_inverse(p, freq, convention: str = "equate") -> np.ndarray:
+    """Score with percentile rank P*; p: (n,) in [0, 100]; freq: (K + 1,). Returns (n,).
+
+    Upper inverse (K&B eq. 2.17): (P*/100 − F(y_u* − 1)) / (F(y_u*) − F(y_u* − 1)) + y_u* − .5, y_u* the
+    smallest score with F(y) > P*/100. Lower inverse (K&B eq. 2.18): (P*/100 − F(y_l*)) / (F(y_l* + 1) −
+    F(y_l*)) + y_l* + .5, y_l* the largest score with F(y) < P*/100. The two differ only where scores have
+    frequency zero.
+
+    ``convention="equate"`` (default; R equate's ``equipercentile``, Albano 2016, and K&B's advice, sec. 2.5.1,
+    to average the two): P* = 0 → −.5, P* = 100 → K + .5, otherwise the mean of the upper and lower
+    inverses (the upper alone where no lower score exists, P*/100 ≤ F(0)).
+    ``convention="upper"``: eq. 2.17 everywhere and eq. 2.18 at P* = 100 (K&B's formulas as printed); a rank
+    of 0 then maps to the first score anybody got, minus .5.
     """
+    if convention not in PERCENTILE_CONVENTIONS:
+        raise InputError(f"unknown percentile convention {convention!r}; use one of "
+                         f"{', '.join(PERCENTILE_CONVENTIONS)}")
     freq = np.asarray(freq, dtype=float)
     F = np.cumsum(freq / freq.sum())
     F[-1] = 1.0
+    K = freq.size - 1
     q = np.atleast_1d(np.asarray(p, dtype=float)) / 100.0
     out = np.empty(q.shape)
     top = q >= 1.0 - 1e-12
     yu = np.searchsorted(F, q[~top], side="right")  # first index with F > q
     F_below = np.where(yu > 0, F[np.maximum(yu - 1, 0)], 0.0)
-    out[~top] = (q[~top] - F_below) / (F[yu] - F_below) + yu - 0.5
+    upper = (q[~top] - F_below) / (F[yu] - F_below) + yu - 0.5
+    if convention == "equate":
+        yl = np.searchsorted(F, q[~top], side="left") - 1  # last index with F < q (−1: none)
+        has_lower = yl >= 0
+        yl_c = np.clip(yl, 0, K - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower = (q[~top] - F[yl_c]) / (F[yl_c + 1] - F[yl_c]) + yl_c + 0.5
+        upper = np.where(has_lower, 0.5 * (upper + lower), upper)
+        upper = np.where(q[~top] <= 1e-12, -0.5, upper)
+        out[~top] = upper
+        out[top] = K + 0.5
+        return out
+    out[~top] = upper
     if top.any():
         yl = int(np.nonzero(F < 1.0 - 1e-12)[0].max()) if np.any(F < 1.0 - 1e-12) else -1
         F_yl = F[yl] if yl >= 0 else 0.0
@@ -150,7 +178,7 @@ def linear_equating(freq_x, freq_y) -> EquatingResult:
 
 
 def equipercentile_equating(freq_x, freq_y, n_x: float | None = None, n_y: float | None = None,
-                            method: str = "equipercentile") -> EquatingResult:
+                            method: str = "equipercentile", convention: str = "equate") -> EquatingResult:
     """e_Y(x) = P_Y⁻¹[P_X(x)] with K&B's continuity-corrected percentile ranks (K&B eqs. 2.14–2.18).
 
     SE (random groups, Lord 1982; K&B eq. 7.12), P = P(x)/100, y_u* as in ``percentile_inverse``, G the
@@ -158,6 +186,7 @@ def equipercentile_equating(freq_x, freq_y, n_x: float | None = None, n_y: float
     var = [P(1 − P)(1/N_X + 1/N_Y) − (G(y_u*) − P)(P − G(y_u* − 1)) / (N_Y (G(y_u*) − G(y_u* − 1)))]
           / (G(y_u*) − G(y_u* − 1))².
     Sample sizes default to the sums of the frequency vectors (pass them when giving proportions).
+    ``convention``: how ranks 0 and 100 and scores of frequency zero are inverted (``percentile_inverse``).
     """
     fx = np.asarray(freq_x, dtype=float)
     gy = np.asarray(freq_y, dtype=float)
@@ -165,7 +194,7 @@ def equipercentile_equating(freq_x, freq_y, n_x: float | None = None, n_y: float
         raise InputError("a score distribution has no scores: nothing to equate")
     x = np.arange(fx.size, dtype=float)
     P = percentile_rank(x, fx)
-    eq = percentile_inverse(P, gy)
+    eq = percentile_inverse(P, gy, convention)
     nx = float(fx.sum()) if n_x is None else float(n_x)
     ny = float(gy.sum()) if n_y is None else float(n_y)
     G = np.cumsum(gy / gy.sum())
@@ -337,11 +366,11 @@ def frequency_estimation_distributions(data: NeatData, w1: float = 0.5) -> tuple
     return w1 * p1.sum(axis=1) + w2 * f2, w1 * g1 + w2 * p2.sum(axis=1)
 
 
-def frequency_estimation_equating(data: NeatData, w1: float = 0.5) -> EquatingResult:
+def frequency_estimation_equating(data: NeatData, w1: float = 0.5, convention: str = "equate") -> EquatingResult:
     """Frequency-estimation equipercentile equating: equipercentile on f_s and g_s (K&B §5.1)."""
     fs, gs = frequency_estimation_distributions(data, w1)
     res = equipercentile_equating(fs, gs, n_x=data.joint1.sum(), n_y=data.joint2.sum(),
-                                  method="frequency_estimation")
+                                  method="frequency_estimation", convention=convention)
     # The random-groups SE formula does not apply to NEAT; report none rather than a wrong one.
     return EquatingResult(res.method, res.scores, res.equated, _nan(res.scores.size),
                           details={"f_s": fs, "g_s": gs, "w1": w1})
@@ -355,7 +384,7 @@ def braun_holland_equating(data: NeatData, w1: float = 0.5) -> EquatingResult:
     return _linear_from_synthetic("braun_holland", fs.size - 1, mx, sx**2, my, sy**2, {"w1": w1})
 
 
-def chained_equipercentile_equating(data: NeatData) -> EquatingResult:
+def chained_equipercentile_equating(data: NeatData, convention: str = "equate") -> EquatingResult:
     """Chained equipercentile: e_Y(x) = e_Y2[e_V1(x)] (K&B §5.3); e_V1 is X → V equipercentile in population 1
     and the (non-integer) anchor equivalent is carried to Y with continuity-corrected percentile ranks in
     population 2."""
@@ -364,8 +393,8 @@ def chained_equipercentile_equating(data: NeatData) -> EquatingResult:
     h2 = data.joint2.sum(axis=0)
     g2 = data.joint2.sum(axis=1)
     x = np.arange(f1.size, dtype=float)
-    v = percentile_inverse(percentile_rank(x, f1), h1)
-    y = percentile_inverse(percentile_rank(v, h2), g2)
+    v = percentile_inverse(percentile_rank(x, f1), h1, convention)
+    y = percentile_inverse(percentile_rank(v, h2), g2, convention)
     return EquatingResult("chained_equipercentile", x, y, _nan(x.size), details={"anchor_equivalent": v})
 
 

@@ -33,6 +33,11 @@ P_FLOOR = 1e-12
 COLLAPSE_MAX_ITEMS = 24
 NEWTON_STEPS = 2
 MAX_NEWTON_STEP = 2.0
+#: Convergence also needs every component of the projected gradient of the log posterior within this many
+#: units per person (at a maximum, float32 rounding leaves ~1e-6; LSAT7's mis-stepped 3PL had 3.6e-3).
+GRADIENT_TOL = 1e-4
+#: A slope beyond this (|a|, any D) means the item's likelihood has no finite maximum (see ``runaway``).
+RUNAWAY_SLOPE = 8.0
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -113,6 +118,8 @@ class _Model:
         self.free_mean, self.free_sd = free_mean, free_sd
         self.guessing_prior, self.slope_prior = guessing_prior, slope_prior
         self.mean, self.log_sd = 0.0, 0.0
+        self.rescales = quad.rescales
+        self.update_grid()
         self.n_free_items = int(self.free.sum())
         self.has_alpha = model in ("2pl", "3pl")
         self.common_alpha = model == "1pl"
@@ -164,6 +171,12 @@ class _Model:
             self.mean = float(v[pos]); pos += 1
         if self.free_sd:
             self.log_sd = float(np.clip(v[pos], -LOG_SD_BOUND, LOG_SD_BOUND)); pos += 1
+        self.update_grid()
+
+    def update_grid(self) -> None:
+        """Nodes and log weights for the current latent N(μ, σ²) (``Quadrature.log_grid_for``)."""
+        self.nodes, self.log_w = self.quad.log_grid_for(self.mean, float(np.exp(self.log_sd)))
+        self.nodes = np.asarray(self.nodes, dtype=float)
 
     # priors -------------------------------------------------------------------------------------------
     def log_prior(self) -> float:
@@ -182,7 +195,7 @@ class _Model:
 
     # E-step -------------------------------------------------------------------------------------------
     def prior_weights(self) -> np.ndarray:
-        return self.quad.weights_for(self.mean, float(np.exp(self.log_sd)))
+        return np.exp(self.log_w)
 
     def posterior(self, normalize_freq: bool = True):
         """E-step. Returns (W (n_nodes, n_rows) posterior × freq, log-likelihood, P (n_items, n_nodes)).
@@ -196,10 +209,10 @@ class _Model:
         dt = data.right.dtype
         logl = (log_p - log_q).T.astype(dt) @ data.right.T
         if data.complete:
-            logl += (log_q.sum(axis=0) + self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd)))).astype(dt)[:, None]
+            logl += (log_q.sum(axis=0) + self.log_w).astype(dt)[:, None]
         else:
             logl += log_q.T.astype(dt) @ data.answered.T
-            logl += self.quad.log_weights_for(self.mean, float(np.exp(self.log_sd))).astype(dt)[:, None]
+            logl += self.log_w.astype(dt)[:, None]
         top = logl.max(axis=0)
         np.subtract(logl, top, out=logl)
         np.exp(logl, out=logl)
@@ -225,12 +238,15 @@ class _Model:
         x = self.nodes
         f = self.free
         rf, nf = r[f], n[f]
+        self.gradient = self.projected_gradient(rf, nf)
         for _ in range(NEWTON_STEPS):
             if self.common_alpha:
                 self._newton_common(rf, nf, x)
             else:
                 self._fisher_scoring(rf, nf, x)
-        if self.free_mean or self.free_sd:
+        if (self.free_mean or self.free_sd) and self.rescales:
+            self._latent_newton(r, n)
+        elif self.free_mean or self.free_sd:
             tot = nk.sum()
             mean = float(nk @ x / tot) if self.free_mean else self.mean
             var = float(nk @ (x - mean) ** 2 / tot)
@@ -238,6 +254,85 @@ class _Model:
                 self.mean = mean
             if self.free_sd:
                 self.log_sd = float(np.clip(0.5 * np.log(max(var, 1e-8)), -LOG_SD_BOUND, LOG_SD_BOUND))
+        self.update_grid()
+
+    def _latent_newton(self, r, n) -> None:
+        """Fisher-scoring steps on (μ[, log σ]) when the nodes are θ_k = μ + σ x_k (Gauss–Hermite).
+
+        With the weights fixed, μ and σ enter only the item response functions: z_jk = α_j (μ + σ x_k) + d_j,
+        so ∂z/∂μ = α_j and ∂z/∂log σ = α_j σ x_k, and the expected-count gradient and Fisher information are
+        those of an item step (Baker & Kim 2004, ch. 6) summed over every item, anchors included. A
+        generalized EM step (Dempster, Laird & Rubin 1977): it raises the expected complete-data log-likelihood.
+        """
+        x = self.quad.nodes
+        for _ in range(NEWTON_STEPS):
+            sd = float(np.exp(self.log_sd))
+            theta = self.mean + sd * x
+            p, s, c = _irf(self.alpha, self.d, self.gamma, theta)
+            pz = (1.0 - c) * s * (1.0 - s)                          # ∂P/∂z
+            cols = []
+            if self.free_mean:
+                cols.append(self.alpha[:, None] * pz)
+            if self.free_sd:
+                cols.append(self.alpha[:, None] * sd * x[None, :] * pz)
+            dp = np.stack(cols)                                     # (k, n_items, n_nodes)
+            pq = p * (1.0 - p)
+            grad = np.einsum("kjn,jn->k", dp, (r - n * p) / pq)
+            info = np.einsum("kjn,ljn,jn->kl", dp, dp, n / pq) + 1e-10 * np.eye(len(cols))
+            step = np.clip(np.linalg.solve(info, grad), -0.5, 0.5)
+            pos = 0
+            if self.free_mean:
+                self.mean = float(self.mean + step[pos]); pos += 1
+            if self.free_sd:
+                self.log_sd = float(np.clip(self.log_sd + step[pos], -LOG_SD_BOUND, LOG_SD_BOUND))
+
+    def item_gradient(self, r, n) -> np.ndarray:
+        """∂/∂(d[, α][, γ]) of the log posterior of each free item, (m, k), from the expected counts.
+
+        At the parameters of the E-step that gave r and n this is the gradient of the marginal log-likelihood
+        (plus log prior) itself, by Fisher's identity (Louis 1982): ∂ log L/∂ψ = Σ_k ∂P_jk/∂ψ (r_jk − n_jk P_jk)
+        / (P_jk Q_jk). The 1PL's common slope is the last column of every row (its sum is the gradient).
+        """
+        x = self.nodes
+        f = self.free
+        alpha, d, gamma = self.alpha[f], self.d[f], self.gamma[f]
+        p, s, c = _irf(alpha, d, gamma, x)
+        resid = (r - n * p) / (p * (1.0 - p))
+        ds = (1.0 - c) * s * (1.0 - s)
+        cols = [np.einsum("mn,mn->m", ds, resid)]
+        if self.has_alpha or self.common_alpha:
+            g_a = np.einsum("mn,mn->m", ds * x[None, :], resid)
+            if self.has_alpha and self.slope_prior:
+                mu, sd = self.slope_prior
+                la = np.log(np.maximum(np.abs(alpha) / self.D, 1e-12))
+                g_a = g_a + (-(la - mu) / sd ** 2 - 1.0) / alpha
+            cols.append(g_a)
+        if self.has_gamma:
+            g_g = np.einsum("mn,mn->m", c * (1.0 - c) * (1.0 - s), resid)
+            if self.guessing_prior:
+                pa, pb = self.guessing_prior
+                cc = c[:, 0]
+                g_g = g_g + (pa - 1) * (1 - cc) - (pb - 1) * cc
+            cols.append(g_g)
+        return np.stack(cols, axis=1)
+
+    def projected_gradient(self, r, n) -> np.ndarray:
+        """``item_gradient`` with the components that push a parameter held at its bound further out set to 0
+        (the projected gradient: zero at a maximum on the box, Bertsekas 1982). The 1PL's common slope
+        keeps its summed gradient in every row."""
+        g = self.item_gradient(r, n)
+        f = self.free
+        g[:, 0] = np.where((np.abs(self.d[f]) >= D_BOUND) & (g[:, 0] * self.d[f] > 0), 0.0, g[:, 0])
+        if self.common_alpha:
+            g[:, 1] = g[:, 1].sum()
+        elif self.has_alpha:
+            a = self.alpha[f]
+            g[:, 1] = np.where((np.abs(a) >= ALPHA_BOUND) & (g[:, 1] * a > 0), 0.0, g[:, 1])
+        if self.has_gamma:
+            gm = self.gamma[f]
+            at_bound = ((gm <= -GAMMA_BOUND) & (g[:, -1] < 0)) | ((gm >= GAMMA_BOUND) & (g[:, -1] > 0))
+            g[:, -1] = np.where(at_bound, 0.0, g[:, -1])
+        return g
 
     def _fisher_scoring(self, r, n, x):
         """One Fisher-scoring step per free item on (d[, α][, γ]) (Baker & Kim 2004, ch. 6), vectorized."""
@@ -270,6 +365,15 @@ class _Model:
             info[:, 1, 1] += np.maximum(-h, 0.0)
         info += 1e-8 * np.eye(k)[None]
         step = np.linalg.solve(info, grad[..., None])[..., 0]
+        if self.has_gamma:
+            # γ is bounded: its step is projected onto [−GAMMA_BOUND, GAMMA_BOUND] and (d, α) take the best
+            # step of the same quadratic model given that projected γ step, Δr = H_rr⁻¹ (g_r − H_rγ Δγ)
+            # (a projected Newton step, Bertsekas 1982). Moving (d, α) as if γ had gone past its bound
+            # left them short of their conditional maximum (LSAT7 3PL without a prior).
+            dg = np.clip(gamma + step[:, k - 1], -GAMMA_BOUND, GAMMA_BOUND) - gamma
+            rhs = grad[:, :k - 1] - info[:, :k - 1, k - 1] * dg[:, None]
+            step[:, :k - 1] = np.linalg.solve(info[:, :k - 1, :k - 1], rhs[..., None])[..., 0]
+            step[:, k - 1] = dg
         step = np.clip(step, -MAX_NEWTON_STEP, MAX_NEWTON_STEP)
         self.d[f] = np.clip(d + step[:, 0], -D_BOUND, D_BOUND)
         if self.has_alpha:
@@ -296,6 +400,23 @@ class _Model:
         step_d = (g_d - h_da * step_a) / h_dd
         self.alpha[f] = np.clip(alpha + np.clip(step_a, -MAX_NEWTON_STEP, MAX_NEWTON_STEP), 1e-3, ALPHA_BOUND)
         self.d[f] = np.clip(d + np.clip(step_d, -MAX_NEWTON_STEP, MAX_NEWTON_STEP), -D_BOUND, D_BOUND)
+
+    def at_stationary_point(self) -> bool:
+        """The projected gradient of the log posterior at the last E-step is ~0: every |component| is at most
+        ``GRADIENT_TOL`` per person. A fixed point of a mis-stepped EM map (parameters that stopped moving
+        while the likelihood still rises) cannot pass this; at a genuine maximum the float32 E-step leaves
+        about 1e-6 per person."""
+        g = getattr(self, "gradient", None)
+        if g is None or g.size == 0:
+            return True
+        g = g[~self.runaway()[self.free]]
+        return g.size == 0 or float(np.abs(g).max()) <= GRADIENT_TOL * float(self.data.freq.sum())
+
+    def runaway(self) -> np.ndarray:
+        """Items whose slope has run past ``RUNAWAY_SLOPE`` (|a| = |α|/D): their likelihood rises along a ridge
+        towards an infinite slope (a miskeyed or Guttman-like item) and has no finite maximum; they are left
+        out of the stationarity check and of the standard errors, and named in a warning. (n_items,) bool."""
+        return np.abs(self.alpha) / self.D >= RUNAWAY_SLOPE
 
     # EM map -------------------------------------------------------------------------------------------
     def em_map(self, v: np.ndarray):
@@ -348,7 +469,7 @@ def _squarem(model: _Model, v0: np.ndarray, tol: float, ll_tol: float, max_iter:
         evals += 2
         r = v1 - v
         s = v2 - v1
-        if _distance_to_fixed_point(s, r) < tol and abs(ll1 - ll0) < ll_tol:
+        if _distance_to_fixed_point(s, r) < tol and abs(ll1 - ll0) < ll_tol and model.at_stationary_point():
             v, converged = v2, True
             break
         history.append((lp0, v))
@@ -397,7 +518,8 @@ def _plain_em(model: _Model, v0, tol, ll_tol, max_iter):
     for it in range(1, max_iter + 1):
         v1, ll, _ = model.em_map(v)
         step = v1 - v
-        done = it > 1 and _distance_to_fixed_point(step, previous) < tol and abs(ll - ll_prev) < ll_tol
+        done = (it > 1 and _distance_to_fixed_point(step, previous) < tol and abs(ll - ll_prev) < ll_tol
+                and model.at_stationary_point())
         v, ll_prev, previous = v1, ll, step
         if done:
             converged = True

@@ -3,7 +3,7 @@
 Models (``model=``):
 
 - ``rasch``: every slope fixed at 1 (on the D metric), item difficulties free, latent θ ~ N(0, σ²) with σ
-  estimated (the R mirt/TAM convention).
+  estimated (the R mirt/TAM convention), or held at ``latent_sd`` (1: girth's and PyPI mirt's Rasch).
 - ``1pl``: one common slope for all items, θ ~ N(0, 1) (the ltm convention).
 - ``2pl``: a slope and a difficulty per item, θ ~ N(0, 1).
 - ``3pl``: adds a lower asymptote c with a Beta(5, 17) prior by default (MAP for c; Harwell & Baker 1991
@@ -20,15 +20,19 @@ The EM (Bock & Aitkin 1981) alternates
   M-step: expected counts r_jk = Σ_i y_ij w_ik (right) and n_jk = Σ_i m_ij w_ik (answered) at each node,
     then per item a few Fisher-scoring steps on Σ_k r_jk log P_jk + (n_jk − r_jk) log Q_jk + log prior.
 When the latent mean or SD is free (Rasch, fixed-anchor calibration) they are updated from the posterior
-moments of θ (Bock & Aitkin 1981, section 4; Mislevy 1984).
+moments of θ on the rectangular grid, whose weights they move (Bock & Aitkin 1981, section 4; Mislevy 1984);
+with Gauss–Hermite nodes, which they move (θ_k = μ + σ x_k), by a Fisher-scoring step through the items
+(``em._Model._latent_newton``).
 
 The EM map is accelerated by SQUAREM (Varadhan & Roland 2008, scheme S3) with a monotonicity safeguard on
-the log posterior. Convergence: the largest change of any internal parameter over one EM cycle < ``tol``
-and the change in log-likelihood < ``ll_tol``.
+the log posterior. Convergence: the largest change of any internal parameter over one EM cycle < ``tol``,
+the change in log-likelihood < ``ll_tol``, and the projected gradient of the log posterior (components that
+push a parameter held at its bound outward dropped; Bertsekas 1982) within ``em.GRADIENT_TOL`` per person.
+A bounded 3PL asymptote (c → 0 without a prior) is handled by a projected Newton step in the M-step.
 
-Standard errors: the inverse of the observed information approximated by the cross-product of the persons'
-score vectors (XPD; each person's score is exact by Fisher's identity, Louis 1982; mirt's "crossprod"),
-plus the curvature of the priors, carried to a, b, c by the delta method.
+Standard errors (``standard_errors.py``): the inverse of the observed information, exact by Louis' (1982)
+identity (default), or of its cross-product approximation (``se_method="xpd"``, mirt's "crossprod"), plus the
+curvature of the priors, carried to a, b, c by the delta method; the SE of the intercept d is ``se_d``.
 
 Missing responses (NaN: not presented, not reached) are skipped in the likelihood.
 The engine lives in ``em.py``, the standard errors in ``standard_errors.py``; this module checks the data,
@@ -45,11 +49,12 @@ import pandas as pd
 
 from certbank_core.errors import EstimationError, InputError, Problem
 from psychometrics.irt._threads import blas_threads
-from psychometrics.irt.em import (ALPHA_BOUND, D_BOUND, _Data, _effective_ll_tol, _Model, _plain_em,  # noqa: F401
+from psychometrics.irt.em import (ALPHA_BOUND, D_BOUND, RUNAWAY_SLOPE, _Data, _effective_ll_tol, _Model,  # noqa: F401
+                                  _plain_em,
                                   _sigmoid, _squarem, check_responses, prepare_data)
 from psychometrics.irt.models import D_LOGISTIC
 from psychometrics.irt.quadrature import Quadrature, make_quadrature
-from psychometrics.irt.standard_errors import SE_METHOD, _standard_errors
+from psychometrics.irt.standard_errors import SE_METHOD, SE_METHOD_XPD, SE_METHODS, _standard_errors
 
 MODELS = ("rasch", "1pl", "2pl", "3pl")
 #: The fewest persons we calibrate each model with; below this the estimates are noise.
@@ -90,6 +95,7 @@ class Calibration:
     guessing_prior: tuple[float, float] | None = None
     slope_prior: tuple[float, float] | None = None
     engine: str = "certbank"
+    se_d: np.ndarray | None = None   # SE of the intercept d (z = D a θ + d, d = −D a b)
 
     @property
     def aic(self) -> float:
@@ -187,7 +193,8 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
               guessing_prior: tuple[float, float] | None = DEFAULT_GUESSING_PRIOR,
               slope_prior: tuple[float, float] | None = None,
               tol: float = DEFAULT_TOL, ll_tol: float = DEFAULT_LL_TOL, max_iter: int = DEFAULT_MAX_ITER,
-              accelerate: bool = True, standard_errors: bool = True, dtype=np.float32) -> Calibration:
+              accelerate: bool = True, standard_errors: bool = True, se_method: str = "observed",
+              latent_sd: float | None = None, dtype=np.float32) -> Calibration:
     """Calibrate dichotomous items by marginal maximum likelihood (Bock & Aitkin 1981).
 
     responses: (n_persons, n_items) of 1 (right), 0 (wrong), NaN (not presented / not reached).
@@ -195,20 +202,28 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
     anchors: {item_id: (a, b, c)} items held at bank values (fixed-anchor calibration): the other items land
       on the bank scale, and the latent mean and SD are estimated.
     guessing_prior: Beta(p, q) on c (3pl only; None for none). slope_prior: (μ, σ) of a lognormal prior on a.
+    se_method: "observed" (exact observed information, Louis 1982) or "xpd" (cross-product approximation).
+    latent_sd: Rasch only: hold the latent SD at this value instead of estimating it; 1 gives the Rasch model
+      with θ ~ N(0, 1) and every slope 1 (girth's rasch_mml; PyPI mirt's "1PL").
     Raises EstimationError (one sentence per problem) when the data cannot support the model.
     Runs with one BLAS thread (see ``_threads``): the products are too small to share.
     """
     with blas_threads(1):
         return _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prior, slope_prior, tol,
-                          ll_tol, max_iter, accelerate, standard_errors, dtype)
+                          ll_tol, max_iter, accelerate, standard_errors, se_method, dtype, latent_sd)
 
 
 def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prior, slope_prior, tol, ll_tol,
-               max_iter, accelerate, standard_errors, dtype) -> Calibration:
+               max_iter, accelerate, standard_errors, se_method, dtype, latent_sd=None) -> Calibration:
     start = time.perf_counter()
     model = model.lower()
     if model not in MODELS:
         raise InputError(Problem(f"unknown model {model!r}; choose one of {', '.join(MODELS)}"))
+    if latent_sd is not None and (model != "rasch" or anchors or not (np.isfinite(latent_sd) and latent_sd > 0)):
+        raise InputError(Problem("a fixed latent SD needs the rasch model without anchors and a positive SD"))
+    if se_method not in SE_METHODS:
+        raise InputError(Problem(f"unknown standard-error method {se_method!r}; choose one of "
+                                 f"{', '.join(SE_METHODS)}"))
     x = check_responses(responses)
     n_items = x.shape[1]
     item_ids = tuple(str(i) for i in item_ids) if item_ids is not None else tuple(
@@ -263,8 +278,11 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
             warnings.append("Some anchor items have a slope other than 1; they are held at their own slopes.")
     anchored = bool(fixed_mask.any())
     em = _Model(model, data, quad, D, fixed_mask, alpha0, d0, gamma0,
-                free_mean=anchored, free_sd=anchored or model == "rasch",
+                free_mean=anchored, free_sd=anchored or (model == "rasch" and latent_sd is None),
                 guessing_prior=guessing_prior, slope_prior=slope_prior)
+    if latent_sd is not None:
+        em.log_sd = float(np.log(latent_sd))
+        em.update_grid()
     v0 = em.pack()
     if accelerate:
         v, ll, iterations, converged = _squarem(em, v0, tol, ll_tol, max_iter)
@@ -286,15 +304,20 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         hit = [item_ids[j] for j in np.flatnonzero(f & ((np.abs(em.alpha) >= ALPHA_BOUND * 0.999)
                                                        | (np.abs(em.d) >= D_BOUND * 0.999)))]
         warnings.append(f"Estimates of {', '.join(hit)} reached their bounds (the data barely identify them).")
+    runaway = [item_ids[j] for j in np.flatnonzero(f & em.runaway())]
+    if runaway and model in ("2pl", "3pl"):
+        warnings.append(f"The slope of {', '.join(runaway)} keeps rising (a ≥ {RUNAWAY_SLOPE:g}): its likelihood has "
+                        f"no finite maximum, so its estimates are arbitrary and have no standard errors; check the "
+                        f"key and the item's option statistics.")
     if model == "2pl" or model == "3pl":
         neg = [item_ids[j] for j in np.flatnonzero(f & (em.alpha < 0))]
         if neg:
             warnings.append(f"Item(s) {', '.join(neg)} have a negative slope: check the key.")
 
     if standard_errors:
-        se_a, se_b, se_c = _standard_errors(em, warnings)
+        se_a, se_b, se_c, se_d = _standard_errors(em, warnings, se_method)
     else:
-        se_a, se_b, se_c = (np.full(n_items, np.nan) for _ in range(3))
+        se_a, se_b, se_c, se_d = (np.full(n_items, np.nan) for _ in range(4))
 
     a, b = em.alpha / D, -em.d / em.alpha
     c = _sigmoid(em.gamma)
@@ -306,7 +329,8 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         fixed=fixed_mask, n_answered=(~np.isnan(x)).sum(axis=0), latent_mean=float(em.mean), latent_sd=sd,
         log_likelihood=float(ll), n_parameters=int(n_parameters), n_persons=n_persons, iterations=int(iterations),
         converged=bool(converged), seconds=time.perf_counter() - start, quadrature=quad,
-        warnings=tuple(warnings), guessing_prior=guessing_prior, slope_prior=slope_prior)
+        warnings=tuple(warnings), guessing_prior=guessing_prior, slope_prior=slope_prior, se_d=se_d,
+        se_method=(SE_METHOD if se_method == "observed" else SE_METHOD_XPD) if standard_errors else "none")
 
 
 def marginal_log_likelihood(responses, a, b, c=None, *, D: float = D_LOGISTIC,
@@ -328,4 +352,5 @@ def marginal_log_likelihood(responses, a, b, c=None, *, D: float = D_LOGISTIC,
     m = _Model("2pl", data, quad, D, np.ones(n_items, dtype=bool), alpha, -alpha * b, gamma,
                free_mean=False, free_sd=False, guessing_prior=None, slope_prior=None)
     m.mean, m.log_sd = float(mean), float(np.log(sd))
+    m.update_grid()
     return m.posterior()[1]

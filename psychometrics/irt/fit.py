@@ -111,9 +111,9 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
     complete = ~np.isnan(x).any(axis=1)
     xc = x[complete]
     quad = quadrature or make_quadrature()
-    w = quad.weights_for(mean, sd)
-    p = probability(quad.nodes, a, b, c, D)                    # (n_nodes, n_items)
-    full = scoring.lord_wingersky(a, b, c, D=D, theta=quad.nodes)   # (n_items+1, n_nodes)
+    nodes, w = quad.grid_for(mean, sd)
+    p = probability(nodes, a, b, c, D)                         # (n_nodes, n_items)
+    full = scoring.lord_wingersky(a, b, c, D=D, theta=nodes)   # (n_items+1, n_nodes)
     denominators = full @ w                                    # (n_items+1,)
     # f*_j for all j at once: add items one at a time to every "without j" distribution except j's own
     without = np.zeros((n_items, n_items, quad.n_nodes))       # (j, score 0..n-2, node)

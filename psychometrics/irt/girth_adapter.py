@@ -103,12 +103,32 @@ def calibrate_girth(responses, model: str = "2pl", *, item_ids=None, n_nodes: in
                 "it gives no standard errors.",)
     if model == "rasch":
         warnings += ("girth's Rasch fixes the latent SD at 1.",)
+    gap = _gap_to_maximum(x, model, ll, quad)
+    if gap > MAX_LOGLIK_GAP:
+        warnings += (f"girth stopped short of the maximum of the likelihood: certbank's engine, fitting the same "
+                     f"model on the same nodes, reaches a log-likelihood {gap:.2f} higher "
+                     f"({ll + gap:.2f} vs girth's {ll:.2f}); prefer the certbank engine's estimates.",)
     return Calibration(
         model=model, D=1.0, item_ids=ids, a=a, b=b, c=c, se_a=nan, se_b=nan.copy(), se_c=nan.copy(),
         fixed=np.zeros(n_items, dtype=bool), n_answered=(~np.isnan(x)).sum(axis=0), latent_mean=0.0,
         latent_sd=1.0, log_likelihood=ll, n_parameters=n_par, n_persons=int((~np.isnan(x)).any(axis=1).sum()),
         iterations=0, converged=None,
         seconds=seconds, quadrature=quad, warnings=warnings, se_method="none (girth)", engine="girth")
+
+
+#: A log-likelihood this far below our maximum of the same model means girth did not reach the maximum.
+MAX_LOGLIK_GAP = 0.01
+
+
+def _gap_to_maximum(x, model: str, ll: float, quad) -> float:
+    """Our maximum of the same model on the same nodes minus girth's log-likelihood (girth's Rasch: slopes
+    1 and latent SD 1; 1PL/2PL as ours; its 3PL has no prior on c, ours then gets none either)."""
+    from psychometrics.irt.estimation import calibrate
+    opts = {"latent_sd": 1.0} if model == "rasch" else {}
+    if model == "3pl":
+        opts["guessing_prior"] = None
+    ours = calibrate(x, model, quadrature=quad, standard_errors=False, dtype=np.float64, tol=1e-6, **opts)
+    return float(ours.log_likelihood - ll)
 
 
 def eap_girth(responses, a, b, *, n_nodes: int = 61, bound: float = 6.0) -> np.ndarray:

@@ -5,9 +5,12 @@ proportional to the normal density at the nodes (a rectangular rule, Bock & Aitk
 Gauss–Hermite nodes are selectable (Abramowitz & Stegun 1972, 25.4.46, rescaled to the standard normal:
 x_k = √2 t_k, w_k = ω_k / √π).
 
-Nodes are on the θ scale itself. When the latent mean μ and SD σ are estimated (Rasch, fixed-anchor
-calibration) the nodes stay put and only the weights change: w_k(μ, σ) ∝ φ((x_k − μ)/σ) for the rectangular
-rule, and w_k(μ, σ) ∝ ω_k φ((x_k − μ)/σ) / (σ φ(x_k)) for Gauss–Hermite (importance reweighting).
+Nodes are on the θ scale itself. For a latent N(μ, σ²) (an estimated latent mean and SD in Rasch or
+fixed-anchor calibration, a prior in scoring) ``grid_for`` gives the rule: the rectangular grid keeps its
+nodes and reweights them, w_k(μ, σ) ∝ φ((x_k − μ)/σ) (R mirt's convention); Gauss–Hermite rescales its nodes,
+θ_k = μ + σ x_k with the weights unchanged, which is the Gauss–Hermite rule for N(μ, σ²) itself (Abramowitz &
+Stegun 1972, 25.4.46 after the change of variable; ltm and BILOG do the same). ``weights_for`` is the
+reweighting alone.
 """
 from __future__ import annotations
 
@@ -44,6 +47,24 @@ class Quadrature:
     def weights_for(self, mean: float = 0.0, sd: float = 1.0) -> np.ndarray:
         """Weights of N(mean, sd²) on these nodes, summing to 1. Returns (n_nodes,)."""
         return np.exp(self.log_weights_for(mean, sd))
+
+    def grid_for(self, mean: float = 0.0, sd: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes, weights) of this rule for N(mean, sd²), each (n_nodes,): reweighted rectangular nodes, or
+        Gauss–Hermite nodes rescaled to mean + sd·x_k with the standard weights."""
+        if self.method == "equal":
+            return self.nodes, self.weights_for(mean, sd)
+        return mean + sd * self.nodes, self.weights
+
+    def log_grid_for(self, mean: float = 0.0, sd: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``grid_for`` with the log of the weights."""
+        if self.method == "equal":
+            return self.nodes, self.log_weights_for(mean, sd)
+        return mean + sd * self.nodes, np.log(self.weights)
+
+    @property
+    def rescales(self) -> bool:
+        """True when a latent N(μ, σ²) moves the nodes (Gauss–Hermite) rather than the weights."""
+        return self.method != "equal"
 
     def describe(self) -> dict:
         return {"method": self.method, "n_nodes": self.n_nodes,

@@ -3,8 +3,10 @@
 - EAP (Bock & Mislevy 1982): θ̂ = Σ_k x_k L_i(x_k) π_k / Σ_k L_i(x_k) π_k, posterior SD likewise, on the
   quadrature grid (default 61 nodes on [−6, 6], prior N(0, 1)).
 - MAP (Baker & Kim 2004, ch. 7): maximizes log L_i(θ) + log φ((θ − μ)/σ).
-- MLE: maximizes log L_i(θ). A zero or perfect score (or any pattern whose likelihood keeps rising) has no
-  finite maximum: its θ is set to the bound ``THETA_BOUNDS`` (−4 or +4) and ``bounded`` is True.
+- MLE: maximizes log L_i(θ). A zero or perfect score has no finite maximum, nor has a pattern whose
+  likelihood still rises at ±``MLE_SEARCH_BOUND`` (±10, e.g. under a 3PL): these θ are set to the bound
+  ``THETA_BOUNDS`` (−4 or +4) and ``bounded`` is True. Every other pattern gets its finite maximum, even
+  beyond ±4.
 - WLE (Warm 1989): maximizes log L_i(θ) + ½ log I_i(θ); finite for zero and perfect scores under the 1PL and
   2PL, still clipped to ``THETA_BOUNDS``.
   SEs: MLE and WLE 1/√I_i(θ̂); MAP 1/√(I_i(θ̂) + 1/σ²); EAP the posterior SD.
@@ -31,6 +33,10 @@ from psychometrics.irt.quadrature import Quadrature, make_quadrature
 THETA_BOUNDS = (-4.0, 4.0)
 #: The grid that brackets the maximum before Newton refinement (step 0.05).
 _SEARCH_GRID = np.linspace(THETA_BOUNDS[0], THETA_BOUNDS[1], 161)
+#: MLE of a pattern that is neither zero nor perfect is searched on [−10, 10] (step 0.05): what still peaks
+#: at an end of this grid has no finite maximum and is held at ``THETA_BOUNDS``.
+MLE_SEARCH_BOUND = 10.0
+_WIDE_GRID = np.linspace(-MLE_SEARCH_BOUND, MLE_SEARCH_BOUND, 401)
 _P_FLOOR = 1e-10
 METHODS = ("eap", "map", "mle", "wle")
 
@@ -124,7 +130,7 @@ def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) ->
         raise InputError(Problem(f"responses must be persons × {a.size} items, got shape {right.shape}"))
     _fast_binary_check(right)
     quad = quadrature or make_quadrature()
-    nodes = quad.nodes
+    nodes, log_prior = quad.log_grid_for(prior_mean, prior_sd)
     p = np.clip(probability(nodes, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)   # (n_nodes, n_items)
     log_q = np.log1p(-p)
     # one extra row of ones: the raw score comes out of the same matrix product
@@ -132,7 +138,6 @@ def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) ->
     post = coef @ right.T                                                  # (n_nodes + 1, n_persons)
     raw = post[-1].astype(float)
     post = post[:-1]
-    log_prior = quad.log_weights_for(prior_mean, prior_sd)
     if answered is None:
         post += (log_q.sum(axis=1) + log_prior).astype(np.float32)[:, None]
         n_answered = np.full(right.shape[0], a.size)
@@ -200,6 +205,20 @@ def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, pe
     lo = np.maximum(theta - step, THETA_BOUNDS[0])
     hi = np.minimum(theta + step, THETA_BOUNDS[1])
     at_edge = (k == 0) | (k == grid.size - 1)
+    edge_value = grid[k]
+    if method == "mle":
+        # a pattern that is neither zero nor perfect may have its finite maximum beyond ±4 (SAT12, Rasch,
+        # raw 31 of 32: 4.292): search it on the wide grid; only what peaks at its edge has no finite MLE
+        raw, n_ans = y.sum(axis=1), m.sum(axis=1)
+        wide = np.flatnonzero(at_edge & (raw > 0) & (raw < n_ans))
+        if wide.size:
+            sub_ans = None if answered is None else answered[wide]
+            kw = _grid_loglik(right[wide], sub_ans, a, b, c, D, _WIDE_GRID).astype(float).argmax(axis=1)
+            theta[wide] = _WIDE_GRID[kw]
+            lo[wide] = np.maximum(theta[wide] - step, _WIDE_GRID[0])
+            hi[wide] = np.minimum(theta[wide] + step, _WIDE_GRID[-1])
+            at_edge[wide] = (kw == 0) | (kw == _WIDE_GRID.size - 1)
+            edge_value[wide] = np.where(kw == 0, THETA_BOUNDS[0], THETA_BOUNDS[1])
 
     def derivative(t):
         g, info, j = _score_terms(t, y, m, a, b, c, D)
@@ -221,7 +240,7 @@ def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, pe
             newton = theta - g / slope
         ok = (slope < 0) & (newton > lo) & (newton < hi)
         theta = np.where(ok, newton, 0.5 * (lo + hi))
-    theta = np.where(at_edge, grid[k], theta)
+    theta = np.where(at_edge, edge_value, theta)
     _, info, _ = _score_terms(theta, y, m, a, b, c, D)
     if method == "map":
         info = info + 1.0 / prior_sd ** 2
@@ -238,7 +257,8 @@ def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, pe
 
 
 def mle(responses, a, b=None, c=None, *, D: float = D_LOGISTIC, person_ids=None) -> ThetaScores:
-    """Maximum-likelihood θ, bounded to THETA_BOUNDS for zero/perfect scores (``bounded`` True).
+    """Maximum-likelihood θ; zero/perfect scores and patterns without a finite maximum on [−10, 10] are held
+    at THETA_BOUNDS (``bounded`` True), every other pattern gets its maximum, beyond ±4 too.
 
     A person with no responses has no likelihood: θ and SE are NaN (stated in ``n_answered`` = 0)."""
     return _point_estimate("mle", responses, a, b, c, D, 0.0, 1.0, person_ids)
@@ -306,8 +326,7 @@ def summed_score_eap(a, b, c=None, *, D: float = D_LOGISTIC, quadrature: Quadrat
                      prior_mean: float = 0.0, prior_sd: float = 1.0) -> SummedScoreTable:
     """EAP θ for each summed score s: Σ_k x_k f(s|x_k) π_k / Σ_k f(s|x_k) π_k (Thissen et al. 1995)."""
     quad = quadrature or make_quadrature()
-    x = quad.nodes
-    w = quad.weights_for(prior_mean, prior_sd)
+    x, w = quad.grid_for(prior_mean, prior_sd)
     f = lord_wingersky(a, b, c, D=D, theta=x) * w[None, :]
     total = f.sum(axis=1)
     theta = f @ x / total

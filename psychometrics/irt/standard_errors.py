@@ -1,55 +1,229 @@
 """Standard errors of calibrated item parameters.
 
-The observed information is approximated by the cross-product of the persons' score vectors (XPD; mirt's
-"crossprod"): each person's score of the marginal log-likelihood is exact by Fisher's identity (Louis 1982),
-s_i = Σ_k w_ik ∂ log f(y_i | x_k) / ∂ψ, so I ≈ Σ_i f_i s_i s_iᵀ, plus the curvature of the priors. The
-covariance of (α, d, γ) is carried to (a, b, c) by the delta method: a = α/D, b = −d/α, c = logistic(γ).
+Default, ``se_method="observed"``: the inverse of the observed information, the negative Hessian of the
+marginal log-likelihood (plus log prior) at the estimates, computed exactly by Louis' (1982) identity,
+
+    I_obs = Σ_i f_i [ E(−∂² log f(y_i, θ) | y_i) − Cov(∂ log f(y_i, θ) | y_i) ]
+          = −E − Σ_i f_i Σ_k w_ik s_ik s_ikᵀ + Σ_i f_i s̄_i s̄_iᵀ,
+
+with the posterior weights w_ik at the quadrature nodes, the complete-data scores s_ik = Σ_j ỹ_ijk ∇P_jk /
+(P_jk Q_jk) (ỹ_ijk = y_ij − m_ij P_jk) and s̄_i = Σ_k w_ik s_ik. The middle term couples items through
+C_k[j, l] = Σ_i f_i w_ik ỹ_ijk ỹ_ilk, one J × J matrix product per node. It is the matrix R mirt's
+"Oakes" and "Louis" SEs estimate and ltm's numerical Hessian approximates (Oakes 1999 is another route to it).
+``se_method="xpd"``: the cross-product Σ_i f_i s̄_i s̄_iᵀ alone (mirt's "crossprod"): cheaper, but only an
+estimate of the information whose error grows with the number of parameters (SAT12 2PL: slope SEs up to 43 %
+too large); kept as an option.
+
+Both add the curvature of the priors. Free latent mean μ and log SD enter as parameters too: on the
+rectangular grid through the weights π_k(μ, σ), with Gauss–Hermite through the nodes θ_k = μ + σ x_k.
+The covariance of (α, d, γ) is carried to (a, b, c) by the delta method: a = α/D, b = −d/α, c = logistic(γ);
+the intercept d's own SE is reported too.
 """
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import numpy as np
 
-from psychometrics.irt.em import _irf, _Model, _sigmoid
+from psychometrics.irt.em import _Model, _sigmoid
 
-SE_METHOD = ("XPD: inverse of the cross-product of person score vectors (Fisher's identity), "
-             "plus prior curvature; delta method to a, b, c")
+SE_METHODS = ("observed", "xpd")
+SE_METHOD = ("observed information (Louis 1982, exact at the quadrature nodes) plus prior curvature; "
+             "delta method to a, b, c")
+SE_METHOD_XPD = ("XPD: inverse of the cross-product of person score vectors (Fisher's identity), "
+                 "plus prior curvature; delta method to a, b, c")
+
+# local parameter columns of an item: own d, own α, own γ, the 1PL's common α, latent μ, latent log σ
+_D, _A, _G, _CA, _MU, _LS = range(6)
 
 
-def _score_vectors(model: _Model):
-    """Per-row score vectors (n_rows, n_free) of the marginal log-likelihood, by Fisher's identity."""
-    w, _, p = model.posterior(normalize_freq=False)
-    w = w.T.astype(float)
-    data = model.data
-    x = model.nodes
+def _float64(model: _Model) -> _Model:
+    """A shallow copy of the model whose E-step runs in float64 (Louis' identity subtracts large terms)."""
+    m = copy.copy(model)
+    m.data = replace(model.data, right=model.data.right.astype(np.float64),
+                     answered=model.data.answered.astype(np.float64))
+    return m
+
+
+def _layout(model: _Model):
+    """Packed index (n_items, 6) of each item's local parameter columns; n_free_total for absent ones."""
     f = model.free
-    y1 = data.right.astype(float)[:, f]
-    y0 = data.answered.astype(float)[:, f] - y1
-    _, s, c = _irf(model.alpha, model.d, model.gamma, x)
-    pf, sf, cf = p[f], s[f], c[f]
-    qf = 1.0 - pf
-    ds = (1.0 - cf) * sf * (1.0 - sf)
-
-    def score(dp):
-        return y1 * (w @ (dp / pf).T) - y0 * (w @ (dp / qf).T)
-
-    cols = [score(ds)]
+    m = model.n_free_items
+    n_items = model.alpha.size
+    free_pos = np.full(n_items, -1)
+    free_pos[f] = np.arange(m)
+    pos = m
+    idx = np.full((n_items, 6), -1)
+    idx[f, _D] = free_pos[f]
     if model.has_alpha:
-        cols.append(score(ds * x[None, :]))
+        idx[f, _A] = m + free_pos[f]
+        pos += m
     if model.common_alpha:
-        cols.append(score(ds * x[None, :]).sum(axis=1, keepdims=True))
+        idx[f, _CA] = pos
+        pos += 1
     if model.has_gamma:
-        cols.append(score(cf * (1.0 - cf) * (1.0 - sf)))
-    if model.free_mean or model.free_sd:
-        sd = float(np.exp(model.log_sd))
-        z = (x - model.mean) / sd
-        pw = model.prior_weights()
-        if model.free_mean:
-            g = z / sd
-            cols.append((w @ (g - pw @ g))[:, None])
-        if model.free_sd:
-            g = z * z
-            cols.append((w @ (g - pw @ g))[:, None])
-    return np.hstack(cols)
+        idx[f, _G] = pos + free_pos[f]
+        pos += m
+    latent = {}
+    if model.free_mean:
+        latent["mu"] = pos
+        pos += 1
+    if model.free_sd:
+        latent["ls"] = pos
+        pos += 1
+    if model.rescales:
+        if "mu" in latent:
+            idx[:, _MU] = latent["mu"]
+        if "ls" in latent:
+            idx[:, _LS] = latent["ls"]
+    n_par = pos
+    idx[idx < 0] = n_par          # a dummy slot, dropped at the end
+    return idx, latent, n_par
+
+
+def _item_derivatives(model: _Model, idx, n_par):
+    """P, ∇P/(PQ) and ∇²P/(PQ) over the local columns: (J, K), (J, K, 6), (J, K, 6, 6)."""
+    x0 = model.quad.nodes.astype(float)
+    sd = float(np.exp(model.log_sd))
+    theta = model.nodes
+    alpha, d, gamma = model.alpha, model.d, model.gamma
+    z = alpha[:, None] * theta[None, :] + d[:, None]
+    s = _sigmoid(z)
+    c = _sigmoid(gamma)[:, None] * np.ones_like(s)
+    p = np.clip(c + (1 - c) * s, 1e-12, 1 - 1e-12)
+    J, K = s.shape
+    gz = np.zeros((J, K, 6))                                   # ∂z per column
+    gz[..., _D] = 1.0
+    gz[..., _A] = theta[None, :]
+    gz[..., _CA] = theta[None, :]
+    gz[..., _MU] = alpha[:, None]
+    gz[..., _LS] = alpha[:, None] * sd * x0[None, :]
+    hz = np.zeros((J, K, 6, 6))                                # ∂²z
+    for a_col in (_A, _CA):
+        hz[..., a_col, _MU] = hz[..., _MU, a_col] = 1.0
+        hz[..., a_col, _LS] = hz[..., _LS, a_col] = sd * x0[None, :]
+    hz[..., _LS, _LS] = alpha[:, None] * sd * x0[None, :]
+    absent = idx == n_par                                       # (J, 6)
+    gz[np.broadcast_to(absent[:, None, :], gz.shape)] = 0.0
+    s1 = s * (1 - s)
+    s2 = s1 * (1 - 2 * s)
+    cc = c * (1 - c)
+    grad = (1 - c)[..., None] * s1[..., None] * gz
+    grad[..., _G] = np.where(absent[:, None, _G], 0.0, cc * (1 - s))
+    eg = np.zeros(6)
+    eg[_G] = 1.0
+    hess = ((1 - c) * s2)[..., None, None] * gz[..., :, None] * gz[..., None, :]
+    hess += ((1 - c) * s1)[..., None, None] * hz
+    cross = (cc * s1)[..., None, None] * (eg[None, None, :, None] * gz[..., None, :]
+                                         + gz[..., :, None] * eg[None, None, None, :])
+    hess -= cross
+    hess[..., _G, _G] += cc * (1 - 2 * c) * (1 - s)
+    both = absent[:, None, :, None] | absent[:, None, None, :]
+    hess[np.broadcast_to(both, hess.shape)] = 0.0
+    pq = p * (1 - p)
+    return p, grad / pq[..., None], hess / pq[..., None, None]
+
+
+def _scatter_matrix(block, rows, cols, n_par):
+    """Σ of ``block`` entries into an (n_par + 1)² matrix at (rows, cols) (broadcast index arrays)."""
+    flat = (np.broadcast_to(rows, block.shape) * (n_par + 1) + np.broadcast_to(cols, block.shape)).ravel()
+    return np.bincount(flat, weights=block.ravel(), minlength=(n_par + 1) ** 2).reshape(n_par + 1, n_par + 1)
+
+
+def _latent_weight_terms(model: _Model, latent):
+    """On the rectangular grid: ∂ log π_k and Σ-ready ∂² log π_k over (μ, log σ) present. (K, L), (K, L, L)."""
+    x = model.nodes
+    sd = float(np.exp(model.log_sd))
+    z = (x - model.mean) / sd
+    pw = model.prior_weights()
+    dh, hh = [], {}
+    names = [n for n in ("mu", "ls") if n in latent]
+    parts = {"mu": z / sd, "ls": z * z}
+    second = {("mu", "mu"): np.full_like(z, -1 / sd ** 2), ("mu", "ls"): -2 * z / sd, ("ls", "ls"): -2 * z * z}
+    for n in names:
+        dh.append(parts[n])
+    dh = np.stack(dh, axis=1)                                            # (K, L)
+    L = len(names)
+    h2 = np.zeros((x.size, L, L))
+    for i, a in enumerate(names):
+        for j, b in enumerate(names):
+            h2[:, i, j] = second.get((a, b), second.get((b, a)))
+    mean_dh = pw @ dh
+    e = dh - mean_dh                                                     # ∂ log π_k
+    d2 = h2 - (np.einsum("k,kij->ij", pw, h2) + np.einsum("k,ki,kj->ij", pw, dh, dh)
+               - np.outer(mean_dh, mean_dh))[None]
+    return names, e, d2
+
+
+def _information(model: _Model, method: str):
+    """The information matrix (n_par, n_par) of the packed free parameters, without priors."""
+    m64 = _float64(model)
+    idx, latent, n_par = _layout(m64)
+    post, _, _ = m64.posterior(normalize_freq=False)             # (K, rows): each row's posterior
+    data = m64.data
+    w = post * data.freq[None, :]                                # × how many persons share the row
+    Y, M = data.right, data.answered                            # (rows, J)
+    p, G, H = _item_derivatives(m64, idx, n_par)
+    J, K = p.shape
+    wt = post.T                                                  # (rows, K)
+    # person scores s̄_i over the local columns, then scattered to the packed vector
+    loc = np.empty((Y.shape[0], J, 6))
+    for a in range(6):
+        loc[:, :, a] = Y * (wt @ G[:, :, a].T) - M * (wt @ (p * G[:, :, a]).T)
+    scores = np.zeros((Y.shape[0], n_par + 1))
+    for a in range(6):
+        if a in (_D, _A, _G):        # one packed slot per item (absent ones share the dropped dummy)
+            scores[:, idx[:, a]] += loc[:, :, a]
+        else:                        # one slot shared by the items (G is 0 where an item lacks it)
+            scores[:, idx[:, a].min()] += loc[:, :, a].sum(axis=1)
+    names, e = [], None
+    if latent and not m64.rescales:
+        names, e, d2 = _latent_weight_terms(m64, latent)
+        lat_idx = np.array([latent[n] for n in names])
+        scores[:, lat_idx] += wt @ e
+    freq = data.freq
+    xpd = (scores * freq[:, None]).T @ scores
+    if method == "xpd":
+        return xpd[:n_par, :n_par]
+    r = w @ Y                                                    # (K, J), already × freq
+    n = w @ M
+    resid = r.T - n.T * p                                         # (J, K)
+    # C_k[j, l] = Σ_i W_ki ỹ_ijk ỹ_ilk, ỹ = y − m P_k
+    T1 = np.zeros((J, 6, J, 6))
+    # Σ_i W_ki y_ij y_il in the calibration's precision (float32 by default: these node-by-node products are
+    # most of the cost; their rounding, ~1e-6 relative, is far below what a standard error needs)
+    y_low = model.data.right
+    for k in range(K):
+        s_yy = ((y_low * w[k][:, None].astype(y_low.dtype)).T @ y_low).astype(float)
+        wy = Y * w[k][:, None] if not data.complete else None
+        pk = p[:, k]
+        if data.complete:
+            ck = s_yy - np.outer(r[k], pk) - np.outer(pk, r[k]) + n[k, 0] * np.outer(pk, pk)
+        else:
+            s_ym = wy.T @ M
+            s_mm = (M * w[k][:, None]).T @ M
+            ck = s_yy - s_ym * pk[None, :] - s_ym.T * pk[:, None] + s_mm * np.outer(pk, pk)
+        gk = G[:, k, :]                                           # (J, 6)
+        T1 += np.einsum("ja,jl,lb->jalb", gk, ck, gk)
+    rows = idx[:, :, None, None]
+    cols = idx[None, None, :, :]
+    info = xpd - _scatter_matrix(T1, rows, cols, n_par)
+    # expected complete-data negative Hessian of the items, block per item
+    dk = n.T * p * (1 - p) + resid * (1 - 2 * p)                  # (J, K)
+    blk = np.einsum("jk,jka,jkb->jab", dk, G, G) - np.einsum("jk,jkab->jab", resid, H)
+    info += _scatter_matrix(blk, idx[:, :, None], idx[:, None, :], n_par)
+    if e is not None:
+        lat_idx = np.array([latent[nm] for nm in names])
+        # cross terms of the item scores with the weight scores, and the weight scores' own second moment
+        v = np.einsum("jk,jka,kl->jal", resid, G, e)               # (J, 6, L)
+        cross = _scatter_matrix(v, idx[:, :, None], lat_idx[None, None, :], n_par)
+        nk = w.sum(axis=1)
+        ee = np.einsum("k,ki,kj->ij", nk, e, e)
+        info -= cross + cross.T
+        info[np.ix_(lat_idx, lat_idx)] -= ee
+        info[np.ix_(lat_idx, lat_idx)] -= np.einsum("k,kij->ij", nk, d2)
+    return info[:n_par, :n_par]
 
 
 def _prior_curvature(model: _Model, n_free: int) -> np.ndarray:
@@ -75,27 +249,41 @@ def _prior_curvature(model: _Model, n_free: int) -> np.ndarray:
     return h
 
 
-def _standard_errors(model: _Model, warnings: list[str]):
-    """SEs of (a, b, c) per item from the XPD information; NaN for fixed items and fixed parameters."""
-    n_items = model.alpha.size
-    se_a, se_b, se_c = (np.full(n_items, np.nan) for _ in range(3))
-    scores = _score_vectors(model)
-    freq = model.data.freq
-    info = (scores * freq[:, None]).T @ scores
+def information_matrix(model: _Model, method: str = "observed") -> np.ndarray:
+    """Information of the packed free parameters (``em._Model.pack`` order), priors included."""
+    info = _information(model, method)
     info[np.diag_indices_from(info)] += _prior_curvature(model, info.shape[0])
+    return info
+
+
+def _standard_errors(model: _Model, warnings: list[str], method: str = "observed"):
+    """SEs of (a, b, c, d) per item; NaN for fixed items and fixed parameters."""
+    n_items = model.alpha.size
+    se_a, se_b, se_c, se_d = (np.full(n_items, np.nan) for _ in range(4))
+    info = information_matrix(model, method)
+    # items without a finite maximum (``_Model.runaway``) are held where they stopped: their rows and columns
+    # leave the information, and their SEs stay NaN
+    idx, _, n_par = _layout(model)
+    run = model.runaway()
+    keep = np.ones(info.shape[0], dtype=bool)
+    if run.any():
+        drop = idx[run][:, [_D, _A, _G]].ravel()
+        keep[drop[drop < n_par]] = False
     try:
-        cov = np.linalg.inv(info)
-        if not np.all(np.isfinite(cov)) or np.any(np.diag(cov) < 0):
+        cov = np.full(info.shape, np.nan)
+        cov[np.ix_(keep, keep)] = np.linalg.inv(info[np.ix_(keep, keep)])
+        if not np.all(np.isfinite(cov[np.ix_(keep, keep)])) or np.any(np.diag(cov)[keep] < 0):
             raise np.linalg.LinAlgError
     except np.linalg.LinAlgError:
         warnings.append("The information matrix is singular: standard errors are not available.")
-        return se_a, se_b, se_c
+        return se_a, se_b, se_c, se_d
     f = np.flatnonzero(model.free)
     m = f.size
     D = model.D
     i_d = np.arange(m)
     alpha, d = model.alpha[f], model.d[f]
     var_d = cov[i_d, i_d]
+    se_d[f] = np.sqrt(var_d)
     if model.has_alpha or model.common_alpha:
         i_a = m + (np.arange(m) if model.has_alpha else np.zeros(m, dtype=int))
         var_a = cov[i_a, i_a]
@@ -107,7 +295,7 @@ def _standard_errors(model: _Model, warnings: list[str]):
     else:  # Rasch: α = D fixed, b = −d/D
         se_b[f] = np.sqrt(var_d) / D
     if model.has_gamma:
-        i_g = 2 * m + np.arange(m)
+        i_g = (2 * m if model.has_alpha else m + 1) + np.arange(m)
         c = _sigmoid(model.gamma[f])
         se_c[f] = c * (1 - c) * np.sqrt(cov[i_g, i_g])
-    return se_a, se_b, se_c
+    return se_a, se_b, se_c, se_d

@@ -545,3 +545,33 @@ def test_item_analysis_to_frame_is_the_item_table():
     result = analyze(rm)
     pd.testing.assert_frame_equal(result.to_frame(), result.items.to_frame())
     assert list(result.to_frame()["item_id"]) == list(rm.item_ids)
+
+
+def test_standardized_alpha_and_guttman_lambda6_hand_worked():
+    # Hand-worked: three items, every correlation .5. α_std = 3(.5)/(1 + 2(.5)) = .75. Each item's squared
+    # multiple correlation on the other two is 2(.25)/(1 + .5) = 1/3, so λ6 = 1 − 3(2/3)/(3 + 6(.5)) = 2/3
+    # (Guttman 1945; psych's G6(smc) on a correlation matrix).
+    from psychometrics.ctt import guttman_lambda6, standardized_alpha
+    r = np.full((3, 3), 0.5) + 0.5 * np.eye(3)
+    assert standardized_alpha(r) == pytest.approx(0.75, abs=1e-12)
+    assert guttman_lambda6(r) == pytest.approx(2 / 3, abs=1e-12)
+
+
+def test_standardized_alpha_and_lambda6_against_their_definitions_on_data():
+    # α_std is alpha of the z-scored items (Cronbach 1951); λ6's error variances are the residual variances of
+    # least-squares regressions of each item on the others, computed here directly
+    from psychometrics.ctt import coefficient_alpha, guttman_lambda6, standardized_alpha
+    from psychometrics.simulate import simulate_dataset
+    x = simulate_dataset(400, 8, np.random.default_rng(4), model="2pl").responses
+    z = (x - x.mean(axis=0)) / x.std(axis=0)
+    assert standardized_alpha(np.corrcoef(x.T)) == pytest.approx(
+        coefficient_alpha(z.var(axis=0), float(z.sum(axis=1).var())), abs=1e-10)
+    xc = x - x.mean(axis=0)
+    resid = []
+    for j in range(8):
+        others = np.delete(xc, j, axis=1)
+        coef, *_ = np.linalg.lstsq(others, xc[:, j], rcond=None)
+        resid.append(np.mean((xc[:, j] - others @ coef) ** 2))
+    cov = np.cov(x.T, bias=True)
+    assert guttman_lambda6(cov) == pytest.approx(1 - sum(resid) / cov.sum(), abs=1e-10)
+    assert np.isnan(guttman_lambda6(np.ones((2, 2))))

@@ -205,10 +205,11 @@ def test_matches_published_difr_after_purification():
     chi2 = dict(zip(items, result.mh_chi2))
     for item, value in PUBLISHED_DIFR_PURIFIED_CHI2.items():
         assert chi2[item] == pytest.approx(value, abs=6e-5), item
-    # The one published value we do not reproduce: difR prints 0.0172 for S1DoShout, from (|Σ A − Σ E| − ½)²
-    # with |Σ A − Σ E| < ½. We cap the correction at |Σ A − Σ E| (as R's mantelhaen.test does), giving 0.
+    # S1DoShout: |Σ A − Σ E| < ½ after purification. difR's mantelHaenszel (R/mantelHaenszel.r, difR 5.1) always
+    # subtracts ½, giving (½ − |Σ A − Σ E|)² / Σ Var = 0.0172 as published; R's stats::mantelhaen.test
+    # subtracts ½ only when |Σ A − Σ E| ≥ ½ (src/library/stats/R/mantelhaen.test.R), here none: gap² / Σ Var.
     j = items.index("S1DoShout")
-    assert chi2["S1DoShout"] == 0.0
+    assert chi2["S1DoShout"] == pytest.approx(0.0172, abs=6e-5)
     t = dif.stratum_tables(x, focal, dif.matching_scores(x, result.in_anchor))
     A, B, C, D, T = (v[j] for v in (t.A, t.B, t.C, t.D, t.T))
     use = T >= 2
@@ -216,7 +217,12 @@ def test_matches_published_difr_after_purification():
     gap = abs((A[use] - n_r * m1 / T[use]).sum())
     variance = (n_r * n_f * m1 * m0 / (T[use] ** 2 * (T[use] - 1))).sum()
     assert gap < 0.5
-    assert (gap - 0.5) ** 2 / variance == pytest.approx(0.0172, abs=6e-5)
+    assert chi2["S1DoShout"] == pytest.approx((gap - 0.5) ** 2 / variance, rel=1e-12)
+    assert dif.mantel_haenszel(t, correct="mantelhaen").chi2[j] == pytest.approx(gap ** 2 / variance, rel=1e-12)
+    # where |Σ A − Σ E| ≥ ½ the two rules agree
+    others = np.array([i != j for i in range(len(items))])
+    np.testing.assert_allclose(dif.mantel_haenszel(t, correct="mantelhaen").chi2[others],
+                               dif.mantel_haenszel(t).chi2[others], rtol=1e-12)
     assert dif.mantel_haenszel(t, correct=False).chi2[j] == pytest.approx(gap ** 2 / variance, rel=1e-12)
 
 

@@ -36,6 +36,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq
 
+from certbank_core.errors import InputError
 from psychometrics import equating as eq
 from psychometrics.irt import equating as ie
 
@@ -457,3 +458,47 @@ def test_cli_equate_irt_true_score_from_parameter_files(tmp_path):
     assert res.exit_code == 0, res.output
     conc = pd.read_csv(out)
     assert np.all(conc["equated"][1:5] < conc["score"][1:5])  # form Y is harder: lower equivalents
+
+
+def test_percentile_inverse_conventions_by_hand_at_zero_frequencies():
+    """Hand-worked, K&B eqs. 2.14, 2.17, 2.18. f = .2 .4 .2 .2 on 0..3, g = .2 .2 0 .3 .3 on 0..4, G = .2 .4 .4
+    .7 1. P(1) = 100(.2 + .5·.4) = 40 falls on the flat stretch of G: upper inverse (2.17, y_u* = 3)
+    (.4 − .4)/.3 + 2.5 = 2.5; lower (2.18, y_l* = 0) (.4 − .2)/.2 + .5 = 1.5; their mean 2.0 is R equate's
+    value (``equipercentile``: the average whenever Y has a score of frequency zero; K&B sec. 2.5.1).
+    P(0) = 10 → 0 (no lower score: upper only); P(2) = 70 → 3.5; P(3) = 90 → 3.5 + .2/.3 = 4.1667 either way.
+    """
+    f, g = [2, 4, 2, 2], [2, 2, 0, 3, 3]
+    np.testing.assert_allclose(eq.equipercentile_equating(f, g).equated, [0, 2.0, 3.5, 3.5 + 0.2 / 0.3],
+                               atol=1e-12)
+    np.testing.assert_allclose(eq.equipercentile_equating(f, g, convention="upper").equated,
+                               [0, 2.5, 3.5, 3.5 + 0.2 / 0.3], atol=1e-12)
+    # a rank of 0 where Y's lowest score has frequency 0: equate gives the bottom of the scale, −.5; eq. 2.17
+    # gives the first score anybody got, minus .5
+    assert eq.percentile_inverse([0.0], [0, 5, 5])[0] == -0.5
+    assert eq.percentile_inverse([0.0], [0, 5, 5], convention="upper")[0] == 0.5
+    assert eq.percentile_inverse([100.0], [5, 5, 0])[0] == 2.5
+    with pytest.raises(InputError):
+        eq.percentile_inverse([50.0], [1, 1], convention="middle")
+
+
+def test_actmath_equipercentile_at_score_zero_both_conventions():
+    """ACTmath x = 0 has percentile rank 0 and nobody scored 0 on Y: R equate 2.0.9 ``equipercentile`` gives
+    −.5 (its rule: rank 0 → lowest score − half a point); eq. 2.17 alone gives .5. Scores 1–40 (K&B Table 2.7)
+    are the same under both."""
+    a = eq.equipercentile_equating(ACT_X, ACT_Y)
+    u = eq.equipercentile_equating(ACT_X, ACT_Y, convention="upper")
+    assert a.equated[0] == -0.5 and u.equated[0] == 0.5
+    np.testing.assert_allclose(a.equated[1:], u.equated[1:], atol=1e-12)
+
+
+@needs_reference
+def test_kbneat_equipercentile_methods_at_scores_nobody_got():
+    """KBneat: nobody in population 1 scored 0 or 1 on X (percentile rank 0), nobody in population 2 scored
+    0–2 on Y. R equate (chained and frequency estimation) gives −.5 at x = 0, 1; eq. 2.17 alone gives 2.5."""
+    data = _kbneat()
+    for conv, low in (("equate", -0.5), ("upper", 2.5)):
+        ce = eq.chained_equipercentile_equating(data, conv)
+        fe = eq.frequency_estimation_equating(data, 1.0, conv)
+        np.testing.assert_allclose(ce.equated[:2], low)
+        np.testing.assert_allclose(fe.equated[:2], low)
+        np.testing.assert_allclose(ce.equated[34:], [34.3125, 35.4125, 36.0938], atol=5e-5)

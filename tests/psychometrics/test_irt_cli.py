@@ -136,3 +136,29 @@ def test_save_then_anchor_from_bank(data, tmp_path):
     free = pd.read_csv(folder / "run1" / "params.csv") if (folder / "run1" / "params.csv").exists() else None
     if free is not None:
         assert np.abs(params.b.iloc[12:].to_numpy() - free.b.iloc[12:].to_numpy()).max() < 0.15
+
+
+def test_guessing_and_slope_prior_options(data):
+    # the CLI's priors reach the estimator: calibration.json states them, and --guessing-prior none gives
+    # the same estimates as the library's guessing_prior=None
+    from psychometrics.irt.estimation import calibrate
+    folder, _, ids = data
+    runner = CliRunner()
+    out = folder / "run-priors" / "params.csv"
+    res = runner.invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "3pl", "--guessing-prior", "none",
+                               "--slope-prior", "lognormal:0,0.5", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out.parent / "calibration.json").read_text())
+    assert summary["guessing_prior"] is None and summary["slope_prior"] == [0.0, 0.5]
+    x = pd.read_csv(folder / "resp.csv")[ids].to_numpy(float)
+    lib = calibrate(x, "3pl", guessing_prior=None, slope_prior=(0.0, 0.5))
+    np.testing.assert_allclose(pd.read_csv(out).c, lib.c, atol=1e-6)
+    out2 = folder / "run-priors2" / "params.csv"
+    res = runner.invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "3pl", "--guessing-prior",
+                               "beta:3,9", "--out", str(out2)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out2.parent / "calibration.json").read_text())["guessing_prior"] == [3.0, 9.0]
+    for bad in (["--guessing-prior", "beta:5"], ["--slope-prior", "lognormal:0,-1"], ["--guessing-prior", "unif"]):
+        res = runner.invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "3pl", *bad,
+                                   "--out", str(folder / "bad" / "p.csv")])
+        assert res.exit_code == 2 and "prior" in res.output, res.output

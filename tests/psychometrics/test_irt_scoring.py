@@ -145,3 +145,27 @@ def test_every_method_returns_finite_or_stated_results(row):
             assert np.isfinite(res.theta[0]) and np.isfinite(res.se[0])
             assert scoring.THETA_BOUNDS[0] - 1e-9 <= res.theta[0] <= scoring.THETA_BOUNDS[1] + 1e-9 or \
                 method == "eap"
+
+
+def test_mle_beyond_four_is_finite_unless_zero_or_perfect():
+    # Hand-checkable: under the Rasch model the MLE solves Σ_j P_j(θ) = raw (Baker & Kim 2004, eq. 7.5);
+    # five hard items, raw 4 of 5: the root, found here by bisection, lies beyond +4.
+    b = np.array([1.5, 2.0, 2.5, 3.0, 3.5])
+    pats = np.array([[1, 1, 1, 1, 0], [0, 1, 1, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=float)
+    res = scoring.mle(pats, np.ones(5), b)
+    lo, hi = 0.0, 10.0
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if models.probability([mid], 1.0, b).sum() < 4 else (lo, mid)
+    assert lo > 4
+    np.testing.assert_allclose(res.theta[:2], lo, atol=1e-6)
+    assert not res.bounded[:2].any()
+    assert res.bounded[2] and res.theta[2] == 4.0 and res.bounded[3] and res.theta[3] == -4.0
+
+
+def test_mle_3pl_pattern_without_finite_maximum_is_bounded():
+    # c > 0 and only the easiest item wrong after the hardest right: under a 3PL the likelihood of
+    # "hard item right, easy item wrong" can keep rising as θ → −∞ (Samejima 1973); it is held at −4.
+    a, b, c = np.array([2.0, 2.0]), np.array([-1.0, 3.0]), np.array([0.0, 0.3])
+    res = scoring.mle(np.array([[0.0, 1.0]]), a, b, c)
+    assert res.bounded[0] and res.theta[0] == -4.0
