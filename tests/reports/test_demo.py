@@ -31,7 +31,11 @@ def test_both_years_match_the_simulation_truth(demo):
     year1, year2 = demo.years
     for year in demo.years:
         assert abs(year.raw_cut - year.true_raw_cut) <= 1, demo.summary()
-        assert abs(year.pass_rate - year.true_pass_share) <= 0.02, demo.summary()
+        # The raw cut is ⌈TCC(θ_cut)⌉: rounding up moves it 0–1 point above the θ cut, about 0–2.5 points of
+        # pass rate near the middle of the distribution, so the observed rate runs below the θ share; the
+        # 2-point rule of the recovery study (tests/workflows/test_program_cycle.py, 2PL) holds there, and the
+        # demo's 3PL form with planted problems is held to 3.
+        assert -0.03 <= year.pass_rate - year.true_pass_share <= 0.01, demo.summary()
     assert year2.mean == 0.4 and year2.pass_rate > year1.pass_rate  # an abler year passes more, same standard
     assert any("caught by the drift check" in n for n in year2.notes), demo.summary()
     with Bank.open(demo.outdir / "certbank.db", user="t") as bank:
