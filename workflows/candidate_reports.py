@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import tomllib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -320,12 +321,11 @@ def _write_folder(target: Path, built, catalogues, written, summary, fonts) -> N
     """Render into a temporary folder beside ``target``, then swap it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
-        merged = letters.MergedLetters(fonts)
-        for letter, name in zip(built, written["file"]):
-            messages = catalogues[letter.language]
-            (tmp / name).write_bytes(letters.render_letter(letter, messages, fonts))
-            merged.add(letter, messages)
-        (tmp / MERGED_NAME).write_bytes(merged.output())
+        names = list(written["file"])
+        if fonts:
+            _render_with_fonts(tmp, built, names, catalogues, fonts)
+        else:
+            _render_core(tmp, built, names, catalogues)
         written.to_csv(tmp / LIST_NAME, index=False)
         summary.to_csv(tmp / SUMMARY_NAME, index=False)
         old = None
@@ -338,3 +338,55 @@ def _write_folder(target: Path, built, catalogues, written, summary, fonts) -> N
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: From this many letters on, the letters are drawn in two processes (below it, starting them costs more
+#: than it saves).
+PARALLEL_FROM = 500
+
+
+def _workers(n_letters: int) -> int:
+    if n_letters < PARALLEL_FROM:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+def _render_core(folder: Path, built, names, catalogues) -> None:
+    """Core-font letters, each drawn once: every candidate's PDF is written as it is drawn and the same page
+    streams make the merged PDF. Many letters are split into two contiguous chunks, one per process; the
+    merged PDF takes chunk 1's pages then chunk 2's, so its order is the file order whatever finishes first."""
+    workers = _workers(len(built))
+    if workers == 1:
+        pages = _draw_chunk(folder, built, names, catalogues)
+    else:
+        cut = [len(built) * k // workers for k in range(workers + 1)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_draw_chunk, folder, built[a:b], names[a:b], catalogues)
+                       for a, b in zip(cut, cut[1:])]
+            pages = [page for future in futures for page in future.result()]
+    (folder / MERGED_NAME).write_bytes(letters.LetterPages().document(pages))
+
+
+def _draw_chunk(folder: Path, built, names, catalogues) -> list[bytes]:
+    """Draw these letters, write each candidate's PDF into ``folder``; every page's content stream, in order."""
+    drawer, pages = letters.LetterPages(), []
+    for letter, name in zip(built, names):
+        streams = drawer.draw(letter, catalogues[letter.language])
+        (folder / name).write_bytes(drawer.document(streams))
+        pages.extend(streams)
+    return pages
+
+
+def _render_with_fonts(folder: Path, built, names, catalogues, fonts) -> None:
+    """TrueType letters (text beyond Latin-1): fpdf2 embeds a font subset per file, so each letter is drawn
+    for its own PDF and again into the merged one (about twice as slow as the core-font path)."""
+    merged = letters.MergedLetters(fonts)
+    for letter, name in zip(built, names):
+        messages = catalogues[letter.language]
+        (folder / name).write_bytes(letters.render_letter(letter, messages, fonts))
+        merged.add(letter, messages)
+    (folder / MERGED_NAME).write_bytes(merged.output())
