@@ -237,18 +237,24 @@ def build_letters(bank, scores: StandardScores, form_id: str, responses, *, lang
         titles[code] = {a: found[a] for a in areas}
         settings.text("names", code), settings.text("contact", code)
     names = scores.candidates.get("name")
+    names = [None] * len(languages) if names is None else [v if pd.notna(v) else None for v in names]
     window = (administration.window_start, administration.window_end) if administration else (None, None)
+    # Columns as plain lists once: a pandas lookup per candidate and field was most of this loop's time.
+    results, scaled, ids = list(report["result"]), list(report["scaled"]), list(report["person_id"])
+    columns = [column[a] for a in areas]
+    observed, n_items = bands.observed[:, columns].astype(int).tolist(), [int(bands.n_items[c]) for c in columns]
+    band_rows = bands.band[:, columns].tolist()
     out = []
     for i, code in enumerate(languages):
-        passed = report["result"].iloc[i] == "pass"
-        row_bands = {a: bands.band[i, column[a]] for a in areas}
+        passed = results[i] == "pass"
+        row_bands = dict(zip(areas, band_rows[i]))
         study, kind = _study(passed, row_bands, titles[code])
-        name = names.iloc[i] if names is not None and pd.notna(names.iloc[i]) else None
-        lines = [letters.AreaLine(titles[code][a], int(bands.observed[i, column[a]]),
-                                  int(bands.n_items[column[a]]), row_bands[a]) for a in areas]
-        letter = letters.Letter(code, settings.text("names", code), str(report["person_id"].iloc[i]),
+        name = names[i]
+        lines = [letters.AreaLine(titles[code][a], observed[i][k], n_items[k], row_bands[a])
+                 for k, a in enumerate(areas)]
+        letter = letters.Letter(code, settings.text("names", code), str(ids[i]),
                                 str(name).strip() if name is not None else None, form_id, *window, passed,
-                                int(report["scaled"].iloc[i]), low, high, cut, lines, bands.min_items,
+                                int(scaled[i]), low, high, cut, lines, bands.min_items,
                                 settings.text("contact", code), study, kind, settings.retake)
         if settings.fonts is None:
             _check_latin1(letter, catalogues[code], responses, i)
