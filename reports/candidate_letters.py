@@ -292,6 +292,13 @@ class LetterPages:
         """Draw one letter; its pages' content streams (compressed when asked)."""
         pdf = self._pdf
         first = pdf.page + 1
+        # Start from the state of a fresh document (fpdf2 carries the font and colours into a new page), so
+        # a letter's bytes do not depend on the letter drawn before it. Anything this writes goes to the
+        # previous letter's last page, already handed back.
+        pdf.set_draw_color(0)
+        pdf.set_fill_color(0)
+        pdf.set_text_color(0)
+        pdf.use(10)
         _draw(pdf, letter, messages)
         streams = []
         for number in range(first, pdf.page + 1):
