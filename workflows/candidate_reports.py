@@ -4,7 +4,8 @@ Joins the scores against the standard (``workflows.scoring.score_against_standar
 area bands), the area titles in each language (the bank's English titles; ``title_<lang>`` from the framework
 files the program settings name), the program settings (name, retake rules, contact), the administration (its
 testing window is the test date) and the message catalogue of each language, then renders one PDF per
-candidate and one merged PDF with ``reports.candidate_letters``. Everything is checked before anything is
+candidate and one merged PDF with ``reports.candidate_letters`` (each letter drawn once; from
+``PARALLEL_FROM`` letters on, in two processes). Everything is checked before anything is
 drawn; the folder is written beside its destination and moved into place, so a failure leaves no partial
 folder.
 """
