@@ -11,6 +11,7 @@ unless ``fonts`` names a TrueType regular and bold font for text beyond Latin-1.
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -249,14 +250,15 @@ def _draw(pdf: _Document, letter: Letter, m: Mapping) -> None:
 
 
 def render_letter(letter: Letter, messages: Mapping, fonts: Mapping[str, str] | None = None) -> bytes:
-    """One candidate's report as PDF bytes."""
+    """One candidate's report as PDF bytes, drawn and written by fpdf2 (the path for TrueType fonts;
+    :class:`LetterPages` is the fast one for the core font)."""
     pdf = _Document(fonts)
     _draw(pdf, letter, messages)
     return bytes(pdf.output())
 
 
 class MergedLetters:
-    """All letters in one PDF, in the order added (each letter starts a new page)."""
+    """All letters in one PDF drawn by fpdf2, in the order added (each letter starts a new page)."""
 
     def __init__(self, fonts: Mapping[str, str] | None = None):
         self._pdf = _Document(fonts)
@@ -266,3 +268,82 @@ class MergedLetters:
 
     def output(self) -> bytes:
         return bytes(self._pdf.output())
+
+
+class LetterPages:
+    """Letters in the core font, each drawn once: fpdf2 lays out and draws every letter into one long-lived
+    document, and each letter's pages come back as finished (optionally zlib-compressed) content streams. The
+    same streams make the candidate's own PDF (:meth:`document` of one letter's pages) and the merged one (of
+    all letters' pages, in order), so the two carry exactly the same drawing. fpdf2 cannot import pages from
+    another PDF, hence this small writer: the letters use two standard Type 1 fonts and no images, so a file
+    is a catalogue, a page tree, one shared resource dictionary and the pages (PDF 1.4, ISO 32000-1 § 7.5)."""
+
+    def __init__(self, compress: bool = True, level: int = 6):
+        self._pdf = _Document(None)
+        self._compress, self._level = compress, level
+        # Register both fonts before any page, in a fixed order, so /F1 and /F2 mean the same in every process.
+        self._pdf.use(10, bold=True)
+        self._pdf.use(10)
+        self._fonts = sorted((font.i, font.name) for font in self._pdf.fonts.values())
+        self._size = (self._pdf.w_pt, self._pdf.h_pt)
+        self._head = _resources_head(self._fonts, self._size)
+
+    def draw(self, letter: Letter, messages: Mapping) -> tuple[bytes, ...]:
+        """Draw one letter; its pages' content streams (compressed when asked)."""
+        pdf = self._pdf
+        first = pdf.page + 1
+        # Start from the state of a fresh document (fpdf2 carries the font and colours into a new page), so
+        # a letter's bytes do not depend on the letter drawn before it. Anything this writes goes to the
+        # previous letter's last page, already handed back.
+        pdf.set_draw_color(0)
+        pdf.set_fill_color(0)
+        pdf.set_text_color(0)
+        pdf.use(10)
+        _draw(pdf, letter, messages)
+        streams = []
+        for number in range(first, pdf.page + 1):
+            page = pdf.pages[number]
+            data = bytes(page.contents)
+            page.contents = bytearray()  # the drawing document keeps no letter once it is handed back
+            streams.append(zlib.compress(data, self._level) if self._compress else data)
+        return tuple(streams)
+
+    def document(self, pages: Sequence[bytes]) -> bytes:
+        """A PDF file of these pages (content streams from :meth:`draw`), in order."""
+        return _pdf_file(self._head, pages, self._compress)
+
+
+def _resources_head(fonts: Sequence[tuple[int, str]], size: tuple[float, float]) -> list[bytes]:
+    """The page tree's media box, then objects 3.. of every file: the shared resources and one object per font."""
+    refs = " ".join(f"/F{i} {4 + k} 0 R" for k, (i, _) in enumerate(fonts))
+    head = [f"<< /ProcSet [/PDF /Text] /Font << {refs} >> >>".encode()]
+    head += [f"<< /Type /Font /Subtype /Type1 /BaseFont /{name} /Encoding /WinAnsiEncoding >>".encode()
+             for _, name in fonts]
+    media = f"/MediaBox [0 0 {size[0]:.2f} {size[1]:.2f}]".encode()
+    return [media, *head]
+
+
+def _pdf_file(head: Sequence[bytes], pages: Sequence[bytes], compressed: bool) -> bytes:
+    """Serialise: 1 catalogue, 2 page tree, 3 resources, fonts, then (page, content stream) pairs; xref table."""
+    media, *shared = head
+    first_page = 3 + len(shared)
+    kids = " ".join(f"{first_page + 2 * k} 0 R" for k in range(len(pages))).encode()
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R >>",
+              b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(len(pages)).encode() + b" " + media + b" >>",
+              *shared]
+    flate = b" /Filter /FlateDecode" if compressed else b""
+    for k, stream in enumerate(pages):
+        bodies.append(b"<< /Type /Page /Parent 2 0 R /Resources 3 0 R /Contents %d 0 R >>" % (first_page + 2 * k + 1))
+        bodies.append(b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(stream), flate, stream))
+    out = [b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"]
+    offsets, position = [], len(out[0])
+    for number, body in enumerate(bodies, start=1):
+        chunk = b"%d 0 obj\n%s\nendobj\n" % (number, body)
+        offsets.append(position)
+        position += len(chunk)
+        out.append(chunk)
+    xref = [b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)]
+    xref += [b"%010d 00000 n \n" % offset for offset in offsets]
+    out += xref
+    out.append(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, position))
+    return b"".join(out)

@@ -4,7 +4,8 @@ Joins the scores against the standard (``workflows.scoring.score_against_standar
 area bands), the area titles in each language (the bank's English titles; ``title_<lang>`` from the framework
 files the program settings name), the program settings (name, retake rules, contact), the administration (its
 testing window is the test date) and the message catalogue of each language, then renders one PDF per
-candidate and one merged PDF with ``reports.candidate_letters``. Everything is checked before anything is
+candidate and one merged PDF with ``reports.candidate_letters`` (each letter drawn once; from
+``PARALLEL_FROM`` letters on, in two processes). Everything is checked before anything is
 drawn; the folder is written beside its destination and moved into place, so a failure leaves no partial
 folder.
 """
@@ -15,6 +16,7 @@ import re
 import shutil
 import tempfile
 import tomllib
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -236,18 +238,24 @@ def build_letters(bank, scores: StandardScores, form_id: str, responses, *, lang
         titles[code] = {a: found[a] for a in areas}
         settings.text("names", code), settings.text("contact", code)
     names = scores.candidates.get("name")
+    names = [None] * len(languages) if names is None else [v if pd.notna(v) else None for v in names]
     window = (administration.window_start, administration.window_end) if administration else (None, None)
+    # Columns as plain lists once: a pandas lookup per candidate and field was most of this loop's time.
+    results, scaled, ids = list(report["result"]), list(report["scaled"]), list(report["person_id"])
+    columns = [column[a] for a in areas]
+    observed, n_items = bands.observed[:, columns].astype(int).tolist(), [int(bands.n_items[c]) for c in columns]
+    band_rows = bands.band[:, columns].tolist()
     out = []
     for i, code in enumerate(languages):
-        passed = report["result"].iloc[i] == "pass"
-        row_bands = {a: bands.band[i, column[a]] for a in areas}
+        passed = results[i] == "pass"
+        row_bands = dict(zip(areas, band_rows[i]))
         study, kind = _study(passed, row_bands, titles[code])
-        name = names.iloc[i] if names is not None and pd.notna(names.iloc[i]) else None
-        lines = [letters.AreaLine(titles[code][a], int(bands.observed[i, column[a]]),
-                                  int(bands.n_items[column[a]]), row_bands[a]) for a in areas]
-        letter = letters.Letter(code, settings.text("names", code), str(report["person_id"].iloc[i]),
+        name = names[i]
+        lines = [letters.AreaLine(titles[code][a], observed[i][k], n_items[k], row_bands[a])
+                 for k, a in enumerate(areas)]
+        letter = letters.Letter(code, settings.text("names", code), str(ids[i]),
                                 str(name).strip() if name is not None else None, form_id, *window, passed,
-                                int(report["scaled"].iloc[i]), low, high, cut, lines, bands.min_items,
+                                int(scaled[i]), low, high, cut, lines, bands.min_items,
                                 settings.text("contact", code), study, kind, settings.retake)
         if settings.fonts is None:
             _check_latin1(letter, catalogues[code], responses, i)
@@ -320,12 +328,11 @@ def _write_folder(target: Path, built, catalogues, written, summary, fonts) -> N
     """Render into a temporary folder beside ``target``, then swap it into place."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     try:
-        merged = letters.MergedLetters(fonts)
-        for letter, name in zip(built, written["file"]):
-            messages = catalogues[letter.language]
-            (tmp / name).write_bytes(letters.render_letter(letter, messages, fonts))
-            merged.add(letter, messages)
-        (tmp / MERGED_NAME).write_bytes(merged.output())
+        names = list(written["file"])
+        if fonts:
+            _render_with_fonts(tmp, built, names, catalogues, fonts)
+        else:
+            _render_core(tmp, built, names, catalogues)
         written.to_csv(tmp / LIST_NAME, index=False)
         summary.to_csv(tmp / SUMMARY_NAME, index=False)
         old = None
@@ -338,3 +345,55 @@ def _write_folder(target: Path, built, catalogues, written, summary, fonts) -> N
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+#: From this many letters on, the letters are drawn in two processes (below it, starting them costs more
+#: than it saves).
+PARALLEL_FROM = 500
+
+
+def _workers(n_letters: int) -> int:
+    if n_letters < PARALLEL_FROM:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+def _render_core(folder: Path, built, names, catalogues) -> None:
+    """Core-font letters, each drawn once: every candidate's PDF is written as it is drawn and the same page
+    streams make the merged PDF. Many letters are split into two contiguous chunks, one per process; the
+    merged PDF takes chunk 1's pages then chunk 2's, so its order is the file order whatever finishes first."""
+    workers = _workers(len(built))
+    if workers == 1:
+        pages = _draw_chunk(folder, built, names, catalogues)
+    else:
+        cut = [len(built) * k // workers for k in range(workers + 1)]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_draw_chunk, folder, built[a:b], names[a:b], catalogues)
+                       for a, b in zip(cut, cut[1:])]
+            pages = [page for future in futures for page in future.result()]
+    (folder / MERGED_NAME).write_bytes(letters.LetterPages().document(pages))
+
+
+def _draw_chunk(folder: Path, built, names, catalogues) -> list[bytes]:
+    """Draw these letters, write each candidate's PDF into ``folder``; every page's content stream, in order."""
+    drawer, pages = letters.LetterPages(), []
+    for letter, name in zip(built, names):
+        streams = drawer.draw(letter, catalogues[letter.language])
+        (folder / name).write_bytes(drawer.document(streams))
+        pages.extend(streams)
+    return pages
+
+
+def _render_with_fonts(folder: Path, built, names, catalogues, fonts) -> None:
+    """TrueType letters (text beyond Latin-1): fpdf2 embeds a font subset per file, so each letter is drawn
+    for its own PDF and again into the merged one (about twice as slow as the core-font path)."""
+    merged = letters.MergedLetters(fonts)
+    for letter, name in zip(built, names):
+        messages = catalogues[letter.language]
+        (folder / name).write_bytes(letters.render_letter(letter, messages, fonts))
+        merged.add(letter, messages)
+    (folder / MERGED_NAME).write_bytes(merged.output())

@@ -122,3 +122,47 @@ def test_a_failure_leaves_an_earlier_folder_as_it_was(demo, written):
     result = _score(demo, "--settings", str(demo / "nowhere.toml"))
     assert result.exit_code == 2
     assert sorted(p.name for p in written.iterdir()) == before
+
+
+def _pages_text(pdf: Path) -> list[str]:
+    """The text of each page (pdftotext ends every page with a form feed)."""
+    return _text(pdf).split("\f")[:-1]
+
+
+def test_the_merged_pdf_is_each_candidates_letter_in_order_with_the_same_text(written):
+    listing = pd.read_csv(written / "reports-written.csv")
+    merged = _pages_text(written / "all-letters.pdf")
+    at = 0
+    for candidate, name in zip(listing["candidate_id"], listing["file"]):
+        own = _pages_text(written / name)
+        assert own and candidate in own[0]
+        assert merged[at:at + len(own)] == own, candidate
+        at += len(own)
+    assert at == len(merged)
+    assert len(merged) > N  # some letters run to a second page, and each is still one sequence
+
+
+def test_two_processes_write_the_same_files_as_one(demo, written, monkeypatch):
+    from workflows import candidate_reports
+    monkeypatch.setattr(candidate_reports, "PARALLEL_FROM", 40)
+    if candidate_reports._workers(N) < 2:
+        pytest.skip("this machine offers one core: the letters are never split between processes")
+    result = _score(demo, reports="letters-2p")
+    assert result.exit_code == 0, result.output
+    both = demo / "letters-2p"
+    assert sorted(p.name for p in both.iterdir()) == sorted(p.name for p in written.iterdir())
+    for path in written.iterdir():
+        assert (both / path.name).read_bytes() == path.read_bytes(), path.name
+    assert not list(demo.glob(".letters-2p.*"))
+
+
+def test_a_letter_is_drawn_once(demo, monkeypatch):
+    from reports import candidate_letters
+    drawn = []
+    original = candidate_letters._draw
+    monkeypatch.setattr(candidate_letters, "_draw", lambda pdf, letter, m: (drawn.append(letter.candidate_id),
+                                                                            original(pdf, letter, m)))
+    result = _score(demo, reports="letters-once")
+    assert result.exit_code == 0, result.output
+    listing = pd.read_csv(demo / "letters-once" / "reports-written.csv")
+    assert drawn == list(listing["candidate_id"])
