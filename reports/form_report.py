@@ -105,6 +105,8 @@ def build_form_workbook(report: FormReport, path: str | Path, force: bool = Fals
         _, last = wbk.write_table(kd, report.key_distribution, start_row=row, freeze=False, autofilter=False,
                                   headers=HEADERS)
         wbk.bar_chart(kd, "Keys", "Key", "Items", (1, row, last), [(2, row, last)], "E3", width=12, height=7)
+        for c in range(3, 13):  # the chart's columns, at an explicit width (an unset width reads as 13)
+            kd.column_dimensions[wbk.get_column_letter(c)].width = 8
         kd.print_area = "A1:L20"
         wbk.print_fit(kd, orientation="portrait", repeat_cols=None)
 
