@@ -1207,6 +1207,27 @@ def security_command(obj: Context, responses: Path, form_id, key_path, params_pa
 
 # ---- end section: exam security -------------------------------------------------------------------------------
 
+# ---- section: board packet (report pdf) ---------------------------------------------------------------------------
+
+
+@main.group()
+def report():
+    """Board packets: print a finished workbook for the board."""
+
+
+@report.command("pdf")
+@click.argument("workbook", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The PDF to write (default: the workbook's name with .pdf).")
+@click.option("--force", is_flag=True, help="Replace an existing PDF.")
+def report_pdf(workbook: Path, out: Path | None, force: bool):
+    """Print WORKBOOK (.xlsx) to PDF through LibreOffice, as the board will read it on paper."""
+    from workflows.bundles import workbook_pdf
+
+    click.echo(f"Wrote {workbook_pdf(workbook, out, force=force)}")
+
+# ---- end section: board packet ----------------------------------------------------------------------------------
+
 # ---- section: reports and demo -----------------------------------------------------------------------------------
 
 

@@ -157,7 +157,8 @@ def verify_forms(
                                         f"{bp.exam.pretest_slots} pretest slots."))
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         checks.append(RuleCheck("no_duplicates", "duplicates", name, len(dupes), None, 0, not dupes,
-                                message=f"{name} lists {', '.join(dupes)} more than once."))
+                                message=(f"{name} lists {', '.join(dupes)} more than once." if dupes
+                                         else f"{name} lists no item more than once.")))
 
         problems = []
         for item_id, is_pre in zip(ids, form.pretest):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from reports import workbook as wbk
 from reports.item_glossary import CODE_GLOSSARY, HEADERS, READ_ME, SUMMARY_LABELS, TERMS
-from reports.item_charts import charts_sheet
+from reports.charts import charts_sheet
 
 __all__ = ["HEADERS", "READ_ME", "ItemAnalysisReport", "build_item_analysis_workbook", "summary_sentences"]
 

@@ -5,6 +5,9 @@ expose (``to_frame()``), and evaluates the item response function where a chart 
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -12,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
+from certbank_core.files import atomic_write
 from psychometrics import flags as flagging
 from psychometrics.irt import models
 from reports.form_report import FormReport, build_form_workbook
 from reports.item_analysis import ItemAnalysisReport, build_item_analysis_workbook
 from reports.standard_report import StandardReport, build_standard_workbook
-from reports.workbook import check_writable
+from reports.workbook import LANGUAGE_NAMES, check_writable
 from workflows.analysis import analyze_administration
 from workflows.assembly import form_export, form_verification
 
@@ -240,7 +244,8 @@ def form_bundle(form, pool: pd.DataFrame, texts: pd.DataFrame, *, verification: 
     conformance = pd.DataFrame()
     if verification is not None and not verification.empty:
         conformance = conformance_frame(verification)
-    sentences = [f"Form {form.form_id} ({form.name}) has {len(fm)} items; status {form.status}."]
+    status = getattr(form.status, "value", form.status)  # the enum's word (published), not FormStatus.PUBLISHED
+    sentences = [f"Form {form.form_id} ({form.name}) has {len(fm)} items; status {status}."]
     return FormReport(form_id=form.form_id, title=title or f"Form {form.form_id}", form_map=fm,
                       conformance=conformance, curves=curves, booklets=booklets,
                       key_distribution=key_distribution, sentences=sentences)
@@ -283,6 +288,22 @@ def conformance_frame(verification: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def impact_frames(impact: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``setting.impact`` (pass rates in percent) for the workbook: the table with pass rates as proportions
+    (so a percentage format shows 63.4%, not 6340%) and groups in words, and the chart's curve: one row per raw
+    cut, one pass-rate column per group."""
+    if impact is None or impact.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    names = {"all": "All candidates", **LANGUAGE_NAMES}
+    table = impact.assign(pass_rate=impact["pass_rate"] / 100.0,
+                          group=impact["group"].map(lambda g: names.get(str(g), str(g))))
+    order = list(dict.fromkeys(table["group"]))
+    curve = (table.pivot_table(index="raw_cut", columns="group", values="pass_rate", aggfunc="first")
+             .reindex(columns=order).reset_index())
+    curve.columns = [str(c) for c in curve.columns]
+    return table, curve
+
+
 def standard_bundle(angoff, carried=None, *, title: str, sentences: Sequence[str] = (),
                     input_files: Sequence[str] = (), settings: Mapping[str, object] | None = None) -> StandardReport:
     """The standard-setting workbook's bundle: an Angoff result and, optionally, the standard carried to every
@@ -305,7 +326,9 @@ def standard_bundle(angoff, carried=None, *, title: str, sentences: Sequence[str
             t = table.rename(columns={"raw": "raw_score"})
             conv[form_id] = t.assign(decision=np.where(t["passed"], "pass", "fail")).drop(columns="passed")
         form_cuts, impact, dq = carried.form_cuts_frame(), carried.impact, carried.decision
-    return StandardReport(title=title, raters=angoff.to_frame(), cut=cut, impact=impact, form_cuts=form_cuts,
+    impact, curve = impact_frames(impact)
+    return StandardReport(title=title, raters=angoff.to_frame(), cut=cut, impact=impact, impact_curve=curve,
+                          cut_raw=s["cut_raw"], form_cuts=form_cuts,
                           conversions=conv, decision=dq, sentences=tuple(sentences), settings=dict(settings or {}),
                           input_files=tuple(str(f) for f in input_files))
 
@@ -334,8 +357,9 @@ def stored_standard_bundle(name: str, record: Mapping[str, object], carried, *, 
     sentences = [f"The standard '{name}' is θ = {float(record['theta_cut']):.3f} on the bank scale. Each form's "
                  "raw passing score is where its test characteristic curve reaches that θ: "
                  + ", ".join(f"form {f} {c}" for f, c in carried.raw_cuts.items()) + "."]
+    impact, curve = impact_frames(carried.impact)
     return StandardReport(title=f"Standard {name}", raters=raters if raters is not None else pd.DataFrame(),
-                          cut=cut, impact=carried.impact, form_cuts=carried.form_cuts_frame(), conversions=conv,
+                          cut=cut, impact=impact, impact_curve=curve, cut_raw=source.get("cut_raw"), form_cuts=carried.form_cuts_frame(), conversions=conv,
                           decision=carried.decision, sentences=tuple(sentences),
                           input_files=tuple(str(f) for f in input_files))
 
@@ -400,3 +424,53 @@ def write_stored_standard_workbook(name: str, study, out, force: bool = False) -
     """The standard-setting workbook of a stored standard carried to forms (``standards.standard_across_forms``)."""
     return build_standard_workbook(stored_standard_bundle(name, study.record, study.carried, raters=study.raters,
                                                           input_files=study.input_files), out, force)
+
+
+# ---- the board packet: a workbook printed to PDF through LibreOffice -------------------------------------------
+
+#: How to get LibreOffice, in the one sentence the CLI prints when it is missing.
+INSTALL_LIBREOFFICE = ("LibreOffice is needed to print a workbook to PDF and was not found on the PATH (soffice or "
+                       "libreoffice); install it (Debian/Ubuntu: apt-get install libreoffice-calc; macOS: brew "
+                       "install --cask libreoffice; Windows: libreoffice.org) and run the command again.")
+
+
+def find_libreoffice() -> str | None:
+    """The LibreOffice program on the PATH (``soffice`` or ``libreoffice``), or None."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def workbook_pdf(workbook, out=None, force: bool = False, timeout: float = 300) -> Path:
+    """Print ``workbook`` (.xlsx) to PDF as a board member's printer would, through LibreOffice headless.
+
+    ``out`` defaults to the workbook's name with .pdf. LibreOffice renders into a temporary folder (with its own
+    profile, so a desktop LibreOffice that is open does not block it); the PDF is then moved into place atomically.
+    Refuses before any work when the workbook is missing, the PDF exists without ``force``, or LibreOffice is
+    not installed."""
+    src = Path(workbook)
+    if src.suffix.lower() != ".xlsx" or not src.is_file():
+        raise InputError(f"{src}: no such workbook (a board packet is printed from an .xlsx file).")
+    dest = Path(out) if out is not None else src.with_suffix(".pdf")
+    if dest.suffix.lower() != ".pdf":
+        raise InputError(f"{dest}: the board packet must have the .pdf extension.")
+    if dest.exists() and not force:
+        raise InputError(f"{dest} already exists; use --force to overwrite it.")
+    if not dest.parent.is_dir():
+        raise InputError(f"{dest.parent}: the folder for the PDF does not exist.")
+    office = find_libreoffice()
+    if office is None:
+        raise InputError(INSTALL_LIBREOFFICE)
+    with tempfile.TemporaryDirectory(prefix="certbank-pdf-") as tmp:
+        profile = Path(tmp, "profile").as_uri()
+        cmd = [office, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir", tmp,
+               str(src.resolve())]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise InputError(f"{src}: LibreOffice did not finish printing the workbook within {timeout:g} "
+                             "seconds.") from None
+        rendered = Path(tmp, src.with_suffix(".pdf").name)
+        if proc.returncode != 0 or not rendered.is_file():
+            detail = (proc.stderr or proc.stdout or "").strip()[:200] or "no PDF was written"
+            raise InputError(f"{src}: LibreOffice could not print the workbook ({detail}).")
+        atomic_write(dest, lambda tmp_path: shutil.copyfile(rendered, tmp_path))
+    return dest

@@ -127,7 +127,7 @@ def test_standard_report_from_the_demo_bank(demo, tmp_path):
     assert result.exit_code == 0, result.output
     wb = load_workbook(out)
     forms = wb["Forms"]
-    head = next(r for r in range(1, 10) if forms.cell(row=r, column=1).value == "form_id")
+    head = next(r for r in range(1, 10) if forms.cell(row=r, column=1).value == "Form")
     cuts = {forms.cell(row=r, column=1).value: forms.cell(row=r, column=3).value for r in (head + 1, head + 2)}
     assert cuts == demo.raw_cuts
     assert "No rater data" in wb["Raters"]["A4"].value
@@ -158,13 +158,19 @@ def test_analyze_report_on_the_demo_administration(demo, tmp_path):
 def test_form_workbook_shows_conformance_and_target_bands(demo):
     wb = load_workbook(demo.outdir / "form-DEMO-A.xlsx")
     conf = wb["Conformance"]
-    head = next(r for r in range(1, 10) if conf.cell(row=r, column=1).value == "rule")
+    head = next(r for r in range(1, 10) if conf.cell(row=r, column=1).value == "Rule")
     cols = [c.value for c in conf[head]]
     rows = [[c.value for c in row] for row in conf.iter_rows(min_row=head + 1)]
-    hard = [r for r in rows if r[cols.index("binding")] == "required"]
-    assert hard and all(r[cols.index("ok")] for r in hard)
+    hard = [r for r in rows if r[cols.index("Binding")] == "required"]
+    assert hard and all(r[cols.index("Met?")] == "yes" for r in hard)
+    messages = [r[cols.index("What was checked")] for r in rows if r[cols.index("What was checked")]]
+    assert "DEMO A lists no item more than once." in messages and not any("  " in m for m in messages)
+    assert "status published." in wb["Form map"]["A4"].value
     curves = wb["TIF and TCC"]
     header = [c.value for c in curves[3] if c.value]
-    assert {"theta", "tif", "tcc", "tif_target_low", "tif_target_high"} <= set(header)
+    assert header.count("Target: lower") == 2 and header.count("Target: upper") == 2  # TIF and TCC bands
     assert len(curves._charts) == 2
+    for chart in curves._charts:  # the band: two dashed lines (lower, upper) beside the form's own curve
+        dashed = [s for s in chart.series if s.graphicalProperties.line.prstDash == "dash"]
+        assert len(chart.series) == 3 and len(dashed) == 2
     assert wb["ANSWER KEY - SECURE"].sheet_properties.tabColor.rgb.endswith("C00000")
