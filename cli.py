@@ -43,6 +43,7 @@ class Context:
     def __init__(self, bank_path: Path, user: str):
         self.bank_path = bank_path
         self.user = user
+        self.banks: list = []
         self.started = time.perf_counter()
 
     def step(self, message: str) -> None:
@@ -56,7 +57,13 @@ class Context:
     def open_bank(self, must_exist: bool = True):
         from itembank.store import Bank
 
-        return Bank.open(self.bank_path, user=self.user, must_exist=must_exist)
+        bank = Bank.open(self.bank_path, user=self.user, must_exist=must_exist)
+        self.banks.append(bank)
+        return bank
+
+    def committed(self) -> str:
+        """What the banks this command opened committed (audit actions and counts), for an interrupt."""
+        return "; ".join(bank.committed_summary() for bank in self.banks if bank.committed_summary())
 
     def bank_on_demand(self) -> "BankOnDemand":
         """The bank, opened only if a library job uses it (see ``BankOnDemand``)."""
@@ -69,7 +76,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 class CertbankGroup(click.Group):
-    """A click group that turns CertbankError into its message and exit code 2, with no traceback."""
+    """A click group that turns CertbankError into its message and exit code 2, with no traceback; so are the
+    faults of the environment (a read-only or damaged bank, a full disk: ``environment_fault``). Ctrl-C says
+    whether the bank was changed before it (exit 130)."""
 
     def invoke(self, ctx):
         try:
@@ -77,6 +86,34 @@ class CertbankGroup(click.Group):
         except CertbankError as err:
             click.echo(f"Error: {err}", err=True)
             ctx.exit(2)
+        except Exception as err:
+            fault = environment_fault(err, getattr(ctx.obj, "bank_path", None))
+            if fault is None:
+                raise
+            click.echo(f"Error: {fault}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            changes = ctx.obj.committed() if isinstance(ctx.obj, Context) else ""
+            click.echo("\nInterrupted. " + (f"The bank was changed before the interrupt and keeps it: {changes}."
+                                            if changes else "Nothing was changed."), err=True)
+            ctx.exit(130)
+
+
+def environment_fault(err: BaseException, bank_path) -> str | None:
+    """The sentence for an error of the environment, not of certbank: None for anything else (a bug)."""
+    import errno
+    import sqlite3
+
+    if isinstance(err, sqlite3.DatabaseError):
+        from itembank.store import database_fault
+
+        fault = database_fault(err, bank_path)
+        return None if fault is None else str(fault)
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        where = f" ({err.filename})" if err.filename else ""
+        return (f"A file could not be written{where}: {err.strerror or os.strerror(err.errno)}. Free some space "
+                "(or write elsewhere) and run the command again; nothing half-written was left.")
+    return None
 
 
 def default_user() -> str:
@@ -477,7 +514,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
             save_to_bank, administration_id, label, report_path, irt_model, force):
     """Classical item analysis of a response file (.csv/.xlsx): items, options, quantiles, test, flags."""
     from certbank_core.errors import InputError
-    from workflows.analysis import analyze_file, parse_thresholds, save_and_write
+    from workflows.analysis import analyze_file, parse_thresholds, save_and_write, staged_file
     from workflows.bundles import analysis_workbook, check_workbook_path, workbook_flags, write_item_analysis_workbook
 
     if report_path:
@@ -509,15 +546,17 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
                                          settings={"quantiles": quantiles, "irt": irt_model or "none",
                                                    "form": form_id or "", "key": str(key_file or "")})
     extra_flags = workbook_flags(workbook)
-    if save_to_bank:
-        with obj.open_bank() as bank:
-            written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}", responses=responses,
-                                     administration_id=administration_id, extra_flags=extra_flags)
-    else:
-        written = save_and_write(run, outdir, extra_flags=extra_flags)
-    if workbook is not None:
-        obj.step(f"Writing the workbook {report_path} ...")
-        write_item_analysis_workbook(workbook, report_path, force=force)
+    with staged_file(report_path if workbook is not None else None) as staged:  # the workbook first, moved last
+        if workbook is not None:
+            obj.step(f"Writing the workbook {report_path} ...")
+            write_item_analysis_workbook(workbook, staged, force=True)
+        if save_to_bank:
+            with obj.open_bank() as bank:
+                written = save_and_write(run, outdir, bank, label or f"{form_id} {responses.name}",
+                                         responses=responses, administration_id=administration_id,
+                                         extra_flags=extra_flags)
+        else:
+            written = save_and_write(run, outdir, extra_flags=extra_flags)
     click.echo(run.message(outdir, written, report_path, extra_flags) + " " + obj.waited())
 
 
@@ -1249,6 +1288,26 @@ def demo(outdir: Path, force: bool, seed: int | None):
 
 # ---- end section: reports and demo ---------------------------------------------------------------------------------
 
+
+def _bank_after_subcommand(ctx, _param, value):
+    if value is not None and isinstance(ctx.find_object(Context), Context):
+        ctx.find_object(Context).bank_path = value
+
+
+def _accept_bank_everywhere(group: click.Group) -> None:
+    """``--bank PATH`` also after the subcommand (``certbank forms list --bank x.db``): every command and
+    group gets a copy of the option that replaces the bank chosen before it."""
+    for command in group.commands.values():
+        if not any("--bank" in p.opts for p in command.params):
+            command.params.append(click.Option(
+                ["--bank", "bank_after"], type=click.Path(dir_okay=False, path_type=Path), default=None,
+                expose_value=False, callback=_bank_after_subcommand,
+                help="The item bank file (also accepted before the command; env CERTBANK_BANK)."))
+        if isinstance(command, click.Group):
+            _accept_bank_everywhere(command)
+
+
+_accept_bank_everywhere(main)
 
 if __name__ == "__main__":
     main()

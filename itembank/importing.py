@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from certbank_core.errors import InputError, Problem
+from certbank_core.text import json_value_problem, text_problem
 from itembank.layout import (
     BASE_COLUMNS, ITEMS_SHEET, REQUIRED_COLUMNS, language_columns, split_list,
 )
@@ -27,8 +28,8 @@ from itembank.model import (
 
 ITEM_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _LANG_COLUMN = re.compile(r"^(stem|option_[a-f]|rationale|translation_status)_([a-z]{2,3}(?:-[a-z0-9]+)?)$")
-# Control characters other than tab and newline cannot be written to .xlsx and are never meant in item text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Longest CSV field read at all; longer text is refused by ``text_problem`` with its row and column.
+CSV_FIELD_LIMIT = 1 << 26
 FRAMEWORK_CSV_COLUMNS = ("framework_code", "framework_name", "version", "area_code", "area_title",
                          "competency_code", "competency_title")
 
@@ -52,11 +53,14 @@ def read_rows(path: str | Path) -> tuple[list[str], list[tuple[int, dict[str, st
             return _read_xlsx(path)
     except InputError:
         raise
+    except RecursionError:
+        raise InputError(Problem(f"the file cannot be read as {suffix[1:]}: it is nested too deeply", name)) from None
     except UnicodeDecodeError:
         raise InputError(Problem(f"the file cannot be read as {suffix[1:]}: it is not UTF-8 text (in Excel, save "
                                  "as 'CSV UTF-8')", name)) from None
-    except (csv.Error, json.JSONDecodeError, zipfile.BadZipFile, KeyError, OSError,
-            ValueError) as err:
+    except (csv.Error, json.JSONDecodeError, zipfile.BadZipFile, KeyError, OSError, ValueError,
+            SyntaxError) as err:  # a corrupt xlsx part is an XML ParseError, a SyntaxError
+
         raise InputError(Problem(f"the file cannot be read as {suffix[1:]} ({err})", name)) from None
     raise InputError(Problem(f"unsupported file type {suffix!r}; use .xlsx, .csv or .json", name))
 
@@ -73,12 +77,20 @@ def _cell_text(value) -> str:
     return str(value)
 
 
+def _csv_delimiter(first_line: str) -> str:
+    """',' unless the header line holds more ';' or tabs (Excel writes ';' where the decimal mark is ',')."""
+    return max((",", ";", "\t"), key=lambda d: (first_line.count(d), d == ","))
+
+
 def _read_csv(path: Path):
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
+        sep = _csv_delimiter(fh.readline())
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=sep)
         header = [h.strip() for h in next(reader, [])]
         rows, long_rows = [], []
-        for n, rec in enumerate(reader, start=2):
+        for n, rec in _records(reader, path):
             if any(c.strip() for c in rec[len(header):]):  # text past the last column would be lost
                 long_rows.append(Problem(f"the row has {len(rec)} cells but the header has {len(header)} "
                                          "(quote text that holds commas)", str(path), n))
@@ -87,6 +99,28 @@ def _read_csv(path: Path):
     if long_rows:
         raise InputError(long_rows)
     return header, rows
+
+
+def _records(reader, path: Path):
+    """(row number, cells) of every record after the header; a broken record names its row."""
+    n = 1
+    while True:
+        n += 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as err:
+            raise InputError(Problem(f"the row cannot be read as csv ({err})", str(path), n)) from None
+        yield n, rec
+
+
+def _json_row(path: Path, n: int, record: dict, problems: list) -> dict[str, str]:
+    for key, value in record.items():
+        wrong = json_value_problem(value)
+        if wrong:
+            problems.append(Problem(wrong, str(path), n, key))
+    return {k: _cell_text(v) for k, v in record.items()}
 
 
 def _read_json(path: Path):
@@ -98,7 +132,11 @@ def _read_json(path: Path):
     header: list[str] = []
     for r in data:
         header.extend(k for k in r if k not in header)
-    return header, [(n, {k: _cell_text(v) for k, v in r.items()}) for n, r in enumerate(data, start=2)]
+    problems: list[Problem] = []
+    rows = [(n, _json_row(path, n, r, problems)) for n, r in enumerate(data, start=2)]
+    if problems:
+        raise InputError(problems)
+    return header, rows
 
 
 def _read_xlsx(path: Path):
@@ -193,8 +231,9 @@ def _parse_row(name, n, row, languages, known, existing, file_ids, first_row, pr
 
     def get(column):
         value = row.get(column, "") or ""
-        if _CONTROL.search(value):
-            bad(column, "contains a control character")
+        wrong = text_problem(value)
+        if wrong:
+            bad(column, wrong)
         return value.strip()
 
     item_id = get("item_id")
@@ -320,7 +359,7 @@ def read_framework_file(path: str | Path) -> tuple[list[Framework], list[Crosswa
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InputError(Problem(f"the file is not valid TOML ({err})", name)) from None
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_toml_text_problems(data, name))
     frameworks = []
     shape = _toml_shape_problems(data, name)
     if shape:
@@ -360,6 +399,19 @@ def read_framework_file(path: str | Path) -> tuple[list[Framework], list[Crosswa
     return frameworks, links
 
 
+def _toml_text_problems(data, name: str, where: str = ""):
+    """Every string of a TOML framework file checked by the one text rule (``text_problem``), named by its key
+    path (e.g. ``areas[2].competencies[1].title``) as the column."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _toml_text_problems(value, name, f"{where}.{key}" if where else str(key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data, start=1):
+            yield from _toml_text_problems(value, name, f"{where}[{i}]")
+    elif isinstance(data, str) and text_problem(data):
+        yield Problem(text_problem(data), name, None, where)
+
+
 def _toml_shape_problems(data: dict, name: str) -> list[Problem]:
     """Tables written as plain values (``framework = "X"``, ``competencies = "..."``) named plainly."""
     def tables(value) -> bool:
@@ -394,6 +446,10 @@ def _framework_csv(path: Path) -> list[Framework]:
     area_titles: dict[str, str] = {}
     for n, r in rows:
         v = {c: (r.get(c) or "").strip() for c in FRAMEWORK_CSV_COLUMNS}
+        wrong = [(c, text_problem(r.get(c) or "")) for c in FRAMEWORK_CSV_COLUMNS]
+        problems.extend(Problem(message, name, n, c) for c, message in wrong if message)
+        if any(message for _, message in wrong):
+            continue
         missing = [c for c in FRAMEWORK_CSV_COLUMNS if not v[c]]
         for c in missing:
             problems.append(Problem("empty", name, n, c))

@@ -12,7 +12,9 @@ connection in this one) can read while another writes and waits rather than fail
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -31,6 +33,61 @@ BUSY_TIMEOUT_MS = 10_000
 MEMORY = ":memory:"
 
 
+def database_fault(err: BaseException, path) -> BankError | None:
+    """The sentence for an SQLite error the user's environment caused (a read-only or damaged bank, a full
+    disk), or None for any other error, which is a bug and keeps its traceback."""
+    if not isinstance(err, sqlite3.DatabaseError):
+        return None
+    text = str(err)
+    low = text.lower()
+    if "readonly" in low or "read-only" in low:
+        return BankError(f"The bank {path} is read-only ({text}); this command changes the bank, so run it where "
+                         "the file and its folder can be written. Nothing was changed.")
+    if "malformed" in low:
+        return BankError(f"The bank {path} is damaged ({text}). Restore it from your latest backup (keep the "
+                         "damaged copy for inspection); certbank changed nothing.")
+    if "disk is full" in low or "disk i/o error" in low:
+        return BankError(f"The bank {path} could not be written ({text}): free some disk space and run the "
+                         "command again. The bank is as it was before the command.")
+    return None
+
+
+def _writable(path: str) -> bool:
+    """Whether SQLite can write the bank: the file, and its folder (for the WAL and shared-memory files)."""
+    folder = Path(path).parent
+    return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+
+
+def _connect_read_only(path: str) -> sqlite3.Connection:
+    """Open a bank that cannot be written (permissions, a read-only mount) for reading only. A WAL bank on a
+    read-only mount has no shared-memory file to make, so it is opened as immutable: nothing can change it."""
+    uri = Path(path).resolve().as_uri()
+    conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        conn.close()
+    return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
+@contextmanager
+def _no_interrupt():
+    """Hold SIGINT (Ctrl-C) back while the block runs; it is delivered right after. Only the main thread of
+    a POSIX process can do this; elsewhere the block runs as it is."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _json(value) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -39,6 +96,9 @@ class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, Para
     """An open item bank. Use :meth:`open` / :meth:`create`, and close it (or use ``with``)."""
 
     def __init__(self, conn: sqlite3.Connection, path: str, user: str):
+        self.read_only = False
+        self.committed_actions: Counter = Counter()  # audit actions committed through this object
+        self._pending_actions: Counter = Counter()
         self._conn = conn
         self.path = path
         self.user = user or "unknown"
@@ -59,12 +119,15 @@ class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, Para
             raise BankError(f"There is no bank at {path}. Create one with `certbank init` (or pass --bank).")
         if path != MEMORY and not Path(path).parent.exists():
             raise BankError(f"Cannot create a bank at {path}: the folder {Path(path).parent} does not exist.")
+        read_only = not is_new and path != MEMORY and not _writable(path)
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = _connect_read_only(path) if read_only else \
+                sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as err:
             raise BankError(f"Cannot open the bank at {path}: {err}.") from None
         conn.row_factory = sqlite3.Row
         bank = cls(conn, path, user)
+        bank.read_only = read_only
         try:
             bank._prepare(is_new)
         except BaseException:
@@ -87,10 +150,17 @@ class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, Para
             version = schema.schema_version(conn)
             if not is_new:
                 self._check_is_bank(version)
-            if self.path != MEMORY and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            if self.path != MEMORY and not self.read_only \
+                    and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as err:
+            fault = database_fault(err, self.path)
+            if fault is not None:
+                raise fault from None
             raise BankError(f"{self.path} is not a certbank bank ({err}).") from None
+        if version < schema.SCHEMA_VERSION and self.read_only:
+            raise BankError(f"The bank {self.path} is read-only and was made by an older certbank (schema "
+                            f"{version}); open it once where it can be written so that it is upgraded.")
         if version < schema.SCHEMA_VERSION:
             with self.transaction():
                 schema.migrate(conn)
@@ -132,21 +202,45 @@ class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, Para
         if self._conn is None:
             raise BankError("The bank is closed.")
         if self._depth == 0:
+            if self.read_only:
+                raise database_fault(sqlite3.OperationalError("attempt to write a readonly database"), self.path)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as err:
-                raise BankError(f"The bank {self.path} is busy ({err}); try again.") from None
+                raise database_fault(err, self.path) or \
+                    BankError(f"The bank {self.path} is busy ({err}); try again.") from None
         self._depth += 1
         try:
             yield self._conn
-        except BaseException:
+        except BaseException as err:
             self._depth -= 1
             if self._depth == 0:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
+                fault = database_fault(err, self.path)
+                if fault is not None:
+                    raise fault from err
             raise
         self._depth -= 1
         if self._depth == 0:
-            self._conn.execute("COMMIT")
+            with _no_interrupt():  # Ctrl-C waits until the commit and its bookkeeping are done
+                try:
+                    self._conn.execute("COMMIT")
+                except sqlite3.DatabaseError as err:
+                    self._rollback()
+                    self._pending_actions.clear()
+                    raise database_fault(err, self.path) or err
+                self.committed_actions.update(self._pending_actions)
+                self._pending_actions.clear()
+
+    def committed_summary(self) -> str:
+        """The audit actions committed through this object, e.g. 'item.create ×50,000, framework.create ×1'."""
+        return ", ".join(f"{action} ×{n:,}" for action, n in self.committed_actions.most_common())
+
+    def _rollback(self) -> None:
+        """Undo the open transaction; SQLite may have rolled it back itself (a full disk), which is fine."""
+        self._pending_actions.clear()
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def _q(self, sql: str, params=()) -> list[sqlite3.Row]:
         if self._conn is None:
@@ -159,6 +253,7 @@ class Bank(FrameworksMixin, ItemsMixin, RecordsMixin, AdministrationsMixin, Para
         return self._conn.execute(sql, params)
 
     def _audit(self, action: str, item_id: str | None = None, before=None, after=None) -> None:
+        self._pending_actions[action] += 1
         self._x(
             "INSERT INTO audit_log(at, user, action, item_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
             (utc_now(), self.user, action, item_id, _json(before), _json(after)),

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Mapping
@@ -206,6 +207,27 @@ def save_and_write(run: AnalysisRun, outdir, bank=None, label: str | None = None
         for group, frame in run.report.bank_statistics():
             bank.save_item_statistics(frame, label, group=group, administration_id=administration_id)
         return write_classical_outputs(run.report, outdir, extra_flags)
+
+
+@contextmanager
+def staged_file(path):
+    """A temporary path beside ``path`` (None for None) to write into; moved onto ``path`` when the block ends
+    without an error, removed otherwise. ``analyze --report`` renders its workbook here first, so a workbook
+    that fails leaves neither the workbook nor the --out files, and a failure after it leaves no workbook."""
+    if path is None:
+        yield None
+        return
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: the folder {path.parent} does not exist.")
+    folder = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        staged = folder / path.name
+        yield staged
+        if staged.exists():
+            os.replace(staged, path)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def parse_thresholds(pairs) -> Thresholds:

@@ -17,7 +17,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from certbank_core.errors import InputError, Problem
+from certbank_core.errors import EstimationError, InputError, Problem
 from itembank.model import BANK_SCALE
 from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
@@ -281,6 +281,19 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
     if link not in BANK_SCALE_METHODS:
         raise InputError(f"Unknown --link {link!r}; choose one of {', '.join(BANK_SCALE_METHODS)}.")
     matrix, versions = scored_matrix(bank, responses, form_id, key_file)
+    if matrix.scored.shape[0] < 2:
+        raise EstimationError(f"{responses}: the file has responses of {matrix.scored.shape[0]} candidate; an IRT "
+                              "calibration needs many (a few hundred for the 2PL).")
+    try:
+        return _calibrate_matrix(bank, matrix, versions, responses, form_id=form_id, model=model, D=D,
+                                 engine=engine, n_nodes=n_nodes, quadrature_method=quadrature_method,
+                                 anchor_from_bank=anchor_from_bank, link=link, drift=drift)
+    except EstimationError as err:  # the numerics know no files: name the one the data came from
+        raise EstimationError(f"{responses}: {err}") from None
+
+
+def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, engine, n_nodes,
+                      quadrature_method, anchor_from_bank, link, drift) -> CalibrationRun:
     label = f"{model.lower()} {Path(responses).name}"
     common = {}
     if anchor_from_bank and bank is None:

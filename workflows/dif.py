@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from certbank_core.errors import InputError
+from certbank_core.errors import CertbankError, InputError
 from certbank_core.files import atomic_write
 from psychometrics.dif.analysis import DEFAULT_ALPHA, DifResult, analyze_responses
 
@@ -82,6 +82,11 @@ def dif_study(bank, responses, out_path, *, form_id: str | None = None, key_path
         matrix = read_responses(responses, key=key, group_columns=extra_groups)
         if bank is not None:
             texts = bank.item_texts(list(matrix.item_ids))
-    result = analyze_responses(matrix, group, focal, reference, purify=purify, adjust=adjust, alpha=alpha,
-                               pretest=pretest)
+    try:
+        result = analyze_responses(matrix, group, focal, reference, purify=purify, adjust=adjust, alpha=alpha,
+                                   pretest=pretest)
+    except CertbankError as err:  # the numerics know no files: name the one the groups came from
+        if str(responses) in str(err):
+            raise
+        raise type(err)(f"{responses}: {err}") from None
     return DifStudy(result, result.to_frame(texts))

@@ -12,6 +12,24 @@ from psychometrics.responses import Problems, ResponseMatrix, parse_item_areas, 
 from workflows.tables import read_cells, read_columns
 
 
+#: The most columns a response file may have: the item-by-item tables of an analysis grow with the square of
+#: the item count (2,000 items: about 256 MB each), and no certification form comes near it.
+MAX_RESPONSE_COLUMNS = 2_000
+#: The most cells (candidates × columns) of a response file, checked before anything is scored.
+MAX_RESPONSE_CELLS = 100_000_000
+
+
+def check_size(table, file: str) -> None:
+    """Refuse, in one sentence and before allocating anything, a response table too large to analyse."""
+    n_cols, n_rows = len(table.header), table.n_rows
+    if n_cols > MAX_RESPONSE_COLUMNS:
+        raise InputError(f"{file}: the file has {n_cols:,} columns; a response file may have at most "
+                         f"{MAX_RESPONSE_COLUMNS:,} (one per item, plus candidate_id and group columns).")
+    if n_cols * n_rows > MAX_RESPONSE_CELLS:
+        raise InputError(f"{file}: the file has {n_rows:,} rows × {n_cols:,} columns = {n_rows * n_cols:,} cells; "
+                         f"at most {MAX_RESPONSE_CELLS:,} can be analysed at once (split it by form or window).")
+
+
 def _cells(path) -> tuple:
     path = Path(path)
     problems = Problems(str(path))
@@ -42,6 +60,7 @@ def read_responses(path, *, key: Mapping[str, str] | None = None,
     table = read_columns(path, problems)
     if table is None:
         problems.raise_if_any()
+    check_size(table, str(path))
     return parse_responses(table, problems, key=key, options=options, numeric_options=numeric_options,
                            not_reached_rule=not_reached_rule, item_ids=item_ids, form_id=form_id,
                            group_columns=group_columns)

@@ -8,6 +8,8 @@ same cells. ``Problems`` collects what is wrong with a file, with row and column
 """
 from __future__ import annotations
 
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -42,13 +44,29 @@ def read_frame(path: Path, problems: Problems) -> pd.DataFrame | None:
     except pd.errors.EmptyDataError:
         problems.add("file", "the file is empty")
         return None
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        problems.add("file", f"the file cannot be read: {err}")
+    except pd.errors.ParserError as err:
+        problems.add("file", *_parser_message(err))
+        return None
+    except KeyError:  # pandas looks for the workbook inside the zip and finds none
+        problems.add("file", "the file cannot be read: it is a zip archive without an Excel workbook inside")
+        return None
+    except (ValueError, OSError, UnicodeDecodeError, SyntaxError, zipfile.BadZipFile) as err:
+        problems.add("file", f"the file cannot be read: {err}")  # SyntaxError: a corrupt XML part
         return None
     if frame.shape[0] == 0:
         problems.add("file", "the file is empty")
         return None
     return frame
+
+
+def _parser_message(err) -> tuple[str, int | None]:
+    """pandas' 'Expected 22 fields in line 5, saw 24' as (a sentence, row 5)."""
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+    if not found:
+        return f"the file cannot be read: {err}", None
+    expected, line, saw = found.groups()
+    return (f"the row has {saw} cells but the rows above it have {expected} (quote text that holds the "
+            "separator)"), int(line)
 
 
 def read_cells(path: Path, problems: Problems) -> np.ndarray | None:

@@ -54,7 +54,11 @@ def clean_cells(values: np.ndarray) -> np.ndarray:
 
 
 def clean_value(u) -> str:
-    """A cell as text: stripped, '' for missing / 'nan' / 'none', and '1.0' (how spreadsheets store 1) as '1'."""
+    """A cell as text: stripped, '' for an empty cell, and '1.0' (how spreadsheets store 1) as '1'.
+
+    Only an empty cell is empty here: the text 'NaN', 'None' or 'nan' stays what it is, so a parser reports
+    it with its row and column instead of reading it silently as no response (the documented codes for no
+    response are blank, '*' and '-')."""
     if not isinstance(u, str):
         if u is None or pd.isna(u):
             return ""
@@ -62,7 +66,7 @@ def clean_value(u) -> str:
     v = u.strip()
     if "." in v:
         v = _NUMERIC_FLOAT.sub(r"\1", v)
-    return "" if len(v) in (3, 4) and v.lower() in ("nan", "none") else v
+    return v
 
 
 

@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from certbank_core.text import CONTROL_CHARACTERS, text_problem
 from psychometrics.responses.cells import Columns, Problems, clean_cells, clean_value
 from psychometrics.responses.matrix import (CANDIDATE_COLUMN, FORM_COLUMN, LANGUAGE_COLUMN, NO_RESPONSE, OPTION_LABELS,
                                             ResponseMatrix, from_labels, from_scored)
@@ -146,6 +147,7 @@ def parse_responses(table: Columns, problems: Problems, *, key: Mapping[str, str
 
     ids = table.cleaned(cand)
     _check_candidate_ids(ids, header[cand], problems)
+    _check_text(table, header, [cand, *group_idx], problems)
 
     groups = pd.DataFrame({header[c]: table.cleaned(c) for c in group_idx})
     form_col = next((header[c] for c in group_idx if lower[c] == FORM_COLUMN), None)
@@ -182,6 +184,21 @@ def _check_candidate_ids(ids: np.ndarray, column: str, problems: Problems) -> No
             problems.add("duplicate id", f"candidate id '{ids[r]}' also appears in row {first[codes[r]] + 2}",
                          int(r) + 2, column)
 
+
+
+def _check_text(table: Columns, header, columns, problems: Problems) -> None:
+    """Header cells, candidate ids and group values (language, form …) by the one text rule of certbank
+    (``certbank_core.text``): a control character (BEL, ESC, NUL) would reach a workbook, which cannot hold it."""
+    for c, h in enumerate(header):
+        if CONTROL_CHARACTERS.search(h):
+            problems.add("control character", f"the column name {text_problem(h)}", 1, repr(h)[1:-1])
+    for c in columns:
+        codes, values = table.distinct(c)
+        for i, v in enumerate(values):
+            wrong = text_problem(v)
+            if wrong:
+                for r in np.flatnonzero(codes == i):
+                    problems.add("bad text", f"'{repr(v)[1:-1]}' {wrong}", int(r) + 2, header[c])
 
 
 def _looks_like_responses(values: np.ndarray, numeric_options: bool) -> bool:
