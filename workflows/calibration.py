@@ -287,13 +287,15 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
     try:
         return _calibrate_matrix(bank, matrix, versions, responses, form_id=form_id, model=model, D=D,
                                  engine=engine, n_nodes=n_nodes, quadrature_method=quadrature_method,
-                                 anchor_from_bank=anchor_from_bank, link=link, drift=drift)
+                                 anchor_from_bank=anchor_from_bank, link=link, drift=drift,
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior)
     except EstimationError as err:  # the numerics know no files: name the one the data came from
         raise EstimationError(f"{responses}: {err}") from None
 
 
 def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, engine, n_nodes,
-                      quadrature_method, anchor_from_bank, link, drift) -> CalibrationRun:
+                      quadrature_method, anchor_from_bank, link, drift, guessing_prior,
+                      slope_prior) -> CalibrationRun:
     label = f"{model.lower()} {Path(responses).name}"
     common = {}
     if anchor_from_bank and bank is None:

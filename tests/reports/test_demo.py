@@ -9,13 +9,11 @@ from openpyxl import load_workbook
 
 from cli import main
 from itembank.store import Bank
-from workflows.demo import run_demo
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    return run_demo(out)
+def demo(demo_result):
+    return demo_result
 
 
 def test_demo_finds_every_planted_problem(demo):

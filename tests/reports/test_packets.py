@@ -13,7 +13,6 @@ from cli import main
 from reports import workbook as wbk
 from reports.standard_report import StandardReport, build_standard_workbook
 from workflows.bundles import impact_frames
-from workflows.demo import run_demo
 
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 NEEDS_OFFICE = pytest.mark.skipif(SOFFICE is None or shutil.which("pdftotext") is None,
@@ -81,8 +80,8 @@ def test_report_pdf_prints_the_workbook(workbook, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return run_demo(tmp_path_factory.mktemp("packet-demo"))
+def demo(demo_result):
+    return demo_result
 
 
 @pytest.mark.parametrize("name", ["standard-setting.xlsx", "form-DEMO-A.xlsx"])

@@ -10,15 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from workflows.demo import run_demo
 
 N = 120
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("letters-demo")
-    run_demo(out)
+def demo(demo_result):
+    out = demo_result.outdir
     rows = pd.read_csv(out / "responses-form-A.csv", dtype=str, keep_default_na=False).iloc[:N]
     rows.insert(3, "name", ["María José Peña Núñez"] + [""] * (N - 1))
     rows.to_csv(out / "some.csv", index=False)
