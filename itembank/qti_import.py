@@ -22,7 +22,7 @@ from certbank_core.errors import InputError, Problem
 from itembank.layout import BASE_COLUMNS, language_columns
 from itembank.model import LIST_SEPARATOR, OPTION_LABELS
 from itembank.qti_export import (
-    COMPETENCY_SOURCE, CP_NS, ITEM_TYPE, LEVEL_SOURCE, MD_NS, QTI_NS, SECONDARY_SOURCE, STATUS_SOURCE, XML_LANG, q,
+    COMPETENCY_SOURCE, CP_NS, LEVEL_SOURCE, MD_NS, QTI_NS, SECONDARY_SOURCE, STATUS_SOURCE, XML_LANG, q,
 )
 
 #: Elements of an item we read; text-level XHTML inside the stem or a choice is read as its text.

@@ -24,7 +24,6 @@ from pathlib import Path
 import pandas as pd
 
 from certbank_core.errors import InputError, Problem
-from psychometrics.standards.area_bands import NOT_BANDED
 from reports import candidate_letters as letters
 from workflows.scoring import StandardScores, score_against_standard
 from workflows.standards import load_standard

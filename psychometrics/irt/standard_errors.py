@@ -137,7 +137,7 @@ def _latent_weight_terms(model: _Model, latent):
     sd = float(np.exp(model.log_sd))
     z = (x - model.mean) / sd
     pw = model.prior_weights()
-    dh, hh = [], {}
+    dh = []
     names = [n for n in ("mu", "ls") if n in latent]
     parts = {"mu": z / sd, "ls": z * z}
     second = {("mu", "mu"): np.full_like(z, -1 / sd ** 2), ("mu", "ls"): -2 * z / sd, ("ls", "ls"): -2 * z * z}
