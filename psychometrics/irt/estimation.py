@@ -197,7 +197,8 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
               latent_sd: float | None = None, dtype=np.float32) -> Calibration:
     """Calibrate dichotomous items by marginal maximum likelihood (Bock & Aitkin 1981).
 
-    responses: (n_persons, n_items) of 1 (right), 0 (wrong), NaN (not presented / not reached).
+    responses: (n_persons, n_items) of 1 (right), 0 (wrong), NaN (not presented / not reached), or a
+      ``ResponseMatrix`` (its ``scored`` array, and its item ids unless ``item_ids`` is given).
     model: rasch | 1pl | 2pl | 3pl. D: scaling constant of the reported a, b, c.
     anchors: {item_id: (a, b, c)} items held at bank values (fixed-anchor calibration): the other items land
       on the bank scale, and the latent mean and SD are estimated.
@@ -208,6 +209,9 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
     Raises EstimationError (one sentence per problem) when the data cannot support the model.
     Runs with one BLAS thread (see ``_threads``): the products are too small to share.
     """
+    if hasattr(responses, "scored") and hasattr(responses, "item_ids"):  # a ResponseMatrix
+        item_ids = tuple(responses.item_ids) if item_ids is None else item_ids
+        responses = responses.scored
     with blas_threads(1):
         return _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prior, slope_prior, tol,
                           ll_tol, max_iter, accelerate, standard_errors, se_method, dtype, latent_sd)

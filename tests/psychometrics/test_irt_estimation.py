@@ -264,3 +264,15 @@ def test_any_data_gives_finite_estimates_or_one_clear_error(seed, missing, model
     for item, se in zip(cal.item_ids, cal.se_b):
         assert np.isfinite(se) or any(item in w and "no standard errors" in w for w in cal.warnings)
     assert np.isfinite(cal.log_likelihood) and (cal.converged or cal.warnings)
+
+
+def test_calibrate_takes_a_response_matrix_with_its_item_ids():
+    # the README's `calibrate(read_responses(...), "2pl")`: the matrix's 0/1 array and its item ids
+    from psychometrics.responses import from_scored
+
+    rng = np.random.default_rng(4)
+    sim = simulate_dataset(800, 6, rng, model="2pl")
+    rm = from_scored(sim.responses, item_ids=[f"Q{j}" for j in range(6)])
+    from_matrix, from_array = calibrate(rm, "2pl"), calibrate(sim.responses, "2pl", item_ids=rm.item_ids)
+    assert from_matrix.item_ids == tuple(rm.item_ids)
+    np.testing.assert_allclose(from_matrix.b, from_array.b)
