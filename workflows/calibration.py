@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,14 +21,20 @@ from certbank_core.errors import EstimationError, InputError, Problem
 from itembank.model import BANK_SCALE
 from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
-from psychometrics.irt.bank_scale import METHODS as BANK_SCALE_METHODS
-from psychometrics.irt.bank_scale import MIN_COMMON_ITEMS, BankScaleCalibration, calibrate_to_bank_scale
 from psychometrics.irt.estimation import DEFAULT_GUESSING_PRIOR, Calibration, calibrate
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.responses import ResponseMatrix
 from workflows.administrations import attach
 from workflows.outputs import write_atomically
 from workflows.responses import scored_matrix
+
+if TYPE_CHECKING:  # the bank-scale module pulls in scipy.optimize (about 0.4 s): imported when linking runs
+    from psychometrics.irt.bank_scale import BankScaleCalibration
+
+#: ``psychometrics.irt.bank_scale.METHODS`` and ``MIN_COMMON_ITEMS``, repeated here so that reading a file
+#: does not import the linking code (tests/workflows check they agree).
+BANK_SCALE_METHODS = ("stocking-lord", "fixed-anchor")
+MIN_COMMON_ITEMS = 5
 
 ENGINES = ("certbank", "girth")
 PARAM_COLUMNS = ("item_id", "a", "b", "c")
@@ -312,6 +318,7 @@ def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, e
         if engine.lower() != "certbank":
             raise InputError(f"Form {form_id or 'these items'} shares {len(common)} items with the bank scale; "
                              "linking onto it needs the certbank engine (drop --engine girth).")
+        from psychometrics.irt.bank_scale import calibrate_to_bank_scale
         usable = bank_params[bank_params["item_id"].isin(list(common))]
         bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, usable, model=model.lower(), D=D,
                                              method=link, drift=drift,

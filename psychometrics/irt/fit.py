@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from psychometrics.flags import Flag
 from psychometrics.irt import scoring
+from psychometrics.irt._threads import blas_threads
 from psychometrics.irt.models import probability
 from psychometrics.irt.quadrature import make_quadrature
 
@@ -119,13 +119,16 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
     without = np.zeros((n_items, n_items, quad.n_nodes))       # (j, score 0..n-2, node)
     without[:, 0] = 1.0
     for i in range(n_items):
+        # in place, on the scores reachable so far (0..i): item i joins every distribution but its own
         pi = p[:, i]
-        upd = without.copy()
-        upd[:, 1:] = without[:, 1:] * (1 - pi) + without[:, :-1] * pi
-        upd[:, 0] = without[:, 0] * (1 - pi)
-        upd[i] = without[i]
-        without = upd
+        top = min(i + 1, n_items - 2)                          # highest score index touched
+        own = without[i, :top + 1].copy()
+        shifted = without[:, :top] * pi
+        without[:, :top + 1] *= 1 - pi
+        without[:, 1:top + 1] += shifted
+        without[i, :top + 1] = own
     totals = xc.sum(axis=1).astype(int)
+    from scipy.special import chdtrc   # the χ² upper tail, P(χ²_df > x); imported here, when fit is asked for
     rows = []
     for j in range(n_items):
         ks = np.arange(1, n_items)
@@ -143,7 +146,7 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
             continue
         stat = float(np.sum((obs - exp) ** 2 / (exp * (1 - exp / n_g))) / 1.0)
         # (O − E)² / (E (1 − E/N)) on counts equals N (o − e)² / (e (1 − e)) on proportions
-        rows.append((stat, df, float(stats.chi2.sf(stat, df)), int(n_g.sum())))
+        rows.append((stat, df, float(chdtrc(df, stat)), int(n_g.sum())))
     frame = pd.DataFrame(rows, columns=["s_x2", "df", "p_value", "n_used"])
     frame["p_adjusted"] = benjamini_hochberg(frame["p_value"].to_numpy())
     return frame[["s_x2", "df", "p_value", "p_adjusted", "n_used"]]
@@ -152,34 +155,56 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
 def infit_outfit(responses, theta, a, b, c=None, *, D: float = 1.0) -> pd.DataFrame:
     """Infit and outfit mean squares with ZSTD (Wright & Masters 1982) at the given θ (n_persons,).
 
-    Returns columns infit, outfit, infit_zstd, outfit_zstd (one row per item)."""
+    Returns columns infit, outfit, infit_zstd, outfit_zstd (one row per item). Column sums over persons are
+    matrix products with a vector of ones; missing cells are masked once (their residual, variance and
+    fourth moment are 0), so the persons × items temporaries are few."""
     x = np.asarray(responses, dtype=float)
     m = ~np.isnan(x)
     p = np.clip(probability(theta, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)
-    resid2 = np.where(m, (np.nan_to_num(x) - p) ** 2, 0.0)
-    var = np.where(m, p * (1 - p), 0.0)
-    kurt = np.where(m, p * (1 - p) ** 4 + (1 - p) * p ** 4, 0.0)
+    var = p * (1 - p)                                  # W
+    resid2 = np.where(m, x, p)                         # missing: residual 0
+    resid2 -= p
+    resid2 *= resid2
+    kurt = 1.0 - 3.0 * var                             # C/W = (1 − p)³ + p³ = 1 − 3W
+    kurt *= var                                        # C = E(y − P)⁴
+    if not m.all():
+        var *= m
+        kurt *= m
+    ones = np.ones(x.shape[0])
     n = m.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        outfit = np.where(m, resid2 / np.where(m, var, 1.0), 0.0).sum(axis=0) / n
-        infit = resid2.sum(axis=0) / var.sum(axis=0)
-        q_out = np.sqrt(np.maximum(np.where(m, kurt / np.where(m, var, 1.0) ** 2, 0.0).sum(axis=0) / n ** 2
-                                   - 1.0 / n, 1e-12))
-        q_in = np.sqrt(np.maximum((kurt - var ** 2).sum(axis=0) / var.sum(axis=0) ** 2, 1e-12))
+        sum_var = ones @ var
+        infit = (ones @ resid2) / sum_var
+        w_safe = np.where(m, var, 1.0) if not m.all() else var
+        outfit = (ones @ (resid2 / w_safe)) / n                  # Σ (y − P)²/W
+        c_over_w2 = ones @ (kurt / (w_safe * w_safe))
+        q_out = np.sqrt(np.maximum(c_over_w2 / n ** 2 - 1.0 / n, 1e-12))
+        q_in = np.sqrt(np.maximum((ones @ kurt - ones @ (var * var)) / sum_var ** 2, 1e-12))
         z_out = (np.cbrt(outfit) - 1) * (3 / q_out) + q_out / 3
         z_in = (np.cbrt(infit) - 1) * (3 / q_in) + q_in / 3
     return pd.DataFrame({"infit": infit, "outfit": outfit, "infit_zstd": z_in, "outfit_zstd": z_out})
 
 
 def yen_q3(responses, theta, a, b, c=None, *, D: float = 1.0) -> np.ndarray:
-    """Yen's Q3 matrix (n_items, n_items): correlations of residuals y − P(θ̂), pairwise complete; diagonal 1."""
-    x = np.asarray(responses, dtype=float)
-    m = (~np.isnan(x)).astype(float)
-    d = np.where(m > 0, np.nan_to_num(x) - probability(theta, a, b, c, D), 0.0)
-    n = m.T @ m
-    s1 = d.T @ m                       # Σ over pairs' common persons of d_j
-    s2 = (d * d).T @ m
-    sxy = d.T @ d
+    """Yen's Q3 matrix (n_items, n_items): correlations of residuals y − P(θ̂), pairwise complete; diagonal 1.
+
+    Runs with one BLAS thread (as the EM and scoring do); without missing cells the pair counts and sums
+    are the column sums and only the cross-product dᵀd (a symmetric rank-k update) is a matrix product."""
+    with blas_threads(1):
+        x = np.asarray(responses, dtype=float)
+        missing = np.isnan(x)
+        d = np.nan_to_num(x) - probability(theta, a, b, c, D)
+        if missing.any():
+            d[missing] = 0.0
+            m = (~missing).astype(float)
+            n = m.T @ m
+            s1 = d.T @ m                       # Σ over pairs' common persons of d_j
+            s2 = (d * d).T @ m
+        else:
+            n = float(x.shape[0])
+            s1 = np.broadcast_to(d.sum(axis=0)[:, None], (x.shape[1], x.shape[1]))
+            s2 = np.broadcast_to(np.einsum("ij,ij->j", d, d)[:, None], s1.shape)
+        sxy = d.T @ d
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy / n - (s1 / n) * (s1.T / n)
         var_j = s2 / n - (s1 / n) ** 2

@@ -7,8 +7,12 @@
   likelihood still rises at ±``MLE_SEARCH_BOUND`` (±10, e.g. under a 3PL): these θ are set to the bound
   ``THETA_BOUNDS`` (−4 or +4) and ``bounded`` is True. Every other pattern gets its finite maximum, even
   beyond ±4.
-- WLE (Warm 1989): maximizes log L_i(θ) + ½ log I_i(θ); finite for zero and perfect scores under the 1PL and
-  2PL, still clipped to ``THETA_BOUNDS``.
+- WLE (Warm 1989): the root of S_i(θ) + J_i(θ)/(2 I_i(θ)) = 0, J = Σ P'P''/(PQ). Under the 1PL/2PL that is
+  the maximum of log L_i(θ) + ½ log I_i(θ); under a 3PL J ≠ I', so the root is bracketed on the grid by the
+  estimating function itself (the maximum of its running integral). Finite for zero and perfect scores under
+  the 1PL and 2PL, still clipped to ``THETA_BOUNDS``.
+- MLE, WLE and MAP are computed block by block of persons: the grid maximum brackets the root, a parabola
+  through it starts Newton's method with analytic derivatives, and each person stops on its own.
   SEs: MLE and WLE 1/√I_i(θ̂); MAP 1/√(I_i(θ̂) + 1/σ²); EAP the posterior SD.
 - Summed-score EAP table by the Lord–Wingersky (1984) recursion.
 - Raw score → θ by inverting the test characteristic curve (Kolen & Brennan 2014, sec. 6.4).
@@ -163,19 +167,78 @@ def _ids(person_ids, n):
     return ids
 
 
-def _score_terms(theta, y, m, a, b, c, D):
-    """Per-person first derivative of log L, test information I_i(θ) and Σ P'P''/(PQ) (for WLE)."""
-    alpha = D * a
-    s = 1.0 / (1.0 + np.exp(-alpha[None, :] * (theta[:, None] - b[None, :])))
-    p = np.clip(c + (1 - c) * s, _P_FLOOR, 1 - _P_FLOOR)
-    q = 1.0 - p
-    dp = (1 - c) * alpha * s * (1 - s)
-    d2p = dp * alpha * (1 - 2 * s)
-    pq = p * q
-    grad = (m * (y - p) * dp / pq).sum(axis=1)
-    info = (m * dp * dp / pq).sum(axis=1)
-    j = (m * dp * d2p / pq).sum(axis=1)
-    return grad, info, j
+#: Persons per block in MLE/WLE/MAP: every persons × items temporary is this many rows (≈ 4 MB at 120 items),
+#: so memory does not grow with the number of persons and the passes stay in cache.
+_BLOCK = 4096
+#: Newton stops for a person once its step is below this (the next error is of the order of its square).
+_STEP_TOL = 1e-9
+
+
+def _cell_terms(theta, y, m, alpha, beta, c, method, need_info_only=False):
+    """Per person: the score function g(θ) of ``method`` and its analytic derivative g'(θ), and I(θ).
+
+    y, m: (n, n_items) float64, y already 0 where m is 0 (m None: nothing missing). With s the logistic
+    of α(θ − b), v = s(1 − s), p = c + (1 − c)s: P' = (1 − c)αv, P'' = P'α(1 − 2s), P''' = P'α²(1 − 6v);
+    w = P'/(PQ) = αs/P and w' = α²vc/P². MLE: g = Σ m(y − P)w, g' = −I + Σ m(y − P)w', I = Σ m P'w.
+    WLE adds J/(2I), J = Σ m wP'' (Warm 1989), with I' = Σ m(P''w + P'w') and J' = Σ m(w'P'' + wP''').
+    Under the 1PL/2PL (c = 0) w = α and w' = 0, so everything is a matrix product with powers of α.
+    """
+    s = np.multiply.outer(theta, -alpha)
+    s += beta                       # −α(θ − b)
+    np.exp(s, out=s)
+    s += 1.0
+    np.reciprocal(s, out=s)         # s = logistic(α(θ − b))
+    if c is None:
+        if m is not None:
+            s *= m                  # masked cells contribute nothing below
+        v = s * s
+        np.subtract(s, v, out=v)    # v = s(1 − s), masked
+        if need_info_only:
+            return None, None, v @ (alpha * alpha)
+        if method != "wle":
+            ps = s @ alpha
+            info = v @ (alpha * alpha)
+            return -ps, -info, info      # caller adds Σ yα
+        a2 = alpha * alpha
+        powers = np.column_stack([a2, a2 * alpha, a2 * a2])      # α², α³, α⁴
+        t1 = v @ powers                                         # Σ vα², Σ vα³, Σ vα⁴
+        vs = v * s
+        j = t1[:, 1] - 2.0 * (vs @ powers[:, 1])                # Σ α³v(1 − 2s)
+        np.multiply(v, v, out=vs)
+        jp = t1[:, 2] - 6.0 * (vs @ powers[:, 2])               # Σ α⁴v(1 − 6v)
+        info = t1[:, 0]
+        ps = s @ alpha
+        safe = np.maximum(info, 1e-300)
+        g = -ps + j / (2.0 * safe)
+        slope = -info + (jp * info - j * j) / (2.0 * safe * safe)   # I' = J under c = 0
+        return g, slope, info
+    u = 1.0 - c
+    np.maximum(s, 1e-300, out=s)
+    v = s * (1.0 - s)
+    p = c + u * s
+    w = alpha * s / p
+    dp = (u * alpha) * v
+    mm = 1.0 if m is None else m
+    info_cells = dp * w
+    if m is not None:
+        info_cells *= m
+    info = info_cells.sum(axis=1)
+    if need_info_only:
+        return None, None, info
+    r = (y - p) * mm
+    dw = (alpha * alpha * c) * v / (p * p)
+    g = (r * w).sum(axis=1)
+    slope = -info + (r * dw).sum(axis=1)
+    if method == "wle":
+        d2p = dp * alpha * (1.0 - 2.0 * s)
+        d3p = dp * (alpha * alpha) * (1.0 - 6.0 * v)
+        j = (mm * w * d2p).sum(axis=1)
+        ip = (mm * (d2p * w + dp * dw)).sum(axis=1)
+        jp = (mm * (dw * d2p + w * d3p)).sum(axis=1)
+        safe = np.maximum(info, 1e-300)
+        g = g + j / (2.0 * safe)
+        slope = slope + (jp * info - j * ip) / (2.0 * safe * safe)
+    return g, slope, info
 
 
 def _point_estimate(*args, **kwargs):
@@ -183,77 +246,154 @@ def _point_estimate(*args, **kwargs):
         return _point_estimate_body(*args, **kwargs)
 
 
-def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, person_ids, iterations=20):
-    x, a, b, c = _check_items(responses, a, b, c)
-    right, answered = _split(x)
-    m = np.ones_like(x) if answered is None else answered.astype(float)
-    y = right.astype(float)
+def _responses_array(responses) -> np.ndarray:
+    x = np.asarray(responses)
+    if x.dtype.kind not in "biuf":
+        x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise InputError(Problem(f"responses must be a table of persons × items, got {x.ndim} dimension(s)"))
+    return x
+
+
+def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, person_ids, iterations=50):
+    """MLE / WLE / MAP θ, block by block of ``_BLOCK`` persons (see ``_solve_block``)."""
+    x = _responses_array(responses)
+    a, b, c = _as_params(a, b, c)
+    if a.size != x.shape[1]:
+        raise InputError(Problem(f"{a.size} item parameters for {x.shape[1]} response columns"))
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
+        raise InputError(Problem("item parameters must all be finite numbers"))
+    n = x.shape[0]
+    out = {k: np.empty(n) for k in ("theta", "se", "n_answered", "raw")}
+    bounded = np.zeros(n, dtype=bool)
+    grid_p = np.clip(probability(_SEARCH_GRID, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)   # (n_grid, n_items)
+    extra = None
+    if method == "wle":
+        dp = D * a * (grid_p - c) * (1 - grid_p) / (1 - c)
+        w = dp / (grid_p * (1 - grid_p))                                                # P'/(PQ)
+        s_grid = (grid_p - c) / (1 - c)
+        # (n_items, n_grid) tables: I_j, and under a 3PL the terms of Warm's estimating function on the grid
+        extra = {"info": (dp * w).T.astype(np.float32)}
+        if np.any(c != 0):
+            extra.update(w=w.T.copy(), pw=(grid_p * w).T.copy(), j=(w * dp * D * a * (1 - 2 * s_grid)).T.copy(),
+                         info64=(dp * w).T.copy())
+    for start in range(0, n, _BLOCK):
+        sl = slice(start, min(start + _BLOCK, n))
+        _solve_block(method, x, x[sl], a, b, c, D, prior_mean, prior_sd, iterations, extra,
+                     {k: v[sl] for k, v in out.items()}, bounded[sl])
+    return ThetaScores(method, out["theta"], out["se"], out["n_answered"].astype(int), out["raw"], bounded,
+                       _ids(person_ids, n))
+
+
+def _solve_block(method, x_all, xb, a, b, c, D, prior_mean, prior_sd, iterations, wle_info_grid, out, bounded):
+    """Grid maximum (bracket ± one grid step), a parabola through it as the start, then safeguarded Newton
+    (Press et al. 2007, rtsafe) with analytic derivatives, each person stopping when its step is below
+    ``_STEP_TOL``; SEs from the information at the final θ. Writes into ``out`` and ``bounded``."""
+    y = np.array(xb, dtype=float)            # a block copy: (block, n_items) float64
+    missing = np.isnan(y)
+    m = None
+    if missing.any():
+        y[missing] = 0.0
+        m = (~missing).astype(float)
+    if not np.all((y == 0) | (y == 1)):
+        check_responses(x_all)               # names the first bad cell
+        raise InputError(Problem("responses must be 0, 1 or blank"))
+    y32 = y.astype(np.float32)
+    m32 = None if m is None else m.astype(np.float32)
+    raw = y.sum(axis=1)
+    n_ans = np.full(y.shape[0], float(y.shape[1])) if m is None else m.sum(axis=1)
     grid = _SEARCH_GRID
-    objective = _grid_loglik(right, answered, a, b, c, D, grid).astype(float)
-    if method in ("wle", "map"):
-        p = np.clip(probability(grid, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)
-        dp = D * a * (p - c) * (1 - p) / (1 - c)
-        info_items = dp * dp / (p * (1 - p))                     # (n_grid, n_items)
-        if method == "wle":
-            info = m @ info_items.T
-            objective += 0.5 * np.log(np.maximum(info, 1e-300))
-        else:
-            objective += -0.5 * ((grid - prior_mean) / prior_sd) ** 2
+    if method == "wle" and "w" in wle_info_grid:
+        # 3PL: Warm's J/(2I) is not the derivative of ½ log I, so the bracket comes from the estimating
+        # function itself on the grid (four matrix products) and its running integral (trapezoids): the
+        # maximum of that integral sits at a + → − change of sign within one grid step
+        t = wle_info_grid
+        sums = (lambda table: np.broadcast_to(table.sum(axis=0), (y.shape[0], grid.size))) if m is None \
+            else (lambda table: m @ table)
+        g_grid = y @ t["w"] - sums(t["pw"]) + sums(t["j"]) / (2 * np.maximum(sums(t["info64"]), 1e-300))
+        objective = np.zeros_like(g_grid)
+        np.cumsum(0.5 * (grid[1] - grid[0]) * (g_grid[:, 1:] + g_grid[:, :-1]), axis=1, out=objective[:, 1:])
+    else:
+        objective = _grid_loglik(y32, m32, a, b, c, D, grid)      # (block, n_grid) float32
+    if method == "wle" and "w" not in wle_info_grid:
+        info = (np.broadcast_to(wle_info_grid["info"].sum(axis=0), objective.shape) if m32 is None
+                else m32 @ wle_info_grid["info"])
+        objective += 0.5 * np.log(np.maximum(info, 1e-30))
+    elif method == "map":
+        objective += (-0.5 * ((grid - prior_mean) / prior_sd) ** 2).astype(np.float32)
     k = objective.argmax(axis=1)
-    theta = grid[k]
     step = grid[1] - grid[0]
-    lo = np.maximum(theta - step, THETA_BOUNDS[0])
-    hi = np.minimum(theta + step, THETA_BOUNDS[1])
+    theta = grid[k]
     at_edge = (k == 0) | (k == grid.size - 1)
-    edge_value = grid[k]
+    edge_value = grid[k].copy()
+    # parabola through the grid maximum and its neighbours: a start within ~1e-4 of the root
+    inner = np.flatnonzero(~at_edge)
+    rows = np.arange(objective.shape[0])[inner]
+    f0 = objective[rows, k[inner]].astype(float)
+    fm = objective[rows, k[inner] - 1].astype(float)
+    fp = objective[rows, k[inner] + 1].astype(float)
+    curv = fp - 2 * f0 + fm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(curv < 0, 0.5 * step * (fm - fp) / curv, 0.0)
+    theta[inner] += np.clip(shift, -0.5 * step, 0.5 * step)
+    lo = np.maximum(grid[k] - step, THETA_BOUNDS[0])
+    hi = np.minimum(grid[k] + step, THETA_BOUNDS[1])
+    del objective
     if method == "mle":
         # a pattern that is neither zero nor perfect may have its finite maximum beyond ±4 (SAT12, Rasch,
         # raw 31 of 32: 4.292): search it on the wide grid; only what peaks at its edge has no finite MLE
-        raw, n_ans = y.sum(axis=1), m.sum(axis=1)
         wide = np.flatnonzero(at_edge & (raw > 0) & (raw < n_ans))
         if wide.size:
-            sub_ans = None if answered is None else answered[wide]
-            kw = _grid_loglik(right[wide], sub_ans, a, b, c, D, _WIDE_GRID).astype(float).argmax(axis=1)
+            sub_ans = None if m32 is None else m32[wide]
+            kw = _grid_loglik(y32[wide], sub_ans, a, b, c, D, _WIDE_GRID).argmax(axis=1)
             theta[wide] = _WIDE_GRID[kw]
             lo[wide] = np.maximum(theta[wide] - step, _WIDE_GRID[0])
             hi[wide] = np.minimum(theta[wide] + step, _WIDE_GRID[-1])
             at_edge[wide] = (kw == 0) | (kw == _WIDE_GRID.size - 1)
             edge_value[wide] = np.where(kw == 0, THETA_BOUNDS[0], THETA_BOUNDS[1])
-
-    def derivative(t):
-        g, info, j = _score_terms(t, y, m, a, b, c, D)
-        if method == "wle":
-            g = g + j / (2 * np.maximum(info, 1e-300))
-        elif method == "map":
-            g = g - (t - prior_mean) / prior_sd ** 2
-        return g
-
-    # Safeguarded Newton on the score equation inside the bracket around the grid maximum (Press et al. 2007,
-    # rtsafe): bisect whenever the Newton step leaves the bracket.
-    h = 1e-4
+    alpha = D * a
+    beta = alpha * b
+    cc = None if not np.any(c != 0) else c
+    ya = y @ alpha if cc is None else None
+    active = np.flatnonzero(~at_edge)
     for _ in range(iterations):
-        g = derivative(theta)
-        slope = (derivative(theta + h) - derivative(theta - h)) / (2 * h)
-        lo = np.where(g > 0, np.maximum(lo, theta), lo)
-        hi = np.where(g < 0, np.minimum(hi, theta), hi)
+        if active.size == 0:
+            break
+        full = active.size == y.shape[0]
+        t = theta[active]
+        ys = y if full else y[active]
+        ms = m if (m is None or full) else m[active]
+        g, slope, _ = _cell_terms(t, ys, ms, alpha, beta, cc, method)
+        if cc is None:
+            g = g + (ya if full else ya[active])
+        if method == "map":
+            g = g - (t - prior_mean) / prior_sd ** 2
+            slope = slope - 1.0 / prior_sd ** 2
+        l, h = lo[active], hi[active]
+        l = np.where(g > 0, np.maximum(l, t), l)
+        h = np.where(g < 0, np.minimum(h, t), h)
         with np.errstate(divide="ignore", invalid="ignore"):
-            newton = theta - g / slope
-        ok = (slope < 0) & (newton > lo) & (newton < hi)
-        theta = np.where(ok, newton, 0.5 * (lo + hi))
+            newton = t - g / slope
+        ok = (slope < 0) & (newton > l) & (newton < h)
+        new = np.where(ok, newton, 0.5 * (l + h))
+        lo[active], hi[active], theta[active] = l, h, new
+        moved = np.abs(new - t)
+        active = active[(moved > _STEP_TOL) | ~ok]
     theta = np.where(at_edge, edge_value, theta)
-    _, info, _ = _score_terms(theta, y, m, a, b, c, D)
+    _, _, info = _cell_terms(theta, y, m, alpha, beta, cc, method, need_info_only=True)
     if method == "map":
         info = info + 1.0 / prior_sd ** 2
     with np.errstate(divide="ignore"):
         se = 1.0 / np.sqrt(info)
-    n_answered = m.sum(axis=1)
-    bounded = at_edge & (method != "map")
-    no_data = n_answered == 0
+    no_data = n_ans == 0
     if no_data.any() and method != "map":
         theta = np.where(no_data, np.nan, theta)
         se = np.where(no_data, np.nan, se)
-    return ThetaScores(method, theta, se, n_answered.astype(int), y.sum(axis=1), bounded | (at_edge & no_data),
-                       _ids(person_ids, x.shape[0]))
+    out["theta"][:] = theta
+    out["se"][:] = se
+    out["n_answered"][:] = n_ans
+    out["raw"][:] = raw
+    bounded[:] = at_edge & (method != "map") | (at_edge & no_data)
 
 
 def mle(responses, a, b=None, c=None, *, D: float = D_LOGISTIC, person_ids=None) -> ThetaScores:

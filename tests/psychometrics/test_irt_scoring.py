@@ -169,3 +169,49 @@ def test_mle_3pl_pattern_without_finite_maximum_is_bounded():
     a, b, c = np.array([2.0, 2.0]), np.array([-1.0, 3.0]), np.array([0.0, 0.3])
     res = scoring.mle(np.array([[0.0, 1.0]]), a, b, c)
     assert res.bounded[0] and res.theta[0] == -4.0
+
+
+def _plain_score_function(theta, x, a, b, c, method):
+    """S(θ) (+ J/(2I) for WLE) written out elementwise in float64: the reference for the Newton path."""
+    m = ~np.isnan(x)
+    y = np.nan_to_num(x)
+    p = models.probability(theta, a, b, c)
+    q = 1 - p
+    s = (p - c) / (1 - c)
+    dp = (1 - c) * a * s * (1 - s)
+    d2p = dp * a * (1 - 2 * s)
+    g = (m * (y - p) * dp / (p * q)).sum(axis=1)
+    if method == "wle":
+        info = (m * dp * dp / (p * q)).sum(axis=1)
+        g = g + (m * dp * d2p / (p * q)).sum(axis=1) / (2 * info)
+    return g
+
+
+@pytest.mark.parametrize("method", ["mle", "wle"])
+@pytest.mark.parametrize("model", ["2pl", "3pl"])
+def test_newton_mle_wle_equal_bisection_on_the_score_function(method, model):
+    # 3,000 simulated candidates on 40 items, 10% of cells missing, across several blocks of the Newton path
+    sim = simulate_dataset(3000, 40, np.random.default_rng(11), model=model)
+    x = sim.responses.copy()
+    x[np.random.default_rng(2).random(x.shape) < 0.1] = np.nan
+    it = sim.items
+    c = it.c if model == "3pl" else np.zeros_like(it.b)
+    old_block = scoring._BLOCK
+    scoring._BLOCK = 700
+    try:
+        res = getattr(scoring, method)(x, it.a, it.b, c)
+    finally:
+        scoring._BLOCK = old_block
+    inner = np.flatnonzero(~res.bounded & np.isfinite(res.theta) & (np.abs(res.theta) < 3.9))
+    lo, hi = res.theta[inner] - 0.02, res.theta[inner] + 0.02
+    g_lo = _plain_score_function(lo, x[inner], it.a, it.b, c, method)
+    g_hi = _plain_score_function(hi, x[inner], it.a, it.b, c, method)
+    assert np.all(g_lo > 0) and np.all(g_hi < 0)          # a root of the score function is bracketed
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        up = _plain_score_function(mid, x[inner], it.a, it.b, c, method) > 0
+        lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+    np.testing.assert_allclose(res.theta[inner], 0.5 * (lo + hi), atol=1e-9)
+    m = ~np.isnan(x[inner])
+    info = (m * models.item_information(res.theta[inner], it.a, it.b, c)).sum(axis=1)
+    np.testing.assert_allclose(res.se[inner], 1 / np.sqrt(info), rtol=1e-9)
