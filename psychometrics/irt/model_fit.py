@@ -193,3 +193,31 @@ def m2(responses, calibration) -> LimitedInformationFit:
     r_mod = (pair_pi - uni_pi[j] * uni_pi[l]) / np.sqrt(uni_pi[j] * (1 - uni_pi[j]) * uni_pi[l] * (1 - uni_pi[l]))
     srmsr = float(np.sqrt(np.mean((r_obs - r_mod) ** 2)))
     return LimitedInformationFit(stat, df, pval, rmsea, srmsr, n)
+
+
+def overall_fit_summary(responses, calibration) -> dict:
+    """What calibration.json reports on the whole model: M2, its df and p-value, RMSEA2 and SRMSR (or why they
+    were not computed), and the empirical reliability of EAP and of summed-score EAP (``reliability.py``)."""
+    from psychometrics.irt.reliability import empirical_reliability, summed_score_reliability
+    from psychometrics.irt.scoring import eap, summed_score_eap
+
+    x = np.asarray(responses, dtype=float)
+    out: dict = {}
+    try:
+        out.update(m2(x, calibration).summary())
+    except InputError as err:
+        out["m2"] = None
+        out["m2_note"] = str(err)
+    except np.linalg.LinAlgError:
+        out["m2"] = None
+        out["m2_note"] = "M2 not computed: the margins' covariance matrix is singular"
+    grid = dict(quadrature=calibration.quadrature, prior_mean=calibration.latent_mean,
+                prior_sd=calibration.latent_sd)
+    scores = eap(x, calibration.a, calibration.b, calibration.c, D=calibration.D, **grid)
+    out["empirical_reliability_eap"] = empirical_reliability(scores.theta, scores.se)
+    complete = ~np.isnan(x).any(axis=1)
+    if complete.sum() > 1:
+        table = summed_score_eap(calibration.a, calibration.b, calibration.c, D=calibration.D, **grid)
+        out["empirical_reliability_summed_score_eap"] = summed_score_reliability(
+            x[complete].sum(axis=1).astype(int), table.theta, table.sd)
+    return out

@@ -75,3 +75,17 @@ def test_m2_matches_mirt(name, model, value, df, tol):
     assert fit.m2 == pytest.approx(value, abs=tol)
     assert fit.df == df
     assert 0 <= fit.rmsea < 0.05 and 0 < fit.srmsr < 0.05
+
+
+def test_calibration_json_reports_overall_fit():
+    import json
+
+    from workflows.calibration import calibrate_responses
+    rng = np.random.default_rng(8)
+    items = simulate_items(8, rng, model="2pl")
+    x = simulate_responses(rng.normal(0, 1, 600), items.a, items.b, rng=rng)
+    report = calibrate_responses(x, [f"I{j}" for j in range(8)], "2pl")
+    summary = json.loads(json.dumps(report.summary(), default=float))
+    assert summary["m2_df"] == 36 - 16 and summary["m2"] > 0
+    assert {"rmsea2", "srmsr", "m2_p_value"} <= set(summary)
+    assert 0 < summary["empirical_reliability_summed_score_eap"] <= summary["empirical_reliability_eap"] + 0.01
