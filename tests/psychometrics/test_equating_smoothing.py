@@ -114,3 +114,22 @@ def test_kbneat_smoothed_frequency_estimation_and_bootstrap():
     se = bootstrap_se_neat(lambda d: tucker_equating(d, w1=1.0), data, n_boot=100,
                            rng=np.random.default_rng(2))
     assert np.all(np.isfinite(se)) and 0.05 < np.median(se) < 1.0
+
+
+def test_equate_cli_smoothing_and_bootstrap(tmp_path):
+    from click.testing import CliRunner
+
+    from cli import main
+    rng = np.random.default_rng(21)
+    for name, mu in (("x", 20), ("y", 22)):
+        t = np.clip(np.round(rng.normal(mu, 5, 800)), 0, 36).astype(int)
+        v = np.clip(np.round(t / 3 + rng.normal(0, 1, 800)), 0, 12).astype(int)
+        pd.DataFrame({"total": t, "anchor": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    out = tmp_path / "conc.csv"
+    res = CliRunner().invoke(main, ["equate", "--method", "frequency_estimation", "--x", str(tmp_path / "x.csv"),
+                                    "--y", str(tmp_path / "y.csv"), "--max-x", "36", "--max-y", "36",
+                                    "--max-anchor", "12", "--smoothing", "loglinear:3", "--bootstrap", "30",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    conc = pd.read_csv(out)
+    assert conc["se"].iloc[10:30].notna().all() and (conc["se"].iloc[10:30] > 0).all()
