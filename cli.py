@@ -1087,18 +1087,23 @@ def standard_apply(obj: Context, name, form_id, params_file, rule, out_path, sco
               help="IRT methods: form X's item parameters file (item_id, a, b, c) instead of --form-x.")
 @click.option("--params-y", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="IRT methods: form Y's item parameters file (item_id, a, b, c) instead of --form-y.")
+@click.option("--smoothing", default="none", show_default=True,
+              help="Presmoothing of the score distributions: none, loglinear (degree by AIC) or loglinear:C.")
+@click.option("--bootstrap", type=click.IntRange(0), default=0, show_default=True,
+              help="Bootstrap replicates for the se column where the method has no analytic SE.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the bootstrap.")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Concordance .csv: score, equated, se.")
 @pass_context
 def equate_command(obj: Context, method, x_path, y_path, max_x, max_y, max_anchor, external_anchor, w1, form_x,
-                   form_y, params_x, params_y, out_path):
+                   form_y, params_x, params_y, smoothing, bootstrap, seed, out_path):
     """Equate form X to form Y's scale and write the concordance (K&B 2014 conventions; see README)."""
     from workflows.equating import equate
 
     with obj.bank_on_demand() as bank:
         job = equate(bank, method, x_path=x_path, y_path=y_path, max_x=max_x, max_y=max_y, max_anchor=max_anchor,
                      internal_anchor=not external_anchor, w1=w1, form_x=form_x, form_y=form_y,
-                     params_x=params_x, params_y=params_y)
+                     params_x=params_x, params_y=params_y, smoothing=smoothing, bootstrap=bootstrap, seed=seed)
     job.write(out_path)
     click.echo(job.message(out_path))
 

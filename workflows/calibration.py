@@ -22,6 +22,7 @@ from itembank.model import BANK_SCALE
 from psychometrics.flags import Flag, flags_frame
 from psychometrics.irt import fit as irt_fit
 from psychometrics.irt.estimation import DEFAULT_GUESSING_PRIOR, Calibration, calibrate
+from psychometrics.irt.model_fit import overall_fit_summary
 from psychometrics.irt.quadrature import make_quadrature
 from psychometrics.responses import ResponseMatrix
 from workflows.administrations import attach
@@ -57,6 +58,7 @@ class CalibrationReport:
     flags: tuple[Flag, ...] = field(default=())
     bank_scale: BankScaleCalibration | None = None
     notes: tuple[str, ...] = ()
+    overall_fit: dict = field(default_factory=dict)   # M2, RMSEA2, SRMSR, empirical reliabilities
 
     def params_frame(self) -> pd.DataFrame:
         """params.csv: item_id, a, b, c, se_a, se_b, se_c, n, fixed, D, then fit columns; on the bank scale
@@ -77,6 +79,7 @@ class CalibrationReport:
         out = self.calibration.summary()
         out["version"] = _version()
         out["n_flags"] = len(self.flags)
+        out.update(self.overall_fit)
         if self.bank_scale is not None:
             bs = self.bank_scale
             out["bank_scale"] = {"method": bs.method, "A": bs.A, "B": bs.B, "latent_mean": bs.latent_mean,
@@ -137,7 +140,8 @@ def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0,
                         guessing_prior=guessing_prior, slope_prior=slope_prior)
     item_fit = irt_fit.item_fit(scored, cal) if with_fit else None
     flags = tuple(irt_fit.irt_flags(cal, item_fit))
-    return CalibrationReport(cal, item_fit, flags)
+    overall = overall_fit_summary(scored, cal) if with_fit else {}
+    return CalibrationReport(cal, item_fit, flags, overall_fit=overall)
 
 
 def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str, tuple[float, float, float]]:
@@ -331,7 +335,7 @@ def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, e
                                  anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method,
                                  guessing_prior=guessing_prior, slope_prior=slope_prior)
     if anchors:
-        report = CalibrationReport(report.calibration, report.fit, report.flags, notes=(
+        report = CalibrationReport(report.calibration, report.fit, report.flags, overall_fit=report.overall_fit, notes=(
             f"Only {len(anchors)} anchors: too few to screen them for drift (at least {MIN_COMMON_ITEMS}).",))
         return CalibrationRun(report, scale="linked", **kind)
     if not consult:

@@ -5,7 +5,7 @@ The numbers are ``psychometrics.equating`` (random groups and NEAT, Kolen & Bren
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,8 @@ from certbank_core.errors import InputError
 from psychometrics import equating
 from psychometrics.equating.classical import NEAT_METHODS, RANDOM_GROUPS_METHODS, EquatingResult, NeatData, frequencies
 from psychometrics.equating.cuts import CutComparison, compare_cuts
+from psychometrics.equating.smoothing import parse_smoothing, smooth_frequencies, smooth_neat
+from psychometrics.equating.standard_errors import bootstrap_se_neat, bootstrap_se_random_groups
 from psychometrics.irt import equating as irt_equating
 from psychometrics.irt.equating import raw_cut_from_theta
 from workflows.outputs import write_csv
@@ -58,21 +60,44 @@ def read_neat_scores(path, max_total: int, max_anchor: int, internal: bool = Tru
 
 
 def equate_files(method: str, x_path, y_path, max_x: int, max_y: int, max_anchor: int | None = None,
-                 w1: float = 0.5, internal: bool = True) -> EquatingResult:
+                 w1: float = 0.5, internal: bool = True, smoothing: str | None = None, bootstrap: int = 0,
+                 seed: int = 1) -> EquatingResult:
     """Classical equating from files: random-groups methods read score distributions, NEAT methods read
-    per-person total and anchor scores (``NEAT_METHODS``; they need ``max_anchor``)."""
+    per-person total and anchor scores (``NEAT_METHODS``; they need ``max_anchor``). ``smoothing``
+    ("none", "loglinear" (degree by AIC) or "loglinear:C") presmooths the distributions
+    (``psychometrics.equating.smoothing``); ``bootstrap`` > 0 replicates give the SE where the method has no
+    analytic one (seeded by ``seed``; smoothing is redone in each replicate)."""
     if not 0.0 <= w1 <= 1.0:
         raise InputError(f"w1 = {w1} must be between 0 and 1")
+    spec = parse_smoothing(smoothing)
+    rng = np.random.default_rng(seed)
     if method in RANDOM_GROUPS_METHODS:
-        return RANDOM_GROUPS_METHODS[method](read_score_distribution(x_path, max_x),
-                                             read_score_distribution(y_path, max_y))
+        fn = RANDOM_GROUPS_METHODS[method]
+
+        def run(fx, fy):
+            sx, sy = smooth_frequencies(fx, spec), smooth_frequencies(fy, spec)
+            out = fn(sx, sy) if method != "equipercentile" else fn(sx, sy, n_x=fx.sum(), n_y=fy.sum())
+            return out
+
+        fx, fy = read_score_distribution(x_path, max_x), read_score_distribution(y_path, max_y)
+        result = run(fx, fy)
+        if bootstrap > 0 and (spec is not None or np.isnan(result.se).all()):
+            result = replace(result, se=bootstrap_se_random_groups(run, fx, fy, n_boot=bootstrap, rng=rng))
+        return result
     if method in NEAT_METHODS:
         if max_anchor is None:
             raise InputError(f"method {method} needs the anchor's maximum score")
         xt, xv = read_neat_scores(x_path, max_x, max_anchor, internal)
         yt, yv = read_neat_scores(y_path, max_y, max_anchor, internal)
         data = NeatData.from_scores(xt, xv, yt, yv, max_x, max_y, max_anchor, internal=internal)
-        return NEAT_METHODS[method](data, w1)
+
+        def run_neat(d):
+            return NEAT_METHODS[method](smooth_neat(d, spec), w1)
+
+        result = run_neat(data)
+        if bootstrap > 0:
+            result = replace(result, se=bootstrap_se_neat(run_neat, data, n_boot=bootstrap, rng=rng))
+        return result
     known = ", ".join(list(RANDOM_GROUPS_METHODS) + list(NEAT_METHODS) + ["irt_true_score", "irt_observed_score"])
     raise InputError(f"unknown equating method {method!r}; choose one of {known}")
 
@@ -98,7 +123,8 @@ class EquatingJob:
 
 def equate(bank, method: str, *, x_path=None, y_path=None, max_x: int | None = None, max_y: int | None = None,
            max_anchor: int | None = None, internal_anchor: bool = True, w1: float = 0.5,
-           form_x: str | None = None, form_y: str | None = None, params_x=None, params_y=None) -> EquatingJob:
+           form_x: str | None = None, form_y: str | None = None, params_x=None, params_y=None,
+           smoothing: str | None = None, bootstrap: int = 0, seed: int = 1) -> EquatingJob:
     """Equate form X to form Y's scale. IRT methods (``IRT_EQUATING_METHODS``) take each form's parameters
     from the bank (form_x/form_y) or files (params_x/params_y); the classical methods read score files
     (``equate_files``: random groups or NEAT, K&B 2014 conventions)."""
@@ -112,7 +138,8 @@ def equate(bank, method: str, *, x_path=None, y_path=None, max_x: int | None = N
                    if v is None]
         if missing:
             raise InputError(f"Method {method} needs {', '.join(missing)}.")
-        result = equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1, internal=internal_anchor)
+        result = equate_files(method, x_path, y_path, max_x, max_y, max_anchor, w1, internal=internal_anchor,
+                              smoothing=smoothing, bootstrap=bootstrap, seed=seed)
     return EquatingJob(result, result.to_frame())
 
 

@@ -1,0 +1,301 @@
+"""Conditional maximum likelihood (CML) estimation of the dichotomous Rasch model.
+
+Under the Rasch model P(x_ij = 1 | θ_i) = exp(θ_i − b_j) / (1 + exp(θ_i − b_j)) the raw score r_i is
+sufficient for θ_i, so conditioning on it removes θ (Andersen 1972; Fischer & Molenaar 1995, ch. 3):
+
+    P(x_i | r_i) = Π_j ε_j^{x_ij} / γ_{r_i}(ε),      ε_j = exp(−b_j),
+
+with γ_r the elementary symmetric function (ESF) of order r of the ε of the items person i answered. The
+conditional log-likelihood of the sample is
+
+    log L_C(b) = −Σ_j s_j b_j − Σ_i log γ_{r_i}(ε),        s_j = Σ_i x_ij,
+
+and persons with a zero or perfect score (r_i = 0 or all answered items right) contribute nothing to it.
+Its gradient is ∂ log L_C / ∂b_j = −s_j + Σ_i π_{j|r_i}, π_{j|r} = ε_j γ_{r−1}^{(j)} / γ_r (the probability
+of a right answer to item j given the score r; γ^{(j)} leaves item j out), and its negative Hessian, the
+conditional information, is Σ_i Cov(x_i | r_i): π_{j|r}(1 − π_{j|r}) on the diagonal and
+ε_j ε_k γ_{r−2}^{(j,k)} / γ_r − π_{j|r} π_{k|r} off it (Fischer & Molenaar 1995, eqs. 3.12–3.16).
+
+ESFs are computed by the summation algorithm (Fischer & Molenaar 1995, sec. 3.3; Verhelst, Glas & van der
+Sluis 1984): adding the items one at a time, γ_r ← γ_r + ε_j γ_{r−1}. The ESFs leaving one (or two) items out
+come from the same recursion run over every item but those. All arrays are rescaled by a common factor after
+each item so that nothing overflows; the ratios above are unchanged and log γ carries the factors back.
+Missing responses (NaN, not presented) are handled as eRm does: the ESFs of each person run over the items
+that person answered (an unanswered item gets ε = 0, which removes it from every ESF exactly).
+
+The scale is fixed by Σ_j b_j = 0 (eRm's ``sum0 = TRUE``). The estimates maximize log L_C by BFGS on the k − 1
+free parameters with the analytic gradient and are polished by Newton steps on the conditional information;
+their covariance is W (Wᵀ I W)⁻¹ Wᵀ with b = W η, W = [I; −1ᵀ] (so every item, the last too, has an SE).
+
+Person θ by raw score (``theta_by_score``): the maximum-likelihood θ of a person who answered every item
+solves Σ_j P_j(θ) = r, given the CML difficulties (Fischer & Molenaar 1995, ch. 3, the "two-step" person
+estimates eRm's ``person.parameter`` reports), SE 1/√I(θ). Zero and perfect scores have no finite ML θ: they are
+held at the scoring bounds ``scoring.THETA_BOUNDS`` (−4, +4) and marked ``bounded``, as ``scoring.mle`` does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from certbank_core.errors import EstimationError, InputError, Problem
+
+THETA_BOUNDS = (-4.0, 4.0)   # the same bounds as psychometrics.irt.scoring.THETA_BOUNDS
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Elementary symmetric functions by the summation algorithm
+
+def esf(eps: np.ndarray, order: int = 0):
+    """Elementary symmetric functions of ``eps`` (n_groups, k) by the summation algorithm.
+
+    Returns (gamma, log_scale, gamma1[, gamma2]):
+      gamma (n_groups, k + 1): γ_r for r = 0..k, divided by exp(log_scale);
+      gamma1 (n_groups, k, k + 1) when order ≥ 1: γ_r^{(j)} (item j left out), same scale;
+      gamma2 (n_groups, k, k, k + 1) when order ≥ 2: γ_r^{(j,l)} (items j and l left out), same scale;
+      log_scale (n_groups,).
+    Fischer & Molenaar (1995), sec. 3.3: γ_r(ε_1..ε_j) = γ_r(ε_1..ε_{j−1}) + ε_j γ_{r−1}(ε_1..ε_{j−1}).
+    """
+    eps = np.atleast_2d(np.asarray(eps, dtype=float))
+    g, k = eps.shape
+    gamma = np.zeros((g, k + 1))
+    gamma[:, 0] = 1.0
+    log_scale = np.zeros(g)
+    gamma1 = np.zeros((g, k, k + 1)) if order >= 1 else None
+    if gamma1 is not None:
+        gamma1[:, :, 0] = 1.0
+    gamma2 = np.zeros((g, k, k, k + 1)) if order >= 2 else None
+    if gamma2 is not None:
+        gamma2[..., 0] = 1.0
+    idx = np.arange(k)
+    for j in range(k):
+        e = eps[:, j]
+        gamma[:, 1:] = gamma[:, 1:] + e[:, None] * gamma[:, :-1]
+        if gamma1 is not None:
+            keep = idx != j                                   # every "leave-one-out" set but item j's own
+            upd = gamma1[:, keep, 1:] + e[:, None, None] * gamma1[:, keep, :-1]
+            gamma1[:, keep, 1:] = upd
+        if gamma2 is not None:
+            keep2 = (idx[:, None] != j) & (idx[None, :] != j)
+            sub = gamma2[:, keep2, :]
+            sub[:, :, 1:] = sub[:, :, 1:] + e[:, None, None] * sub[:, :, :-1]
+            gamma2[:, keep2, :] = sub
+        top = gamma.max(axis=1)
+        log_scale += np.log(top)
+        gamma /= top[:, None]
+        if gamma1 is not None:
+            gamma1 /= top[:, None, None]
+        if gamma2 is not None:
+            gamma2 /= top[:, None, None, None]
+    out = [gamma, log_scale]
+    if gamma1 is not None:
+        out.append(gamma1)
+    if gamma2 is not None:
+        out.append(gamma2)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The data: persons grouped by (answered items, raw score)
+
+@dataclass(frozen=True)
+class _Groups:
+    masks: np.ndarray      # (n_patterns, k) 1 where the pattern's items were answered
+    counts: np.ndarray     # (n_patterns, k + 1) persons with each raw score (extremes removed)
+    s: np.ndarray          # (k,) right answers per item among the persons used
+    n_used: int
+    n_extreme: int
+
+
+def _groups(x: np.ndarray) -> _Groups:
+    answered = ~np.isnan(x)
+    right = np.where(answered, x, 0.0)
+    r = right.sum(axis=1).astype(int)
+    n_ans = answered.sum(axis=1)
+    use = (r > 0) & (r < n_ans)
+    masks, inverse = np.unique(answered[use].astype(np.int8), axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()
+    k = x.shape[1]
+    counts = np.zeros((masks.shape[0], k + 1))
+    np.add.at(counts, (inverse, r[use]), 1.0)
+    return _Groups(masks.astype(float), counts, right[use].sum(axis=0), int(use.sum()), int((~use).sum()))
+
+
+def _log_lik_and_grad(b: np.ndarray, grp: _Groups):
+    """log L_C(b) and its gradient in b (k,)."""
+    eps = np.exp(-b)[None, :] * grp.masks
+    gamma, log_scale, gamma1 = esf(eps, order=1)
+    with np.errstate(divide="ignore"):
+        log_gamma = np.log(gamma) + log_scale[:, None]
+    used = grp.counts > 0
+    ll = -grp.s @ b - np.sum(grp.counts * np.where(used, log_gamma, 0.0))
+    # π_{j|r} = ε_j γ_{r−1}^{(j)} / γ_r for r ≥ 1
+    pi = eps[:, :, None] * gamma1[:, :, :-1] / np.where(gamma[:, None, 1:] > 0, gamma[:, None, 1:], 1.0)
+    expected = np.einsum("gr,gjr->j", grp.counts[:, 1:], pi)
+    return ll, -grp.s + expected
+
+
+def _information(b: np.ndarray, grp: _Groups) -> np.ndarray:
+    """Conditional information Σ_i Cov(x_i | r_i), (k, k); one pattern of answered items at a time (the
+    second-order ESFs are (k, k, k + 1) per pattern)."""
+    total = np.zeros((b.size, b.size))
+    for g in range(grp.masks.shape[0]):
+        total += _information_one(b, grp.masks[g:g + 1], grp.counts[g:g + 1])
+    return total
+
+
+def _information_one(b: np.ndarray, masks: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    eps = np.exp(-b)[None, :] * masks
+    gamma, _, gamma1, gamma2 = esf(eps, order=2)
+    k = b.size
+    denom = np.where(gamma[:, 1:] > 0, gamma[:, 1:], 1.0)                 # γ_r, r = 1..k
+    pi = eps[:, :, None] * gamma1[:, :, :-1] / denom[:, None, :]        # (g, k, r=1..k)
+    # π_{jl|r} = ε_j ε_l γ_{r−2}^{(j,l)} / γ_r, r = 2..k (zero at r = 1)
+    pij = np.zeros((eps.shape[0], k, k, k))
+    pij[..., 1:] = (eps[:, :, None, None] * eps[:, None, :, None] * gamma2[..., :-2]
+                    / denom[:, None, None, 1:])
+    idx = np.arange(k)
+    pij[:, idx, idx, :] = pi                                            # E[x_j² | r] = π_{j|r}
+    cov = pij - pi[:, :, None, :] * pi[:, None, :, :]
+    return np.einsum("gr,gjlr->jl", counts[:, 1:], cov)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The result
+
+@dataclass(frozen=True)
+class CMLCalibration:
+    """CML Rasch difficulties (Σ b = 0) with SEs from the conditional information. Arrays (n_items,)."""
+
+    item_ids: tuple[str, ...]
+    b: np.ndarray
+    se_b: np.ndarray
+    covariance: np.ndarray            # (n_items, n_items)
+    conditional_log_likelihood: float
+    n_persons: int                    # all rows given
+    n_used: int                       # rows with a score neither zero nor perfect
+    n_parameters: int                 # n_items − 1
+    iterations: int
+    converged: bool
+    gradient_norm: float
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"item_id": list(self.item_ids), "b": self.b, "se_b": self.se_b})
+
+    def summary(self) -> dict:
+        return {"method": "cml", "conditional_log_likelihood": self.conditional_log_likelihood,
+                "n_parameters": self.n_parameters, "n_persons": self.n_persons, "n_used": self.n_used,
+                "n_extreme": self.n_persons - self.n_used, "iterations": self.iterations,
+                "converged": self.converged, "normalization": "sum of b = 0"}
+
+
+def _design(k: int) -> np.ndarray:
+    """b = W η with Σ b = 0: W = [I_{k−1}; −1ᵀ]."""
+    return np.vstack([np.eye(k - 1), -np.ones((1, k - 1))])
+
+
+def calibrate_cml(responses, *, item_ids=None, tol: float = 1e-8, max_iter: int = 500) -> CMLCalibration:
+    """Rasch difficulties by conditional maximum likelihood (Andersen 1972; Fischer & Molenaar 1995).
+
+    responses: (n_persons, n_items) of 1/0/NaN (NaN: not presented). Items every used person got right (or
+    wrong) have no finite CML estimate: an ``EstimationError`` names them.
+    """
+    x = np.asarray(responses, dtype=float)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise InputError(Problem("CML needs a (persons × items) matrix with at least 2 items"))
+    bad = ~np.isnan(x) & (x != 0) & (x != 1)
+    if bad.any():
+        raise InputError(Problem("CML takes dichotomous responses: 1, 0 or missing"))
+    k = x.shape[1]
+    ids = tuple(item_ids) if item_ids is not None else tuple(f"item{j + 1}" for j in range(k))
+    grp = _groups(x)
+    if grp.n_used == 0:
+        raise EstimationError(Problem("no candidate has a score between zero and perfect: CML has no data"))
+    n_seen = grp.masks.T @ grp.counts.sum(axis=1)
+    degenerate = [ids[j] for j in range(k) if grp.s[j] == 0 or grp.s[j] == n_seen[j]]
+    if degenerate:
+        raise EstimationError(Problem(
+            "no finite CML difficulty for item(s) " + ", ".join(degenerate)
+            + ": among candidates with a score neither zero nor perfect, all answered them right or all wrong"))
+    W = _design(k)
+    p = np.clip(grp.s / np.maximum(n_seen, 1), 1e-3, 1 - 1e-3)
+    b0 = -np.log(p / (1 - p))
+    eta0 = (b0 - b0.mean())[:-1]
+
+    def fun(eta):
+        ll, g = _log_lik_and_grad(W @ eta, grp)
+        return -ll, -(W.T @ g)
+
+    res = optimize.minimize(fun, eta0, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": max_iter})
+    eta = res.x
+    iterations = int(res.nit)
+    newton_done = False
+    for _ in range(20):                                  # Newton polish on the conditional information
+        _, g = _log_lik_and_grad(W @ eta, grp)
+        info = W.T @ _information(W @ eta, grp) @ W
+        step = np.linalg.solve(info, W.T @ g)
+        eta = eta + step
+        iterations += 1
+        if np.max(np.abs(step)) < tol:
+            newton_done = True
+            break
+    b = W @ eta
+    ll, g = _log_lik_and_grad(b, grp)
+    info = W.T @ _information(b, grp) @ W
+    cov_eta = np.linalg.inv(info)
+    cov = W @ cov_eta @ W.T
+    grad_norm = float(np.max(np.abs(W.T @ g)))
+    return CMLCalibration(ids, b, np.sqrt(np.diag(cov)), cov, float(ll), x.shape[0], grp.n_used, k - 1,
+                          iterations, bool(newton_done and grad_norm < 1e-6 * grp.n_used),
+                          grad_norm)
+
+
+def conditional_log_likelihood(responses, b) -> float:
+    """log L_C(b) of the data at given difficulties (persons with extreme scores contribute 0)."""
+    return float(_log_lik_and_grad(np.asarray(b, dtype=float), _groups(np.asarray(responses, dtype=float)))[0])
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Person parameters by raw score
+
+@dataclass(frozen=True)
+class ScoreTable:
+    """ML θ for each raw score 0..n_items given the difficulties (a person who answered every item)."""
+
+    raw_score: np.ndarray
+    theta: np.ndarray
+    se: np.ndarray
+    bounded: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"raw_score": self.raw_score, "theta": self.theta, "se": self.se,
+                             "bounded": self.bounded})
+
+
+def theta_by_score(b, *, bounds: tuple[float, float] = THETA_BOUNDS, iterations: int = 100) -> ScoreTable:
+    """ML θ for each raw score r of a complete response vector: the root of Σ_j P_j(θ) = r, SE 1/√I(θ)
+    (Fischer & Molenaar 1995, ch. 3; Lord 1980, eq. 4-5). r = 0 and r = n_items have no finite root: θ is held
+    at ``bounds`` and ``bounded`` is True. Newton steps from θ = log(r / (n − r)) + mean(b), safeguarded by
+    halving (the score function is monotone, so the root is unique)."""
+    b = np.asarray(b, dtype=float)
+    k = b.size
+    r = np.arange(k + 1, dtype=float)
+    inner = r[1:-1]
+    theta = np.log(inner / (k - inner)) + b.mean()
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(theta[:, None] - b[None, :])))
+        f = p.sum(axis=1) - inner
+        info = (p * (1 - p)).sum(axis=1)
+        step = np.clip(f / info, -1.0, 1.0)
+        theta = theta - step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    p = 1.0 / (1.0 + np.exp(-(theta[:, None] - b[None, :])))
+    se_inner = 1.0 / np.sqrt((p * (1 - p)).sum(axis=1))
+    th = np.concatenate([[bounds[0]], theta, [bounds[1]]])
+    se = np.concatenate([[np.nan], se_inner, [np.nan]])
+    bounded = np.zeros(k + 1, dtype=bool)
+    bounded[[0, -1]] = True
+    return ScoreTable(r.astype(int), th, se, bounded)
