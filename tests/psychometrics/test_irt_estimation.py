@@ -260,9 +260,11 @@ def test_any_data_gives_finite_estimates_or_one_clear_error(seed, missing, model
         return
     for values in (cal.a, cal.b):
         assert np.all(np.isfinite(values))
-    # an SE is a number, or the item is named in a warning (a slope without a finite maximum has none)
+    # an SE is a number, or a warning says why not: the item is named (a slope without a finite maximum), or
+    # the whole information matrix is singular (e.g. 20 candidates whose latent SD collapses)
+    none_at_all = any("standard errors are not available" in w for w in cal.warnings)
     for item, se in zip(cal.item_ids, cal.se_b):
-        assert np.isfinite(se) or any(item in w and "no standard errors" in w for w in cal.warnings)
+        assert np.isfinite(se) or none_at_all or any(item in w and "no standard errors" in w for w in cal.warnings)
     assert np.isfinite(cal.log_likelihood) and (cal.converged or cal.warnings)
 
 
