@@ -810,15 +810,20 @@ def forms_publish(obj: Context, form_id: str):
 
 @forms.command("export")
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti", "booklet"]), default="csv",
+              show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace an existing xlsx file.")
-@click.option("--lang", default="en", show_default=True, help="With --format qti: the language of the package.")
+@click.option("--lang", default="en", show_default=True,
+              help="With --format qti or booklet: the language of the package or booklet.")
+@click.option("--settings", "settings_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="With --format booklet: program settings naming the program (default: the sample's).")
 @pass_context
-def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str):
+def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str, settings_file):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
     (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key),
-    or as a QTI 2.1 content package (qti: --out FORM.zip, one language)."""
+    as a QTI 2.1 content package (qti: --out FORM.zip, one language), or as the candidate booklet of one
+    language without the key (booklet: --out FILE.xlsx)."""
     from workflows.assembly import export_form
 
     if fmt == "qti":
@@ -828,6 +833,12 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: s
             raise click.UsageError("--format qti needs --out FORM.zip")
         with obj.open_bank() as bank:
             click.echo(export_form_qti(bank, form_id, lang, out))
+        return
+    if fmt == "booklet":
+        from workflows.booklets import write_booklet
+
+        with obj.bank_on_demand() as bank:
+            click.echo(write_booklet(bank, form_id, lang, out, force=force, settings_file=settings_file))
         return
     if fmt == "xlsx":
         from workflows.bundles import write_form_workbook
