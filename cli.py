@@ -45,6 +45,7 @@ class Context:
         self.user = user
         self.banks: list = []
         self.started = time.perf_counter()
+        self._watched: dict = {}
 
     def step(self, message: str) -> None:
         """A progress line on stderr for a step that takes a while (stdout keeps the result)."""
@@ -65,9 +66,26 @@ class Context:
         """What the banks this command opened committed (audit actions and counts), for an interrupt."""
         return "; ".join(bank.committed_summary() for bank in self.banks if bank.committed_summary())
 
+    def watch(self, *paths) -> None:
+        """Outputs this command may write (each whole, by a rename): an interrupt names the ones it wrote."""
+        self._watched.update({Path(p): _stamp(p) for p in paths if p is not None})
+
+    def written(self) -> list[str]:
+        """The watched outputs that were written (created or replaced) since ``watch``."""
+        return [str(p) for p, before in self._watched.items() if p.exists() and _stamp(p) != before]
+
     def bank_on_demand(self) -> "BankOnDemand":
         """The bank, opened only if a library job uses it (see ``BankOnDemand``)."""
         return BankOnDemand(self)
+
+
+def _stamp(path):
+    """What tells a replaced file from the old one: inode and modification time (None when missing)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -94,8 +112,10 @@ class CertbankGroup(click.Group):
             ctx.exit(2)
         except KeyboardInterrupt:
             changes = ctx.obj.committed() if isinstance(ctx.obj, Context) else ""
-            click.echo("\nInterrupted. " + (f"The bank was changed before the interrupt and keeps it: {changes}."
-                                            if changes else "Nothing was changed."), err=True)
+            files = ctx.obj.written() if isinstance(ctx.obj, Context) else []
+            said = ([f"The bank was changed before the interrupt and keeps it: {changes}."] if changes else []) + \
+                ([f"Written whole before the interrupt: {', '.join(files)}."] if files else [])
+            click.echo("\nInterrupted. " + (" ".join(said) or "Nothing was changed."), err=True)
             ctx.exit(130)
 
 
@@ -525,6 +545,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
     limits = parse_thresholds(thresholds)
+    obj.watch(outdir, report_path)
     obj.step(f"Reading and analysing {responses.name} ...")
     if form_id:
         with obj.open_bank() as bank:
