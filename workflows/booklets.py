@@ -54,9 +54,9 @@ def booklet_language_problems(form, versions: dict, lang: str) -> str | None:
         return (f"Form {form.form_id} cannot be printed in {_language_name(lang)}: {len(missing)} of its "
                 f"{len(order)} items have no {_language_name(lang)} text ({_named(missing)}); add the translation "
                 "as a new version on a new form, or print another language.")
-    draft = [f"{fi.item_id} at position {fi.position} ({TranslationStatus(versions[fi.item_id].text(lang).translation_status).value})"
-             for fi in order
-             if TranslationStatus(versions[fi.item_id].text(lang).translation_status) != TranslationStatus.REVIEWED]
+    statuses = {fi.item_id: TranslationStatus(versions[fi.item_id].text(lang).translation_status) for fi in order}
+    draft = [f"{fi.item_id} at position {fi.position} ({statuses[fi.item_id].value})" for fi in order
+             if statuses[fi.item_id] != TranslationStatus.REVIEWED]
     if draft:
         return (f"Form {form.form_id} cannot be printed in {_language_name(lang)}: the {_language_name(lang)} text "
                 f"of {len(draft)} of its {len(order)} items is not reviewed ({_named(draft)}), and a candidate "
