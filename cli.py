@@ -45,6 +45,7 @@ class Context:
         self.user = user
         self.banks: list = []
         self.started = time.perf_counter()
+        self._watched: dict = {}
 
     def step(self, message: str) -> None:
         """A progress line on stderr for a step that takes a while (stdout keeps the result)."""
@@ -65,9 +66,26 @@ class Context:
         """What the banks this command opened committed (audit actions and counts), for an interrupt."""
         return "; ".join(bank.committed_summary() for bank in self.banks if bank.committed_summary())
 
+    def watch(self, *paths) -> None:
+        """Outputs this command may write (each whole, by a rename): an interrupt names the ones it wrote."""
+        self._watched.update({Path(p): _stamp(p) for p in paths if p is not None})
+
+    def written(self) -> list[str]:
+        """The watched outputs that were written (created or replaced) since ``watch``."""
+        return [str(p) for p, before in self._watched.items() if p.exists() and _stamp(p) != before]
+
     def bank_on_demand(self) -> "BankOnDemand":
         """The bank, opened only if a library job uses it (see ``BankOnDemand``)."""
         return BankOnDemand(self)
+
+
+def _stamp(path):
+    """What tells a replaced file from the old one: inode and modification time (None when missing)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -94,8 +112,10 @@ class CertbankGroup(click.Group):
             ctx.exit(2)
         except KeyboardInterrupt:
             changes = ctx.obj.committed() if isinstance(ctx.obj, Context) else ""
-            click.echo("\nInterrupted. " + (f"The bank was changed before the interrupt and keeps it: {changes}."
-                                            if changes else "Nothing was changed."), err=True)
+            files = ctx.obj.written() if isinstance(ctx.obj, Context) else []
+            said = ([f"The bank was changed before the interrupt and keeps it: {changes}."] if changes else []) + \
+                ([f"Written whole before the interrupt: {', '.join(files)}."] if files else [])
+            click.echo("\nInterrupted. " + (" ".join(said) or "Nothing was changed."), err=True)
             ctx.exit(130)
 
 
@@ -525,6 +545,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
     if save_to_bank and not form_id:
         raise InputError("--save-to-bank needs --form (statistics are saved against the form's item versions).")
     limits = parse_thresholds(thresholds)
+    obj.watch(outdir, report_path)
     obj.step(f"Reading and analysing {responses.name} ...")
     if form_id:
         with obj.open_bank() as bank:
@@ -810,15 +831,20 @@ def forms_publish(obj: Context, form_id: str):
 
 @forms.command("export")
 @click.argument("form_id")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx", "qti", "booklet"]), default="csv",
+              show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Output file (default: stdout).")
 @click.option("--force", is_flag=True, help="Replace an existing xlsx file.")
-@click.option("--lang", default="en", show_default=True, help="With --format qti: the language of the package.")
+@click.option("--lang", default="en", show_default=True,
+              help="With --format qti or booklet: the language of the package or booklet.")
+@click.option("--settings", "settings_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="With --format booklet: program settings naming the program (default: the sample's).")
 @pass_context
-def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str):
+def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: str, settings_file):
     """Export a form map (position, item, version, competency, key, statistics) as csv, json or xlsx
     (xlsx: the form workbook with conformance, TIF/TCC, key distribution, booklets and the answer key),
-    or as a QTI 2.1 content package (qti: --out FORM.zip, one language)."""
+    as a QTI 2.1 content package (qti: --out FORM.zip, one language), or as the candidate booklet of one
+    language without the key (booklet: --out FILE.xlsx)."""
     from workflows.assembly import export_form
 
     if fmt == "qti":
@@ -828,6 +854,12 @@ def forms_export(obj: Context, form_id: str, fmt: str, out, force: bool, lang: s
             raise click.UsageError("--format qti needs --out FORM.zip")
         with obj.open_bank() as bank:
             click.echo(export_form_qti(bank, form_id, lang, out))
+        return
+    if fmt == "booklet":
+        from workflows.booklets import write_booklet
+
+        with obj.bank_on_demand() as bank:
+            click.echo(write_booklet(bank, form_id, lang, out, force=force, settings_file=settings_file))
         return
     if fmt == "xlsx":
         from workflows.bundles import write_form_workbook

@@ -73,19 +73,26 @@ def _connect_read_only(path: str) -> sqlite3.Connection:
 
 @contextmanager
 def _no_interrupt():
-    """Hold SIGINT (Ctrl-C) back while the block runs; it is delivered right after. Only the main thread of
-    a POSIX process can do this; elsewhere the block runs as it is."""
+    """Hold SIGINT (Ctrl-C) back while the block runs; it is delivered right after. The Python handler is
+    swapped, not the signal mask: the kernel may hand a process's SIGINT to any thread (numpy's BLAS threads
+    among them), and only the handler, which always runs in the main thread, sees every one. Outside the main
+    thread the block runs as it is."""
     import signal
     import threading
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        signal.signal(signal.SIGINT, old)
+        if caught and callable(old):
+            old(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt here
+        elif caught and old == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _json(value) -> str | None:

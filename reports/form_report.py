@@ -13,9 +13,9 @@ import pandas as pd
 from openpyxl.styles import Font
 
 from reports import charts
+from reports.booklet_report import write_questions
 from reports import workbook as wbk
 
-OPTION_LABELS = "ABCDEF"
 
 
 @dataclass(frozen=True)
@@ -36,20 +36,12 @@ class FormReport:
     settings: Mapping[str, object] = field(default_factory=dict)
 
 
-#: Booklet text column width (characters): with the position column it fills a portrait page at 100%.
-BOOKLET_WIDTH = 84
 #: Column headings for readers.
 HEADERS = {"position": "Position", "item_id": "Item", "version": "Version", "pretest": "Pretest?", "area": "Area",
            "primary_competency": "Competency", "cognitive_level": "Cognitive level", "key": "Key",
            "p_value": "P (difficulty)", "point_biserial": "Discrimination (r)", "a": "a", "b": "b", "c": "c",
            "rule": "Rule", "kind": "Kind", "form": "Form", "required": "Required", "actual": "Actual",
            "ok": "Met?", "binding": "Binding", "message": "What was checked", "count": "Items"}
-
-
-def _fit_height(ws, row: int, text) -> None:
-    lines = wbk.wrapped_lines(text, BOOKLET_WIDTH * 1.15)  # proportional type: about 1.2 letters per unit
-    if lines > 1:
-        ws.row_dimensions[row].height = wbk.LINE_HEIGHT * lines
 
 
 def build_form_workbook(report: FormReport, path: str | Path, force: bool = False) -> Path:
@@ -114,24 +106,7 @@ def build_form_workbook(report: FormReport, path: str | Path, force: bool = Fals
         bs = wb.create_sheet(f"Booklet {lang}")
         name = wbk.LANGUAGE_NAMES.get(lang, lang)
         r = wbk.write_title(bs, f"{report.title}: {name} booklet", "Candidate booklet text (no answers shown)")
-        bs.column_dimensions["A"].width = 6
-        bs.column_dimensions["B"].width = BOOKLET_WIDTH
-        for rec in booklet.itertuples(index=False):
-            rec = rec._asdict()
-            wbk.write_cell(bs, r, 1, rec["position"]).alignment = wbk.WRAP
-            stem = wbk.write_cell(bs, r, 2, rec["stem"])
-            stem.alignment = wbk.WRAP
-            stem.font = Font(bold=True)
-            _fit_height(bs, r, rec["stem"])
-            r += 1
-            for label in OPTION_LABELS:
-                text = rec.get(f"option_{label.lower()}")
-                if text is None or text == "" or (isinstance(text, float) and text != text):
-                    continue
-                wbk.write_cell(bs, r, 2, f"{label}. {text}").alignment = wbk.WRAP
-                _fit_height(bs, r, f"{label}. {text}")
-                r += 1
-            r += 1
+        write_questions(bs, booklet, r)
         wbk.print_fit(bs, orientation="portrait", repeat_cols=None)
 
     ks = wb.create_sheet("ANSWER KEY - SECURE")
