@@ -200,12 +200,25 @@ def staging(folder: Path, name: str):
     return lambda: any(p.name.startswith(f".{name}.") for p in folder.iterdir())
 
 
-#: "analysing" starts at 0.8 s: well after Python and click have started (about 0.2 s), well before the
-#: workbook (about 2.5 s), so a Ctrl-C there lands in the command, not in the interpreter's own start.
-ANALYZE_POINTS = {"analysing": lambda folder, rng: ((lambda: True), rng.uniform(0.8, 1.5)),
-                  "workbook": lambda folder, rng: (staging(folder, "ia.xlsx"), rng.uniform(0.0, 0.3)),
-                  "files": lambda folder, rng: (staging(folder, "out"), rng.uniform(0.0, 0.02)),
-                  "moved": lambda folder, rng: ((lambda: (folder / "out").exists()), 0.0)}
+def running_command(proc: subprocess.Popen):
+    """True once the command itself runs: its lazy imports (pandas) are mapped into the process. A fixed delay
+    is not enough on a loaded machine, where the interpreter's own start can take longer than a second and a
+    Ctrl-C there is not the command's to handle."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+
+    def check() -> bool:
+        try:
+            return "pandas" in maps.read_text()
+        except OSError:
+            return False
+    return check if Path("/proc/self/maps").exists() else (lambda: True)
+
+
+#: "analysing": 0–0.3 s after the command has started running, well before the workbook (about 2.5 s).
+ANALYZE_POINTS = {"analysing": lambda folder, rng, proc: (running_command(proc), rng.uniform(0.0, 0.3)),
+                  "workbook": lambda folder, rng, proc: (staging(folder, "ia.xlsx"), rng.uniform(0.0, 0.3)),
+                  "files": lambda folder, rng, proc: (staging(folder, "out"), rng.uniform(0.0, 0.02)),
+                  "moved": lambda folder, rng, proc: ((lambda: (folder / "out").exists()), 0.0)}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
@@ -214,8 +227,9 @@ def test_analyze_report_stopped_leaves_complete_outputs_or_none(responses, tmp_p
     folder = tmp_path / "job"
     folder.mkdir()
     (folder / "r.csv").write_bytes(responses.read_bytes())
-    condition, delay = ANALYZE_POINTS[point](folder, random.Random(f"{sig}-{point}-{os.getpid()}"))
-    code, out = stop(start(folder, "analyze", "r.csv", "--out", "out", "--report", "ia.xlsx"), sig, condition, delay)
+    proc = start(folder, "analyze", "r.csv", "--out", "out", "--report", "ia.xlsx")
+    condition, delay = ANALYZE_POINTS[point](folder, random.Random(f"{sig}-{point}-{os.getpid()}"), proc)
+    code, out = stop(proc, sig, condition, delay)
     state = check_outputs(folder)
     if point == "moved":
         assert state in ("out only", "both")
