@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from certbank_core.errors import InputError, Problem
 
@@ -184,7 +183,9 @@ def m2(responses, calibration) -> LimitedInformationFit:
     stat = float(n * (resid @ gi_r - proj @ np.linalg.solve(middle, proj)))
     df = int(pi.size - np.linalg.matrix_rank(delta))
     rmsea = float(np.sqrt(max(stat - df, 0.0) / (n * df))) if df > 0 else float("nan")
-    pval = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+    from scipy.special import chdtrc  # the χ² upper tail without importing scipy.stats (0.6 s)
+
+    pval = float(chdtrc(df, stat)) if df > 0 else float("nan")
     # SRMSR over the pairs
     uni_obs, uni_pi = obs[:k], pi[:k]
     pair_obs, pair_pi = obs[k:], pi[k:]
