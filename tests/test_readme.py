@@ -71,8 +71,9 @@ def environment(folder: Path) -> dict:
     bindir = folder.parent / (folder.name + "-bin")
     bindir.mkdir(exist_ok=True)
     script = bindir / "certbank"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import sys; from cli import main; '
-                      f'sys.argv[0] = \'certbank\'; sys.exit(main())" "$@"\n', encoding="utf-8")
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import sys; sys.path.insert(0, \'{ROOT}\'); '
+                      f'from cli import main; sys.argv[0] = \'certbank\'; sys.exit(main())" "$@"\n',
+                      encoding="utf-8")
     script.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBANK_")}
     env["PATH"] = f"{bindir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
