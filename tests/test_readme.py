@@ -112,6 +112,13 @@ def test_the_blocks_are_found():
         "cat > a.csv <<'EOF'\nx,y\n# not a comment\nEOF", "echo hi"]
 
 
+def test_no_command_hides_in_an_untyped_block():
+    """A block of commands is a ```bash block, so the test below runs it; untyped blocks are program output."""
+    hidden = [code.splitlines()[0] for _, lang, code in blocks(README.read_text(encoding="utf-8"))
+              if lang == "" and any(line.lstrip().startswith("certbank ") for line in code.splitlines())]
+    assert hidden == []
+
+
 def test_every_readme_block_runs_as_written(tmp_path):
     folder = tmp_path / "newcomer"
     folder.mkdir()
