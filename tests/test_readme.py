@@ -1,5 +1,5 @@
-"""The README runs as written: every ```bash block after the two install lines, in document order, then-as-we-go
-every ```python block, all in one empty folder through a real shell and a `certbank` command on the PATH. The
+"""The README runs as written: every ```bash and ```python block after the two install lines, in document order,
+all in one empty folder through a real shell and a `certbank` command on the PATH. The
 session comes first and leaves the bank and files the later sections use; a section that needs another input
 makes it in its own block. A command that exits non-zero or prints a traceback fails the test, naming the
 section and the command."""
