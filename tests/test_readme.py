@@ -75,6 +75,9 @@ def environment(folder: Path) -> dict:
                       f'from cli import main; sys.argv[0] = \'certbank\'; sys.exit(main())" "$@"\n',
                       encoding="utf-8")
     script.chmod(0o755)
+    python = bindir / "python"   # the README's `python` is the one running the tests
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n', encoding="utf-8")
+    python.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CERTBANK_")}
     env["PATH"] = f"{bindir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
