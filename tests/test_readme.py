@@ -115,6 +115,18 @@ def test_the_blocks_are_found():
         "cat > a.csv <<'EOF'\nx,y\n# not a comment\nEOF", "echo hi"]
 
 
+def test_a_failing_command_or_a_traceback_fails_naming_section_and_command(tmp_path):
+    env = environment(tmp_path)
+    for lang, code, shown in (("bash", "echo fine\ncertbank forms show NOPE --bank none.db\n", "forms show NOPE"),
+                              ("python", "raise SystemExit(0) if False else print('Traceback (most')\n", "python")):
+        try:
+            run("Some section", lang, code, tmp_path, env)
+        except AssertionError as err:
+            assert 'README section "Some section"' in str(err) and shown in str(err)
+        else:
+            raise AssertionError(f"{lang} block should have failed")
+
+
 def test_no_command_hides_in_an_untyped_block():
     """A block of commands is a ```bash block, so the test below runs it; untyped blocks are program output."""
     hidden = [code.splitlines()[0] for _, lang, code in blocks(README.read_text(encoding="utf-8"))
