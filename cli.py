@@ -795,7 +795,9 @@ def forms_list(obj: Context, fmt: str):
     if fmt == "json":
         click.echo(frame.to_json(orient="records", indent=2))
     else:
-        click.echo(frame.to_string(index=False) if len(frame) else "No forms yet.")
+        # a form not yet published has no published_at: a blank cell, not "NaN" or "None"
+        shown = frame.astype(object).where(frame.notna(), "")
+        click.echo(shown.to_string(index=False) if len(frame) else "No forms yet.")
 
 
 @forms.command("show")

@@ -167,7 +167,9 @@ class AdministrationsMixin:
 
         Returns (administration, created). An existing one must be of ``form_id``, and its SHA-256 must equal
         ``responses_sha256`` or be empty (then the file is attached to it, audited); other ``fields``
-        (window_start, …) apply only when creating. Anything else is refused with one sentence, bank unchanged."""
+        (window_start, …) apply only when creating, except that attaching a file to an administration recorded
+        without counts also records the file's ``n_candidates`` and ``language_counts`` when given. Anything else
+        is refused with one sentence, bank unchanged."""
         with self.transaction():
             rows = self._q("SELECT 1 FROM administrations WHERE administration_id = ?", (administration_id,))
             if not rows:
@@ -189,9 +191,19 @@ class AdministrationsMixin:
                                  "administration is one file.")
             self._x("UPDATE administrations SET responses_sha256 = ? WHERE administration_id = ?",
                     (sha, administration_id))
-            self._audit("administration.attach", None, {"administration_id": administration_id,
-                                                        "responses_sha256": None},
-                        {"administration_id": administration_id, "responses_sha256": sha})
+            before = {"administration_id": administration_id, "responses_sha256": None}
+            after = {"administration_id": administration_id, "responses_sha256": sha}
+            n, counts = fields.get("n_candidates"), fields.get("language_counts")
+            if adm.n_candidates is None and not adm.language_counts and n is not None:
+                # recorded before its data arrived (`administrations add`): the file's counts fill the gap
+                checked = self._checked_administration(None, form_id, None, None, n, counts, None, "")
+                self._x("UPDATE administrations SET n_candidates = ?, language_counts = ? "
+                        "WHERE administration_id = ?",
+                        (checked.n_candidates, json.dumps(checked.language_counts, sort_keys=True),
+                         administration_id))
+                before.update(n_candidates=None, language_counts={})
+                after.update(n_candidates=checked.n_candidates, language_counts=checked.language_counts)
+            self._audit("administration.attach", None, before, after)
             return self.get_administration(administration_id), False
 
     # ---- statistics -------------------------------------------------------------------------------------

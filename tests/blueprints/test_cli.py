@@ -40,6 +40,10 @@ def test_check_assemble_list_show_export_publish(sample_bank, tmp_path):
     shown = run(sample_bank, "forms", "show", "PSS-2026-A")
     assert shown.exit_code == 0 and "130 items (10 pretest)" in shown.output
 
+    table = run(sample_bank, "forms", "list").output   # drafts have no published_at: a blank, never NaN/None
+    assert "PSS-2026-A" in table and "NaN" not in table and "None" not in table
+    assert mine["PSS-2026-A"]["published_at"] is None
+
     out = tmp_path / "a.json"
     exported = run(sample_bank, "forms", "export", "PSS-2026-A", "--format", "json", "--out", str(out))
     assert exported.exit_code == 0, exported.output

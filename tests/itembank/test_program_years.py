@@ -165,6 +165,15 @@ def test_ensure_administration_gets_or_creates(fbank):
     attached, created = fbank.ensure_administration("2026-B", "F1", SHA_B)
     assert not created and attached.responses_sha256 == SHA_B
     assert fbank.audit_log()[-1].action == "administration.attach"
+    assert attached.n_candidates is None   # no counts given: none invented
+    # … and the file's counts when it was recorded without them (`administrations add` before the data came)
+    fbank.add_administration("2026-D", "F1", window_start="2026-09-01")
+    sha_d = "d" * 64
+    filled, _ = fbank.ensure_administration("2026-D", "F1", sha_d, n_candidates=30,
+                                            language_counts={"en": 20, "es": 10}, window_start="2027-01-01")
+    assert (filled.n_candidates, filled.language_counts, filled.window_start) == (30, {"en": 20, "es": 10},
+                                                                                  "2026-09-01")
+    assert fbank.audit_log()[-1].after["n_candidates"] == 30
     # … but not a file that is already another administration's.
     fbank.add_administration("2026-C", "F1")
     with pytest.raises(InputError, match="already attached to administration '2026-A'"):
