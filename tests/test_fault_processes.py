@@ -133,7 +133,13 @@ POINTS = {"checking": lambda bank, rng: (wal_exists(bank), rng.uniform(0.0, 0.3)
           "anywhere": lambda bank, rng: ((lambda: True), rng.uniform(0.3, 2.5))}
 
 
-@pytest.mark.parametrize("point", list(POINTS))
+def default_and_slow(points, default):
+    """Every point runs with -m slow; the default run keeps ``default`` (the most telling), to hold the
+    suite's time budget while the same check stays in it."""
+    return [p if p in default else pytest.param(p, marks=pytest.mark.slow) for p in points]
+
+
+@pytest.mark.parametrize("point", default_and_slow(POINTS, ("writing", "committed")))
 def test_import_killed_leaves_all_or_none(import_files, tmp_path, point):
     bank = bank_copy(import_files, tmp_path)
     condition, delay = POINTS[point](bank, random.Random(f"kill-{point}-{os.getpid()}"))
@@ -147,7 +153,7 @@ def test_import_killed_leaves_all_or_none(import_files, tmp_path, point):
         assert held == SEED_ITEMS + N_ITEMS  # killed after the commit: everything
 
 
-@pytest.mark.parametrize("point", list(POINTS))
+@pytest.mark.parametrize("point", default_and_slow(POINTS, ("committed", "anywhere")))
 def test_import_interrupted_says_what_the_bank_kept(import_files, tmp_path, point):
     bank = bank_copy(import_files, tmp_path)
     rng = random.Random(f"int-{point}-{os.getpid()}")
@@ -222,7 +228,7 @@ ANALYZE_POINTS = {"analysing": lambda folder, rng, proc: (running_command(proc),
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-@pytest.mark.parametrize("point", list(ANALYZE_POINTS))
+@pytest.mark.parametrize("point", default_and_slow(ANALYZE_POINTS, ("workbook", "moved")))
 def test_analyze_report_stopped_leaves_complete_outputs_or_none(responses, tmp_path, sig, point):
     folder = tmp_path / "job"
     folder.mkdir()
