@@ -17,7 +17,7 @@ from workflows.tables import read_cells, read_columns
 #: beside candidate_id and a hundred group columns.
 MAX_RESPONSE_COLUMNS = 2_100
 #: The most cells (candidates × columns) of a response file, checked before anything is scored.
-MAX_RESPONSE_CELLS = 100_000_000
+MAX_RESPONSE_CELLS = 160_000_000
 
 
 def check_size(table, file: str) -> None:
