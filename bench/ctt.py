@@ -94,9 +94,9 @@ def interleaved_best(contenders: dict, repeat: int) -> dict:
 
 
 def fresh(rm: ResponseMatrix) -> ResponseMatrix:
-    """The same matrix without its cached option codes, so the timing includes building them."""
-    return ResponseMatrix(rm.person_ids, rm.item_ids, rm.scored, rm.raw, rm.omitted, rm.not_reached, rm.groups,
-                          rm.key, rm.options)
+    """The same matrix without anything it built on first use (the option codes are what it stores)."""
+    import dataclasses
+    return dataclasses.replace(rm)
 
 
 def plain_numpy(rm: ResponseMatrix, n_groups: int = 5):

@@ -123,7 +123,7 @@ def test_too_wide_response_file_is_refused_before_allocating(tmp_path, n_rows, n
     rows = [header] + [[f"C{i}", *(["1", "0"] * n_cols)[:n_cols]] for i in range(n_rows)]
     responses = write_csv(tmp_path / "wide.csv", rows)
     out = refused("analyze", responses, "--out", tmp_path / "out", outputs=[tmp_path / "out"])
-    assert f"wide.csv: the file has {n_cols + 1:,} columns; a response file may have at most 2,000" in out
+    assert f"wide.csv: the file has {n_cols + 1:,} columns; a response file may have at most 2,100" in out
 
 
 def test_too_many_cells_is_refused(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from certbank_core.errors import InputError, Problem
 from psychometrics.irt import scoring
-from psychometrics.responses import CANDIDATE_COLUMN
+from psychometrics.responses import CANDIDATE_COLUMN, ResponseMatrix
 from psychometrics.standards.area_bands import AreaBands, area_bands
 from psychometrics.standards.scaling import scale_from_dict, score_candidates
 from workflows.outputs import write_atomically, write_csv
@@ -24,7 +24,14 @@ from workflows.standards import load_standard
 def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap", person_ids=None,
                     prior: tuple[float, float] = (0.0, 1.0)) -> scoring.ThetaScores:
     """Score responses with parameters from ``read_params``; items are matched by id. ``prior`` (mean, SD)
-    is the latent distribution used by EAP and MAP."""
+    is the latent distribution used by EAP and MAP. ``scored``: 1/0/NaN floats, or a ResponseMatrix (EAP then
+    reads its int8 ``right`` and ``not_reached`` mask, one byte a cell, instead of the float matrix)."""
+    not_presented = None
+    if isinstance(scored, ResponseMatrix):
+        if method.lower() == "eap" and scored.values is None:
+            scored, not_presented = scored.right, scored.not_reached
+        else:
+            scored = scored.scored
     by_id = params.set_index("item_id")
     missing = [i for i in item_ids if i not in by_id.index]
     if missing:
@@ -32,6 +39,8 @@ def score_responses(scored, item_ids, params: pd.DataFrame, method: str = "eap",
         raise InputError(Problem(f"{len(missing)} item(s) in the responses have no parameters: {shown}"))
     rows = by_id.loc[list(item_ids)]
     options = {"prior_mean": prior[0], "prior_sd": prior[1]} if method.lower() in ("eap", "map") else {}
+    if not_presented is not None:
+        options["missing"] = not_presented
     return scoring.score(scored, rows["a"].to_numpy(float), rows["b"].to_numpy(float), rows["c"].to_numpy(float),
                          method=method, D=float(rows["D"].iloc[0]), person_ids=person_ids, **options)
 
@@ -133,7 +142,7 @@ def score_file(bank, responses, *, params_file=None, key_file=None, method: str 
         raise InputError("Give --params FILE, or --form ID (bank-scale parameters), with or without --standard.")
     matrix, _ = scored_matrix(None, responses, None, key_file)
     params = read_params(params_file)
-    result = score_responses(matrix.scored, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
+    result = score_responses(matrix, matrix.item_ids, params, method.lower(), person_ids=matrix.person_ids,
                              prior=read_latent(params_file))
     return ThetaRun(result, method)
 

@@ -176,7 +176,7 @@ def security_study(bank, responses, *, form_id: str | None = None, key_file=None
     codes = matrix.option_codes[:, cols]
     key_codes = matrix.key_codes[cols]
     # option codes count from A, so an item's options are the codes below its highest label's (0/1 data: two)
-    n_options = np.array([OPTION_LABELS.index(matrix.option_labels(i)[-1]) + 1 if matrix.raw is not None else 2
+    n_options = np.array([OPTION_LABELS.index(matrix.option_labels(i)[-1]) + 1 if matrix.has_labels else 2
                           for i in params.item_ids])
     p_correct = probability(theta.theta, params.a, params.b, params.c, params.D)
     sim = answer_similarity(codes, key_codes, n_options, p_correct, theta.theta, person_ids=ids,

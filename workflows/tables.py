@@ -20,6 +20,8 @@ from psychometrics.responses.cells import Columns, Problems
 
 #: Bytes per block when ``cell_ends`` scans a CSV file for separators.
 BYTES_PER_BLOCK = 1 << 20
+#: Lines per block when ``plain_csv_columns`` finds the cells of a CSV file's body.
+LINES_PER_BLOCK = 1 << 15
 #: Longest CSV cells (bytes) gathered into a fixed-width array to find their distinct values.
 MAX_FIXED_WIDTH = 32
 #: Cell id of a CSV cell longer than one byte in ``plain_csv_columns`` (ids below it are single bytes).
@@ -123,29 +125,61 @@ def plain_csv_columns(path: Path, sep: str) -> Columns | None:
             return None
     buf = np.frombuffer(data, dtype=np.uint8)
     n_lines = data.count(b"\n")
-    ends = cell_ends(buf, ord(sep))  # where each cell ends, line after line
-    if len(ends) % n_lines or len(ends) // n_lines < 2:
+    line_ends = np.flatnonzero(buf == ord("\n"))
+    header_ends = cell_ends(buf[:line_ends[0] + 1], ord(sep))
+    n_cols = len(header_ends)
+    if n_cols < 2:
         return None
-    starts = np.empty_like(ends)  # each cell starts after the previous one's end
-    starts[0] = 0
-    np.add(ends[:-1], 1, out=starts[1:])
-    ends, starts = ends.reshape(n_lines, -1), starts.reshape(n_lines, -1)
-    if not (buf[ends[:, -1]] == ord("\n")).all():
-        return None  # a line with more or fewer cells than the others
-
-    # one id per body cell, column by column: 0 empty, 1–255 the byte of a one-byte cell, 256 a longer cell
-    length = ends[1:] - starts[1:]
-    cell_ids = buf[starts[1:]].astype(np.uint16)
-    np.copyto(cell_ids, 0, where=length == 0)
-    np.copyto(cell_ids, _LONGER_CELL, where=length > 1)
-    cell_ids = np.ascontiguousarray(cell_ids.T)
+    header_starts = np.concatenate([[0], header_ends[:-1] + 1])
+    # the body, LINES_PER_BLOCK lines at a time, so the cell positions (4–8 bytes a cell) never exist for the
+    # whole file: one id per body cell, 0 empty, 1–255 the byte of a one-byte cell, 256 a longer cell, whose
+    # start and end are kept (ids and other text: a few per line)
+    n_body = n_lines - 1
+    cell_ids = [np.empty(n_body, dtype=np.uint16) for _ in range(n_cols)]   # one array per column, freed once read
+    long_rows, long_cols, long_starts, long_ends = [], [], [], []
+    for first in range(0, n_body, LINES_PER_BLOCK):
+        last = min(first + LINES_PER_BLOCK, n_body)
+        lo, hi = int(line_ends[first]) + 1, int(line_ends[last]) + 1   # the bytes of body lines first..last−1
+        ends = cell_ends(buf[lo:hi], ord(sep)).astype(np.int64)
+        if len(ends) != (last - first) * n_cols:
+            return None
+        ends += lo
+        starts = np.empty_like(ends)
+        starts[0] = lo
+        np.add(ends[:-1], 1, out=starts[1:])
+        ends, starts = ends.reshape(-1, n_cols), starts.reshape(-1, n_cols)
+        if not (buf[ends[:, -1]] == ord("\n")).all():
+            return None  # a line with more or fewer cells than the others
+        length = ends - starts
+        ids = buf[starts].astype(np.uint16)
+        np.copyto(ids, 0, where=length == 0)
+        longer = length > 1
+        np.copyto(ids, _LONGER_CELL, where=longer)
+        for c in range(n_cols):
+            cell_ids[c][first:last] = ids[:, c]
+        r, c = np.nonzero(longer)
+        long_rows.append(r + first)
+        long_cols.append(c)
+        long_starts.append(starts[r, c])
+        long_ends.append(ends[r, c])
+    if n_body:
+        long_rows, long_cols = np.concatenate(long_rows), np.concatenate(long_cols)
+        long_starts, long_ends = np.concatenate(long_starts), np.concatenate(long_ends)
+        by_column = np.argsort(long_cols, kind="stable")
+        long_rows, long_starts, long_ends = long_rows[by_column], long_starts[by_column], long_ends[by_column]
+        bounds = np.searchsorted(long_cols[by_column], np.arange(n_cols + 1))
+    else:
+        bounds = np.zeros(n_cols + 1, dtype=np.intp)
 
     def distinct_of(c):
+        # Columns calls this once per column and keeps the answer, so the column's ids can go
         ids = cell_ids[c].astype(np.intp)
-        longer = np.flatnonzero(ids == _LONGER_CELL)
+        cell_ids[c] = None
+        part = slice(bounds[c], bounds[c + 1])
+        longer = long_rows[part]
         long_values = []
         if longer.size:  # the i-th distinct longer cell gets id 256 + i
-            long_codes, long_values = distinct_byte_strings(buf, starts[1:, c][longer], ends[1:, c][longer])
+            long_codes, long_values = distinct_byte_strings(buf, long_starts[part], long_ends[part])
             ids[longer] = _LONGER_CELL + long_codes
         present = np.zeros(_LONGER_CELL + len(long_values), dtype=bool)
         present[ids] = True
@@ -156,8 +190,8 @@ def plain_csv_columns(path: Path, sep: str) -> Columns | None:
                   for i in used]
         return remap[ids], values
 
-    header = [data[a:b].decode("utf-8") for a, b in zip(starts[0], ends[0])]
-    return Columns(header, n_lines - 1, distinct_of)
+    header = [data[a:b].decode("utf-8") for a, b in zip(header_starts, header_ends)]
+    return Columns(header, n_body, distinct_of)
 
 
 def cell_ends(buf: np.ndarray, sep: int) -> np.ndarray:

@@ -41,7 +41,7 @@ from psychometrics.ctt.formulas import (DEFAULT_CI_LEVEL, alpha_if_item_deleted,
                                         guttman_split_half, score_groups, spearman_brown, standard_error_of_measurement)
 from psychometrics.ctt.results import (GroupedAnalysis, ItemAnalysis, ItemStatistics, OptionStatistics, QuantileTable,
                                        SplitHalf, SubscoreStatistics, TestStatistics)
-from psychometrics.responses.matrix import CODE_NOT_REACHED, CODE_OMIT, N_CODES, ResponseMatrix
+from psychometrics.responses.matrix import CODE_NOT_REACHED, CODE_OMIT, N_CODES, ResponseMatrix, from_cells
 
 #: Score groups of the quantile table (Iteman 4 uses 3–7; we allow 3–9).
 DEFAULT_QUANTILES = 5
@@ -114,10 +114,7 @@ def _as_matrix(responses) -> ResponseMatrix:
     if scored.ndim != 2:
         raise InputError("responses must be a (persons × items) array")
     missing = np.isnan(scored)
-    return ResponseMatrix(
-        person_ids=np.array([str(i + 1) for i in range(scored.shape[0])], dtype=object),
-        item_ids=tuple(f"item{j + 1}" for j in range(scored.shape[1])), scored=scored, raw=None,
-        omitted=np.zeros_like(missing), not_reached=missing, groups=pd.DataFrame(index=range(scored.shape[0])))
+    return from_cells(scored, np.zeros_like(missing), missing)
 
 
 def analyze(responses, *, quantiles: int = DEFAULT_QUANTILES, areas: Mapping[str, str] | None = None,

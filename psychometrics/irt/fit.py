@@ -90,6 +90,72 @@ def _pool(n_k, o_k, e_k, min_expected):
     return np.array(groups, dtype=float).reshape(-1, 3)
 
 
+#: Up to this many bytes the leave-one-out distributions f*_j(s | x_q) of S-X² are built as one table
+#: (items × scores × nodes, float64) by adding items one at a time (time items³ × nodes: 1 s at 200 items);
+#: beyond it (about 260 items at 61 nodes; 2,000 items would need 1.9 GB) they are taken out of the full
+#: distribution one score at a time, in memory of items × nodes (``_expected_streaming``).
+LEAVE_ONE_OUT_TABLE_BYTES = 32 * 2 ** 20
+
+
+def _expected_correct(p, w, full, denominators) -> np.ndarray:
+    """E_jk = Σ_q P_j(x_q) f*_j(k−1 | x_q) π_q / Σ_q f(k | x_q) π_q for every item j and k = 1..n−1.
+
+    p (n_nodes, n_items); w (n_nodes,); full (n_items+1, n_nodes) the Lord–Wingersky distribution of all items;
+    denominators (n_items+1,) = full @ w."""
+    n_nodes, n_items = p.shape
+    if n_items * n_items * n_nodes * 8 > LEAVE_ONE_OUT_TABLE_BYTES:
+        return _expected_streaming(p, w, full, denominators)
+    # f*_j for all j at once: add items one at a time to every "without j" distribution except j's own
+    without = np.zeros((n_items, n_items, n_nodes))            # (j, score 0..n-2, node)
+    without[:, 0] = 1.0
+    for i in range(n_items):
+        # in place, on the scores reachable so far (0..i): item i joins every distribution but its own
+        pi = p[:, i]
+        top = min(i + 1, n_items - 2)                          # highest score index touched
+        own = without[i, :top + 1].copy()
+        shifted = without[:, :top] * pi
+        without[:, :top + 1] *= 1 - pi
+        without[:, 1:top + 1] += shifted
+        without[i, :top + 1] = own
+    ks = np.arange(1, n_items)
+    return (without[:, ks - 1] * p.T[:, None, :]) @ w / denominators[ks][None, :]
+
+
+def _expected_streaming(p, w, full, denominators) -> np.ndarray:
+    """``_expected_correct`` without the items × scores × nodes table: item j is taken back out of the full
+    distribution, f(s) = f*_j(s) Q_j + f*_j(s−1) P_j, score by score for every item at once. At a node where
+    P_j < ½ the recursion runs upward, f*_j(s) = (f(s) − P_j f*_j(s−1)) / Q_j; where P_j ≥ ½ downward from the
+    top, f*_j(s−1) = (f(s) − Q_j f*_j(s)) / P_j, so each step multiplies the error carried in by at most 1.
+    Memory: items × nodes per step and the (items × scores) result; time items² × nodes. The error of E_jk is
+    about 1e-18 / f(k) (f(k) = P(summed score k)): below 1e-6 wherever f(k) > 1e-12, i.e. at every score a
+    candidate can be expected at; at the unreachable extremes E is clipped into [0, 1] (those groups hold nobody
+    and are pooled away)."""
+    n_nodes, n_items = p.shape
+    pt = p.T                                                   # (n_items, n_nodes)
+    qt = 1.0 - pt
+    up = pt < 0.5
+    pw_up = pt * w * up
+    pw_down = pt * w * ~up
+    numer = np.empty((n_items, n_items - 1))                   # column s: Σ_q P_j f*_j(s) π_q, s = 0..n−2
+    g = np.zeros((n_items, n_nodes))                           # f*_j(s − 1), upward nodes only
+    for s in range(n_items - 1):
+        g *= pt
+        np.subtract(full[s][None, :], g, out=g)
+        g /= qt
+        g *= up                                                # the downward nodes stay 0 here
+        numer[:, s] = np.einsum("jq,jq->j", g, pw_up)
+    h = full[n_items][None, :] / pt * ~up                      # f*_j(n−1): every other item right, f(n) / P_j
+    for s in range(n_items - 1, 0, -1):
+        h *= qt
+        np.subtract(full[s][None, :], h, out=h)
+        h /= pt
+        h *= ~up
+        numer[:, s - 1] += np.einsum("jq,jq->j", h, pw_down)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = numer / denominators[1:n_items][None, :]
+    return np.clip(np.nan_to_num(expected, nan=0.0), 0.0, 1.0)
+
+
 def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=None,
          min_expected: float = MIN_EXPECTED, mean: float = 0.0, sd: float = 1.0) -> pd.DataFrame:
     """S-X² item fit (Orlando & Thissen 2000) with BH-adjusted p-values.
@@ -115,24 +181,13 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
     p = probability(nodes, a, b, c, D)                         # (n_nodes, n_items)
     full = scoring.lord_wingersky(a, b, c, D=D, theta=nodes)   # (n_items+1, n_nodes)
     denominators = full @ w                                    # (n_items+1,)
-    # f*_j for all j at once: add items one at a time to every "without j" distribution except j's own
-    without = np.zeros((n_items, n_items, quad.n_nodes))       # (j, score 0..n-2, node)
-    without[:, 0] = 1.0
-    for i in range(n_items):
-        # in place, on the scores reachable so far (0..i): item i joins every distribution but its own
-        pi = p[:, i]
-        top = min(i + 1, n_items - 2)                          # highest score index touched
-        own = without[i, :top + 1].copy()
-        shifted = without[:, :top] * pi
-        without[:, :top + 1] *= 1 - pi
-        without[:, 1:top + 1] += shifted
-        without[i, :top + 1] = own
+    expected = _expected_correct(p, w, full, denominators)    # (n_items, n_items − 1): E_jk, k = 1..n−1
     totals = xc.sum(axis=1).astype(int)
     from scipy.special import chdtrc   # the χ² upper tail, P(χ²_df > x); imported here, when fit is asked for
     rows = []
     for j in range(n_items):
         ks = np.arange(1, n_items)
-        e = (without[j, ks - 1] * p[:, j][None, :]) @ w / denominators[ks]
+        e = expected[j]
         n_k = np.bincount(totals, minlength=n_items + 1)[ks]
         right = np.bincount(totals, weights=xc[:, j], minlength=n_items + 1)[ks]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -63,16 +63,6 @@ class ThetaScores:
                              "theta": self.theta, "se": self.se, "bounded": self.bounded, "method": self.method})
 
 
-def _split(responses, dtype=np.float32):
-    """Y1 (right, NaN → 0) and M (answered) in dtype, or M = None when nothing is missing."""
-    right = np.array(responses, dtype=dtype, copy=True)
-    missing = np.isnan(right)
-    if missing.any():
-        right[missing] = 0
-        return right, (~missing).astype(dtype)
-    return right, None
-
-
 def _grid_loglik(right, answered, a, b, c, D, grid, dtype=np.float32) -> np.ndarray:
     """log L_i(θ_g) for every person and grid point: (n_persons, n_grid)."""
     p = np.clip(probability(grid, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)   # (n_grid, n_items)
@@ -115,47 +105,83 @@ def _fast_binary_check(right: np.ndarray) -> None:
 
 
 def eap(responses, a, b=None, c=None, *, D: float = D_LOGISTIC, quadrature: Quadrature | None = None,
-        prior_mean: float = 0.0, prior_sd: float = 1.0, person_ids=None) -> ThetaScores:
+        prior_mean: float = 0.0, prior_sd: float = 1.0, person_ids=None, missing=None) -> ThetaScores:
     """EAP θ and posterior SD (Bock & Mislevy 1982). A person with no responses gets the prior mean and SD.
 
-    Laid out node-major, L (n_nodes, n_persons) = A (n_nodes, n_items) @ Y1ᵀ, so the per-person maximum and
-    the moments are reductions over 61 contiguous rows (fast) rather than along short rows.
+    responses: (n_persons, n_items) 1/0/NaN floats, or 0/1 integers or booleans (int8 keeps a million × 120
+    matrix at 120 MB) with ``missing``, an optional bool mask of the cells not presented (not reached).
+    Persons are scored in blocks of ``_EAP_BLOCK``: memory does not grow with the number of persons beyond the
+    results. Within a block the layout is node-major, L (n_nodes, block) = A (n_nodes, n_items) @ Y1ᵀ, so the
+    per-person maximum and the moments are reductions over 61 contiguous rows rather than along short rows.
     """
     if b is None:
         raise InputError(Problem("difficulties b are required"))
     with blas_threads(1):
-        return _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids)
+        return _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids, missing)
 
 
-def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids) -> ThetaScores:
+#: Persons per EAP block: the (61 nodes × block) float32 posterior is 4 MB and stays in cache.
+_EAP_BLOCK = 16384
+
+
+def _block_split(x, missing, sl):
+    """Y1 (right, missing → 0) and M (answered), float32, of the rows ``sl``; M None when none is missing."""
+    right = np.array(x[sl], dtype=np.float32)
+    if x.dtype.kind == "f":
+        miss = np.isnan(right)
+        if missing is not None:
+            miss |= missing[sl]
+    else:
+        miss = None if missing is None else np.asarray(missing[sl], dtype=bool)
+    if miss is not None and miss.any():
+        right[miss] = 0
+        return right, (~miss).astype(np.float32)
+    return right, None
+
+
+def _eap(responses, a, b, c, D, quadrature, prior_mean, prior_sd, person_ids, missing=None) -> ThetaScores:
     a, b, c = _as_params(a, b, c)
-    right, answered = _split(responses)
-    if right.ndim != 2 or right.shape[1] != a.size:
-        raise InputError(Problem(f"responses must be persons × {a.size} items, got shape {right.shape}"))
-    _fast_binary_check(right)
+    x = np.asarray(responses)
+    if x.dtype.kind not in "biuf":
+        x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.shape[1] != a.size:
+        raise InputError(Problem(f"responses must be persons × {a.size} items, got shape {x.shape}"))
+    if missing is not None:
+        missing = np.asarray(missing, dtype=bool)
+        if missing.shape != x.shape:
+            raise InputError(Problem(f"the missing mask has shape {missing.shape}, the responses {x.shape}"))
     quad = quadrature or make_quadrature()
     nodes, log_prior = quad.log_grid_for(prior_mean, prior_sd)
     p = np.clip(probability(nodes, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)   # (n_nodes, n_items)
     log_q = np.log1p(-p)
     # one extra row of ones: the raw score comes out of the same matrix product
     coef = np.vstack([np.log(p) - log_q, np.ones((1, a.size))]).astype(np.float32)
-    post = coef @ right.T                                                  # (n_nodes + 1, n_persons)
-    raw = post[-1].astype(float)
-    post = post[:-1]
-    if answered is None:
-        post += (log_q.sum(axis=1) + log_prior).astype(np.float32)[:, None]
-        n_answered = np.full(right.shape[0], a.size)
-    else:
-        post += log_q.astype(np.float32) @ answered.T
-        post += log_prior.astype(np.float32)[:, None]
-        n_answered = answered.sum(axis=1, dtype=float).astype(int)
-    post -= post.max(axis=0)
-    np.exp(post, out=post)
-    moments = (np.stack([np.ones_like(nodes), nodes, nodes * nodes]).astype(np.float32) @ post).astype(float)
-    theta = moments[1] / moments[0]
-    var = np.maximum(moments[2] / moments[0] - theta * theta, 0.0)
-    return ThetaScores("eap", theta, np.sqrt(var), n_answered, raw,
-                       np.zeros(right.shape[0], dtype=bool), _ids(person_ids, right.shape[0]))
+    log_q32 = log_q.astype(np.float32)
+    full_const = (log_q.sum(axis=1) + log_prior).astype(np.float32)[:, None]
+    prior32 = log_prior.astype(np.float32)[:, None]
+    powers = np.stack([np.ones_like(nodes), nodes, nodes * nodes]).astype(np.float32)
+    n = x.shape[0]
+    theta, var, raw = np.empty(n), np.empty(n), np.empty(n)
+    n_answered = np.full(n, a.size, dtype=int)
+    for start in range(0, n, _EAP_BLOCK):
+        sl = slice(start, min(start + _EAP_BLOCK, n))
+        right, answered = _block_split(x, missing, sl)
+        _fast_binary_check(right)
+        post = coef @ right.T                                              # (n_nodes + 1, block)
+        raw[sl] = post[-1]
+        post = post[:-1]
+        if answered is None:
+            post += full_const
+        else:
+            post += log_q32 @ answered.T
+            post += prior32
+            n_answered[sl] = answered.sum(axis=1, dtype=float).astype(int)
+        post -= post.max(axis=0)
+        np.exp(post, out=post)
+        moments = (powers @ post).astype(float)
+        theta[sl] = moments[1] / moments[0]
+        var[sl] = np.maximum(moments[2] / moments[0] - theta[sl] ** 2, 0.0)
+    return ThetaScores("eap", theta, np.sqrt(var), n_answered, raw, np.zeros(n, dtype=bool), _ids(person_ids, n))
 
 
 def _ids(person_ids, n):

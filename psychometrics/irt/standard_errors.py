@@ -131,6 +131,25 @@ def _scatter_matrix(block, rows, cols, n_par):
     return np.bincount(flat, weights=block.ravel(), minlength=(n_par + 1) ** 2).reshape(n_par + 1, n_par + 1)
 
 
+def _subtract_block(info, block, rows, cols, n_par):
+    """info[rows[j], cols[l]] −= block[j, l], summed where items share a slot (a common α, μ, log σ) and
+    into the dummy slot n_par where an item lacks the column."""
+    def collapse(index, axis, values):
+        if np.unique(index).size == index.size:
+            return index, values
+        slots, inverse = np.unique(index, return_inverse=True)
+        summed = np.zeros((slots.size, values.shape[1]) if axis == 0 else (values.shape[0], slots.size))
+        if axis == 0:
+            np.add.at(summed, inverse, values)
+        else:
+            np.add.at(summed.T, inverse, values.T)
+        return slots, summed
+
+    r, block = collapse(np.asarray(rows), 0, block)
+    c, block = collapse(np.asarray(cols), 1, block)
+    info[np.ix_(r, c)] -= block
+
+
 def _latent_weight_terms(model: _Model, latent):
     """On the rectangular grid: ∂ log π_k and Σ-ready ∂² log π_k over (μ, log σ) present. (K, L), (K, L, L)."""
     x = model.nodes
@@ -189,8 +208,11 @@ def _information(model: _Model, method: str):
     r = w @ Y                                                    # (K, J), already × freq
     n = w @ M
     resid = r.T - n.T * p                                         # (J, K)
-    # C_k[j, l] = Σ_i W_ki ỹ_ijk ỹ_ilk, ỹ = y − m P_k
-    T1 = np.zeros((J, 6, J, 6))
+    # C_k[j, l] = Σ_i W_ki ỹ_ijk ỹ_ilk, ỹ = y − m P_k, weighted by the item gradients: only the local columns some
+    # item uses (2PL: d and α) are accumulated, one J × J block per pair a ≤ b (2,000 items: 32 MB each)
+    active = [a for a in range(6) if (idx[:, a] < n_par).any() and np.any(G[:, :, a])]
+    T1 = {(a, b): np.zeros((J, J)) for i, a in enumerate(active) for b in active[i:]}
+    scaled = np.empty((J, J))
     # Σ_i W_ki y_ij y_il in the calibration's precision (float32 by default: these node-by-node products are
     # most of the cost; their rounding, ~1e-6 relative, is far below what a standard error needs)
     y_low = model.data.right
@@ -205,10 +227,16 @@ def _information(model: _Model, method: str):
             s_mm = (M * w[k][:, None]).T @ M
             ck = s_yy - s_ym * pk[None, :] - s_ym.T * pk[:, None] + s_mm * np.outer(pk, pk)
         gk = G[:, k, :]                                           # (J, 6)
-        T1 += np.einsum("ja,jl,lb->jalb", gk, ck, gk)
-    rows = idx[:, :, None, None]
-    cols = idx[None, None, :, :]
-    info = xpd - _scatter_matrix(T1, rows, cols, n_par)
+        for a in active:
+            np.multiply(ck, gk[:, a][:, None], out=scaled)
+            for b in active[active.index(a):]:
+                T1[a, b] += scaled * gk[:, b][None, :]
+    info = xpd
+    for (a, b), block in T1.items():
+        _subtract_block(info, block, idx[:, a], idx[:, b], n_par)
+        if a != b:
+            _subtract_block(info, block.T, idx[:, b], idx[:, a], n_par)
+    del T1, scaled
     # expected complete-data negative Hessian of the items, block per item
     dk = n.T * p * (1 - p) + resid * (1 - 2 * p)                  # (J, K)
     blk = np.einsum("jk,jka,jkb->jab", dk, G, G) - np.einsum("jk,jkab->jab", resid, H)

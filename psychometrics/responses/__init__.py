@@ -12,7 +12,8 @@ from __future__ import annotations
 from psychometrics.responses.cells import MAX_LISTED_PER_KIND, Columns, Problems, clean_cells, clean_value
 from psychometrics.responses.matrix import (CANDIDATE_COLUMN, CODE_NOT_REACHED, CODE_OMIT, FORM_COLUMN, LANGUAGE_COLUMN,
                                             N_CODES, NO_RESPONSE, OPTION_LABELS, SCORED_LABELS, ResponseMatrix,
-                                            from_labels, from_scored, not_reached_mask, score)
+                                            from_cells, from_labels, from_option_codes, from_scored,
+                                            not_reached_mask, score)
 from psychometrics.responses.parsing import (KIND_INVALID, KIND_NONE, KIND_ONE, KIND_ZERO, parse_item_areas, parse_key,
                                              parse_responses)
 
@@ -31,6 +32,8 @@ __all__ = [
     "score",
     "from_labels",
     "from_scored",
+    "from_option_codes",
+    "from_cells",
     "MAX_LISTED_PER_KIND",
     "Problems",
     "clean_cells",

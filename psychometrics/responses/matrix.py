@@ -41,54 +41,80 @@ SCORED_LABELS = ("0", "1")
 
 @dataclass(frozen=True, eq=False)
 class ResponseMatrix:
-    """Candidates' responses to items, scored, with the raw labels and the omit / not-reached masks.
+    """Candidates' responses to items, stored as one byte a cell (``codes``), with everything else derived.
 
     person_ids: (n_persons,) str; item_ids: (n_items,);
-    scored: (n_persons, n_items) float — 1 right, 0 wrong (including omitted), NaN not reached;
-    raw: (n_persons, n_items) '<U1' upper-case option labels, '' = no response; None for scored input;
-    omitted, not_reached: (n_persons, n_items) bool;
-    groups: one row per person (index 0..n-1): form_id, language and any other non-item columns;
-    key: item_id -> key label (None for scored input); options: item_id -> labels the item offers.
+    codes: (n_persons, n_items) uint8 — option index 0–5 (A–F; for scored input 0 = wrong, 1 = right),
+    ``CODE_OMIT``, ``CODE_NOT_REACHED``; groups: one row per person (index 0..n-1): form_id, language and any
+    other non-item columns; key: item_id -> key label (None for scored input); options: item_id -> labels the
+    item offers. ``values``: scored input that is not all 0/1 (kept as given; None otherwise).
+
+    Built on first use and kept: ``scored`` (n_persons, n_items) float — 1 right, 0 wrong (including omitted),
+    NaN not reached (8 bytes a cell: the hot paths use ``right`` and ``not_reached`` instead); ``right`` int8
+    0/1 (not reached: 0); ``raw`` '<U1' upper-case labels, '' = no response (None for scored input);
+    ``omitted``, ``not_reached`` bool.
     """
 
     person_ids: np.ndarray
     item_ids: tuple[str, ...]
-    scored: np.ndarray
-    raw: np.ndarray | None
-    omitted: np.ndarray
-    not_reached: np.ndarray
+    codes: np.ndarray
     groups: pd.DataFrame = field(repr=False)
     key: dict[str, str] | None = None
     options: dict[str, tuple[str, ...]] | None = None
+    values: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_persons(self) -> int:
-        return int(self.scored.shape[0])
+        return int(self.codes.shape[0])
 
     @property
     def n_items(self) -> int:
-        return int(self.scored.shape[1])
+        return int(self.codes.shape[1])
 
-    @cached_property
+    @property
+    def has_labels(self) -> bool:
+        """Whether the responses are option labels scored with a key (else already-scored 0/1 data)."""
+        return self.key is not None
+
+    @property
     def option_codes(self) -> np.ndarray:
         """(n_persons, n_items) uint8: option index 0–5 (A–F), CODE_OMIT, CODE_NOT_REACHED.
 
         For scored input the two pseudo-options are 0 = wrong and 1 = right (labels ``SCORED_LABELS``).
         """
-        if self.raw is not None:
-            # A '<U1' array viewed as uint32 gives each cell's code point: 'A' is 65 and '' is 0, which wraps
-            # to 191 in uint8; min(·, CODE_OMIT) maps it to CODE_OMIT and adding the not-reached mask (0/1)
-            # moves not-reached cells on to CODE_NOT_REACHED. Three cheap passes, no boolean indexing.
-            points = np.ascontiguousarray(self.raw, dtype="<U1").view(np.uint32).reshape(self.raw.shape)
-            codes = points.astype(np.uint8)
-            codes -= 65
-            np.minimum(codes, CODE_OMIT, out=codes)
-            codes += self.not_reached.view(np.uint8) if self.not_reached.dtype == bool else self.not_reached
-            return codes
-        codes = np.nan_to_num(self.scored, nan=0.0).astype(np.uint8)
-        codes[self.omitted] = CODE_OMIT
-        codes[self.not_reached] = CODE_NOT_REACHED
-        return codes
+        return self.codes
+
+    @cached_property
+    def right(self) -> np.ndarray:
+        """(n_persons, n_items) int8: 1 right, 0 wrong, omitted or not reached."""
+        return (self.codes == self.key_codes.astype(np.uint8)[None, :]).view(np.int8)
+
+    @cached_property
+    def scored(self) -> np.ndarray:
+        """(n_persons, n_items) float: 1 right, 0 wrong (including omitted), NaN not reached."""
+        if self.values is not None:
+            return self.values
+        scored = self.right.astype(float)
+        np.copyto(scored, np.nan, where=self.not_reached)
+        return scored
+
+    @cached_property
+    def raw(self) -> np.ndarray | None:
+        """(n_persons, n_items) '<U1' upper-case option labels, '' = no response; None for scored input."""
+        if self.key is None:
+            return None
+        points = self.codes.astype(np.uint32)
+        points += 65
+        np.copyto(points, 0, where=self.codes >= CODE_OMIT)
+        return points.view("<U1")
+
+    @cached_property
+    def omitted(self) -> np.ndarray:
+        return self.codes == CODE_OMIT
+
+    @cached_property
+    def not_reached(self) -> np.ndarray:
+        return self.codes == CODE_NOT_REACHED
 
     @cached_property
     def key_codes(self) -> np.ndarray:
@@ -111,10 +137,8 @@ class ResponseMatrix:
         return replace(
             self,
             person_ids=self.person_ids[rows],
-            scored=self.scored[rows],
-            raw=None if self.raw is None else self.raw[rows],
-            omitted=self.omitted[rows],
-            not_reached=self.not_reached[rows],
+            codes=self.codes[rows],
+            values=None if self.values is None else self.values[rows],
             groups=self.groups.iloc[rows].reset_index(drop=True),
         )
 
@@ -124,10 +148,8 @@ class ResponseMatrix:
         return replace(
             self,
             item_ids=tuple(item_ids),
-            scored=self.scored[:, pos],
-            raw=None if self.raw is None else self.raw[:, pos],
-            omitted=self.omitted[:, pos],
-            not_reached=self.not_reached[:, pos],
+            codes=self.codes[:, pos],
+            values=None if self.values is None else self.values[:, pos],
             key=None if self.key is None else {i: self.key[i] for i in item_ids},
             options=None if self.options is None else {i: self.options[i] for i in item_ids},
         )
@@ -183,18 +205,32 @@ def from_labels(raw, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequen
     highest label seen or keyed for each item.
     """
     raw = _upper_labels(raw)
-    n_persons, n_items = raw.shape
+    # code points to option codes: 'A' (65) is 0; '' (0) wraps in uint8 and min(·, CODE_OMIT) makes it an omit
+    codes = (_points(raw) - 65).astype(np.uint8)
+    del raw
+    np.minimum(codes, CODE_OMIT, out=codes)
+    return from_option_codes(codes, key, item_ids=item_ids, person_ids=person_ids, options=options, groups=groups,
+                             not_reached_rule=not_reached_rule)
+
+
+def from_option_codes(codes, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequence[str] | None = None,
+                      person_ids=None, options: Mapping[str, Sequence[str]] | None = None,
+                      groups: pd.DataFrame | None = None, not_reached_rule: bool = True) -> ResponseMatrix:
+    """A ResponseMatrix from option codes (uint8: 0–5 for A–F, ``CODE_OMIT`` for no response; taken over and
+    changed in place: trailing no-responses become ``CODE_NOT_REACHED``) and a key."""
+    codes = np.asarray(codes, dtype=np.uint8)
+    n_persons, n_items = codes.shape
     if item_ids is None:
         item_ids = tuple(key) if isinstance(key, Mapping) else tuple(f"item{j + 1}" for j in range(n_items))
     item_ids = tuple(str(i) for i in item_ids)
     if not isinstance(key, Mapping):
         key = dict(zip(item_ids, key))
     key = {i: str(key[i]).upper() for i in item_ids}
-    points = _points(raw)
-    no_response = points == 0
-    nr = not_reached_mask(no_response) if not_reached_rule else np.zeros_like(no_response)
+    if not_reached_rule:
+        _mark_not_reached(codes)
     # option index of the highest label in each column (negative when the column has none)
-    highest = points.max(axis=0, initial=0).astype(np.int64) - ord("A")
+    highest = np.where(codes < CODE_OMIT, codes, 0).max(axis=0, initial=0).astype(np.int64) if n_persons else \
+        np.zeros(n_items, dtype=np.int64)
     given = options or {}
     options = {}
     for j, item in enumerate(item_ids):
@@ -206,14 +242,23 @@ def from_labels(raw, key: Mapping[str, str] | Sequence[str], *, item_ids: Sequen
     return ResponseMatrix(
         person_ids=_person_ids(person_ids, n_persons),
         item_ids=item_ids,
-        scored=_score_upper(raw, _upper_labels(np.array([key[i] for i in item_ids], dtype="<U1")), nr),
-        raw=raw,
-        omitted=no_response & ~nr,
-        not_reached=nr,
+        codes=codes,
         groups=groups.reset_index(drop=True) if groups is not None else pd.DataFrame(index=range(n_persons)),
         key=key,
         options=options,
     )
+
+
+#: Rows per block when the not-reached rule marks codes (keeps its bool temporaries small).
+_ROWS_PER_BLOCK = 1 << 15
+
+
+def _mark_not_reached(codes: np.ndarray) -> None:
+    """Turn each row's trailing run of ``CODE_OMIT`` into ``CODE_NOT_REACHED``, in place, block by block."""
+    for start in range(0, codes.shape[0], _ROWS_PER_BLOCK):
+        block = codes[start:start + _ROWS_PER_BLOCK]
+        nr = not_reached_mask(block >= CODE_OMIT)
+        block[nr] = CODE_NOT_REACHED
 
 
 def _upper_labels(raw) -> np.ndarray:
@@ -235,22 +280,46 @@ def _points(labels: np.ndarray) -> np.ndarray:
 def from_scored(scored, *, item_ids: Sequence[str] | None = None, person_ids=None,
                 groups: pd.DataFrame | None = None, not_reached_rule: bool = True) -> ResponseMatrix:
     """A ResponseMatrix from 0/1 data; NaN cells are no response (omitted or, if trailing, not reached)."""
-    scored = np.array(scored, dtype=float)
+    scored = np.asarray(scored, dtype=float)
     n_persons, n_items = scored.shape
     if item_ids is None:
         item_ids = tuple(f"item{j + 1}" for j in range(n_items))
     no_response = np.isnan(scored)
-    nr = not_reached_mask(no_response) if not_reached_rule else np.zeros_like(no_response)
-    omitted = no_response & ~nr
-    scored[omitted] = 0.0
+    codes = (scored == 1).view(np.uint8).copy()
+    codes[no_response] = CODE_OMIT
+    if not_reached_rule:
+        _mark_not_reached(codes)
+    values = None
+    if not np.all((scored == 0) | (scored == 1) | no_response):   # not 0/1: kept as given, omits scored 0
+        values = np.array(scored, dtype=float)
+        values[codes == CODE_OMIT] = 0.0
     return ResponseMatrix(
         person_ids=_person_ids(person_ids, n_persons),
         item_ids=tuple(str(i) for i in item_ids),
-        scored=scored,
-        raw=None,
-        omitted=omitted,
-        not_reached=nr,
+        codes=codes,
         groups=groups.reset_index(drop=True) if groups is not None else pd.DataFrame(index=range(n_persons)),
+        values=values,
+    )
+
+
+def from_cells(scored, omitted, not_reached, *, item_ids: Sequence[str] | None = None, person_ids=None,
+               groups: pd.DataFrame | None = None) -> ResponseMatrix:
+    """A ResponseMatrix from scored cells and the two masks as given (no rule applied)."""
+    scored = np.asarray(scored, dtype=float)
+    n_persons, n_items = scored.shape
+    codes = (scored == 1).view(np.uint8).copy()
+    codes[np.asarray(omitted, dtype=bool)] = CODE_OMIT
+    codes[np.asarray(not_reached, dtype=bool)] = CODE_NOT_REACHED
+    finite = np.isfinite(scored)
+    values = None
+    if not np.all((scored[finite] == 0) | (scored[finite] == 1)):
+        values = np.where(codes == CODE_NOT_REACHED, np.nan, np.nan_to_num(scored))
+    return ResponseMatrix(
+        person_ids=_person_ids(person_ids, n_persons),
+        item_ids=tuple(f"item{j + 1}" for j in range(n_items)) if item_ids is None else tuple(map(str, item_ids)),
+        codes=codes,
+        groups=groups.reset_index(drop=True) if groups is not None else pd.DataFrame(index=range(n_persons)),
+        values=values,
     )
 
 

@@ -15,8 +15,8 @@ import pandas as pd
 
 from certbank_core.text import CONTROL_CHARACTERS, text_problem
 from psychometrics.responses.cells import Columns, Problems, clean_cells, clean_value
-from psychometrics.responses.matrix import (CANDIDATE_COLUMN, FORM_COLUMN, LANGUAGE_COLUMN, NO_RESPONSE, OPTION_LABELS,
-                                            ResponseMatrix, from_labels, from_scored)
+from psychometrics.responses.matrix import (CANDIDATE_COLUMN, CODE_OMIT, FORM_COLUMN, LANGUAGE_COLUMN, NO_RESPONSE, OPTION_LABELS,
+                                            ResponseMatrix, from_option_codes, from_scored)
 
 #: What a cell holds (``_value_kind``), besides an option index 0–5; everything below KIND_NONE is not a label.
 KIND_NONE, KIND_ZERO, KIND_ONE, KIND_INVALID = -1, -2, -3, -4
@@ -164,8 +164,8 @@ def parse_responses(table: Columns, problems: Problems, *, key: Mapping[str, str
     if scored_input:
         return from_scored(raw, item_ids=items, person_ids=person_ids, groups=groups,
                            not_reached_rule=not_reached_rule)
-    return from_labels(raw, key, item_ids=items, person_ids=person_ids, options=opts, groups=groups,
-                       not_reached_rule=not_reached_rule)
+    return from_option_codes(raw, key, item_ids=items, person_ids=person_ids, options=opts, groups=groups,
+                             not_reached_rule=not_reached_rule)
 
 
 
@@ -260,7 +260,7 @@ def _parse_cells(table: Columns, item_idx, items, key, options, numeric_options,
     """Classify every cell (label, 0/1, no response, invalid) via the few distinct values; report problems.
 
     item_idx: the table columns of ``items``.
-    Returns (raw labels or scored floats, is_scored_input, options dict or None).
+    Returns (option codes (uint8) or scored floats, is_scored_input, options dict or None).
     """
     n, k = table.n_rows, len(item_idx)
     cell_kind = _cell_kinds(table, item_idx, numeric_options)
@@ -295,8 +295,6 @@ def _parse_cells(table: Columns, item_idx, items, key, options, numeric_options,
         problems.add("key", "the responses are option labels, so a key is needed (--key or --form)")
         return None, False, None
 
-    # labels through their code points: option index i is chr(65 + i), no response is ''
-    raw = np.ascontiguousarray(np.where(cell_kind >= 0, cell_kind + 65, 0), dtype=np.uint32).view("<U1")
     opts: dict[str, tuple[str, ...]] | None = None
     if options is not None:
         opts = {item: tuple(str(o).upper() for o in options[item]) for item in items if item in options}
@@ -321,5 +319,9 @@ def _parse_cells(table: Columns, item_idx, items, key, options, numeric_options,
         for item in items:
             if item in key and key[item] not in OPTION_LABELS:
                 problems.add("bad key", f"the key '{key[item]}' is not an option label A–F", 1, item)
-    return raw, False, opts
+    # option codes, one byte a cell: option index i (A–F), no response CODE_OMIT (the not-reached rule comes
+    # later); cell_kind is not used again, so its kinds < 0 become CODE_OMIT in place
+    raw = cell_kind.view(np.uint8)
+    np.copyto(raw, CODE_OMIT, where=cell_kind < 0)
+    return np.ascontiguousarray(raw), False, opts
 

@@ -132,3 +132,50 @@ def test_s_x2_matches_definition_on_a_small_test():
     res = fit.s_x2(x, a, b, min_expected=0.0)
     assert res.s_x2.iloc[j] == pytest.approx(stat, rel=1e-8)
     assert res.df.iloc[j] == 3 - 2
+
+
+@pytest.mark.parametrize("model", ["2pl", "3pl"])
+def test_s_x2_streaming_leave_one_out_equals_the_table(monkeypatch, model):
+    """Wide forms take each item back out of the full score distribution (memory items × nodes) instead of
+    building the items × scores × nodes table: same expected proportions wherever a score can occur, same S-X²."""
+    from psychometrics.irt import scoring
+    from psychometrics.irt.models import probability
+    from psychometrics.irt.quadrature import make_quadrature
+    from psychometrics.simulate import simulate_dataset
+
+    sim = simulate_dataset(3000, 80, np.random.default_rng(21), model=model)
+    it = sim.items
+    nodes, w = make_quadrature().grid_for(0.0, 1.0)
+    p = probability(nodes, it.a, it.b, it.c, 1.0)
+    full = scoring.lord_wingersky(it.a, it.b, it.c, D=1.0, theta=nodes)
+    den = full @ w
+    monkeypatch.setattr(fit, "LEAVE_ONE_OUT_TABLE_BYTES", 1 << 40)
+    table = fit._expected_correct(p, w, full, den)
+    by_table = fit.s_x2(sim.responses, it.a, it.b, it.c, D=1.0)
+    monkeypatch.setattr(fit, "LEAVE_ONE_OUT_TABLE_BYTES", 0)
+    streamed = fit._expected_correct(p, w, full, den)
+    by_stream = fit.s_x2(sim.responses, it.a, it.b, it.c, D=1.0)
+    reachable = den[1:80] > 1e-12
+    np.testing.assert_allclose(streamed[:, reachable], table[:, reachable], atol=1e-6)
+    assert ((streamed >= 0) & (streamed <= 1)).all()
+    np.testing.assert_allclose(by_stream.s_x2, by_table.s_x2, rtol=1e-9)
+    np.testing.assert_allclose(by_stream.p_value, by_table.p_value, rtol=1e-8, atol=1e-15)
+
+
+def test_wide_form_fit_stays_small():
+    """600 items: the leave-one-out table would be 176 MB; item fit streams it and stays far below."""
+    import tracemalloc
+
+    from psychometrics.irt.estimation import calibrate
+    from psychometrics.simulate import simulate_dataset
+
+    sim = simulate_dataset(200, 600, np.random.default_rng(4), model="2pl")
+    cal = calibrate(sim.responses, model="2pl", standard_errors=False)
+    tracemalloc.start()
+    try:
+        result = fit.item_fit(sim.responses, cal)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 60 * 2 ** 20, peak
+    assert np.isfinite(result.items["s_x2"]).any()

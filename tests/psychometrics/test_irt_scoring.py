@@ -215,3 +215,25 @@ def test_newton_mle_wle_equal_bisection_on_the_score_function(method, model):
     m = ~np.isnan(x[inner])
     info = (m * models.item_information(res.theta[inner], it.a, it.b, c)).sum(axis=1)
     np.testing.assert_allclose(res.se[inner], 1 / np.sqrt(info), rtol=1e-9)
+
+
+def test_eap_in_blocks_matches_one_block_and_int8_with_a_mask(monkeypatch):
+    """Persons are scored block by block (memory flat in persons): the blocks change nothing, and 0/1 int8 codes
+    with a not-presented mask give the float/NaN answer exactly."""
+    from psychometrics.irt import scoring as sc
+    from psychometrics.simulate import simulate_dataset
+
+    sim = simulate_dataset(3000, 30, np.random.default_rng(8), model="3pl", missing_rate=0.1)
+    x, it = sim.responses, sim.items
+    whole = sc.eap(x, it.a, it.b, it.c)
+    monkeypatch.setattr(sc, "_EAP_BLOCK", 256)
+    blocked = sc.eap(x, it.a, it.b, it.c)
+    missing = np.isnan(x)
+    codes = sc.eap(np.nan_to_num(x).astype(np.int8), it.a, it.b, it.c, missing=missing)
+    for other in (blocked, codes):
+        np.testing.assert_allclose(other.theta, whole.theta, atol=1e-6)
+        np.testing.assert_allclose(other.se, whole.se, atol=1e-6)
+        np.testing.assert_array_equal(other.n_answered, whole.n_answered)
+        np.testing.assert_array_equal(other.raw_score, whole.raw_score)
+    with pytest.raises(InputError):
+        sc.eap(np.full((3, 30), 2, dtype=np.int8), it.a, it.b)

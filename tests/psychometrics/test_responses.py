@@ -280,3 +280,60 @@ def test_files_that_are_not_plain_go_through_pandas(tmp_path, text):
     assert table_files.plain_csv_columns(path, ",") is None
     rm = read_responses(path, key={"Q1": "A", "Q2": "B"})
     assert rm.person_ids.tolist() == ["c1", "c2"]
+
+
+def test_csv_body_read_in_blocks_of_lines_gives_the_same_matrix(tmp_path, monkeypatch):
+    """The plain-CSV reader splits the body a block of lines at a time (cell positions never exist for the
+    whole file): blocks of 3 lines, a short last block, ids and stray longer cells give what one block gives."""
+    from workflows import tables as table_files
+
+    rng = np.random.default_rng(3)
+    rows = ["candidate_id,language,Q1,Q2,Q3,Q4"]
+    for i in range(23):
+        cells = [str(rng.choice(["A", "B", "C", "D", ""])) for _ in range(4)]
+        if i == 5:
+            cells[1] = " b "
+        rows.append(f"cand-{i * 37},{'es' if i % 3 else 'en'}," + ",".join(cells))
+    path = write(tmp_path / "r.csv", "\n".join(rows) + "\n")
+    key = {"Q1": "A", "Q2": "B", "Q3": "C", "Q4": "D"}
+    whole = read_responses(path, key=key)
+    monkeypatch.setattr(table_files, "LINES_PER_BLOCK", 3)
+    blocked = read_responses(path, key=key)
+    assert blocked.person_ids.tolist() == whole.person_ids.tolist()
+    np.testing.assert_array_equal(blocked.codes, whole.codes)
+    np.testing.assert_array_equal(blocked.raw, whole.raw)
+    assert blocked.groups.equals(whole.groups)
+
+
+def test_matrix_stores_one_byte_a_cell_and_builds_the_float_view_on_demand():
+    """codes (uint8) are what a ResponseMatrix holds; scored (1/0/NaN), right (int8), raw and the masks are
+    derived from them and agree with the scoring rule."""
+    raw = [["A", "", "C", ""], ["b", "B", "", ""], ["", "", "", ""]]
+    rm = from_labels(raw, ["A", "B", "C", "D"])
+    assert rm.codes.dtype == np.uint8 and rm.codes.nbytes == rm.n_persons * rm.n_items
+    assert "scored" not in rm.__dict__                       # nothing built yet
+    expected = np.array([[1, 0, 1, np.nan], [0, 1, np.nan, np.nan], [np.nan] * 4])
+    np.testing.assert_array_equal(rm.scored, expected)
+    np.testing.assert_array_equal(rm.right, np.nan_to_num(expected).astype(np.int8))
+    assert rm.right.dtype == np.int8
+    assert rm.raw.tolist() == [["A", "", "C", ""], ["B", "B", "", ""], ["", "", "", ""]]
+    np.testing.assert_array_equal(rm.omitted, [[False, True, False, False], [False] * 4, [False] * 4])
+    np.testing.assert_array_equal(rm.not_reached, np.isnan(expected))
+    sub = rm.subset([1]).select_items(["item3", "item2"])
+    np.testing.assert_array_equal(sub.scored, [[np.nan, 1.0]])
+    scored = from_scored([[1, np.nan, 0], [0.5, 1, np.nan]])
+    assert scored.raw is None and not scored.has_labels
+    np.testing.assert_array_equal(scored.scored, [[1, 0, 0], [0.5, 1, np.nan]])   # not 0/1: kept as given
+
+
+def test_eap_of_a_matrix_reads_its_codes_and_equals_the_float_path(tmp_path):
+    from psychometrics.simulate import simulate_dataset
+    from workflows.scoring import score_responses
+
+    sim = simulate_dataset(400, 12, np.random.default_rng(2), missing_rate=0.1)
+    rm = from_scored(sim.responses)
+    params = pd.DataFrame({"item_id": list(rm.item_ids), "a": sim.items.a, "b": sim.items.b, "c": 0.0, "D": 1.0})
+    by_matrix = score_responses(rm, rm.item_ids, params, "eap")
+    by_floats = score_responses(rm.scored, rm.item_ids, params, "eap")
+    np.testing.assert_allclose(by_matrix.theta, by_floats.theta, atol=1e-12)
+    np.testing.assert_array_equal(by_matrix.n_answered, by_floats.n_answered)
