@@ -135,8 +135,10 @@ def bench_commands(sizes, folder: Path, repeats: int):
 def run_timed(cmd: list[str], limit: float) -> tuple[float, int | None]:
     """(wall seconds, peak resident bytes) of a fresh process, or (limit, None) if it ran out of time."""
     code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]\n"
-            "runpy.run_path(sys.argv[0], run_name='__main__')\n"
-            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)")
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nexcept SystemExit as e:\n"
+            "    code = e.code\nelse:\n    code = 0\n"
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(code)")
     start = time.perf_counter()
     try:
         out = subprocess.run([sys.executable, "-c", code, *cmd], env=dict(os.environ, PYTHONPATH=str(ROOT)),
