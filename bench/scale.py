@@ -3,12 +3,18 @@
     python bench/scale.py                       # 100,000 and 1,000,000 × 120
     python bench/scale.py --n 100000 500000     # other sizes
     python bench/scale.py --eap-only            # just the EAP library call, 100k → 1M, against mirt
+    python bench/scale.py --wide                # `certbank calibrate` 2PL on 300 × 2,000 against the mirt peer
 
 Each size gets a generated response file (option letters A–D, 2PL, 120 items, a few omits and a not-reached
 tail for 3% of candidates) with its key and parameter file, cached in ``--dir``. Every command runs as a fresh
 process (``python -m cli``), twice, interleaved analyze / score; the time is the median wall clock and the
 memory the process's peak resident size (``resource.getrusage(RUSAGE_CHILDREN)`` of that child alone). The
 CSV is printed beside (its size on disk and as '<U1' cells).
+
+``--wide`` times the whole `certbank calibrate` (2PL, fit and flags) on a generated 300 × 2,000 0/1 file and
+``bench/calibrate_peer.py`` (read the CSV, mirt SQUAREM, no SEs) on the same file, each a fresh process,
+interleaved, with the peak resident size; a contestant still running after ``--limit`` s is stopped and
+reported as such.
 
 ``--eap-only`` times ``psychometrics.irt.scoring.eap`` on 0/1 float data against mirt ``fscores`` EAP,
 interleaved, medians, and the growth factor from the smallest to the largest size.
@@ -126,6 +132,59 @@ def bench_commands(sizes, folder: Path, repeats: int):
                   f"{small:,} ({large / small:.0f}× the persons)")
 
 
+def run_timed(cmd: list[str], limit: float) -> tuple[float, int | None]:
+    """(wall seconds, peak resident bytes) of a fresh process, or (limit, None) if it ran out of time."""
+    code = ("import resource, runpy, sys; sys.argv = sys.argv[1:]\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\nexcept SystemExit as e:\n"
+            "    code = e.code\nelse:\n    code = 0\n"
+            "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+            "sys.exit(code)")
+    start = time.perf_counter()
+    try:
+        out = subprocess.run([sys.executable, "-c", code, *cmd], env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                             capture_output=True, text=True, cwd=ROOT, timeout=limit)
+    except subprocess.TimeoutExpired:
+        return limit, None
+    if out.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    peak = [line for line in out.stderr.splitlines() if line.startswith("PEAK")][-1]
+    return time.perf_counter() - start, int(peak.split()[1]) * 1024
+
+
+def bench_wide(folder: Path, repeats: int, limit: float, n_persons: int = 300, n_items: int = 2000):
+    from psychometrics.simulate import simulate_dataset
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / f"wide_{n_persons}x{n_items}.csv"
+    if not src.exists():
+        sim = simulate_dataset(n_persons, n_items, np.random.default_rng(3), model="2pl")
+        cells = sim.responses.astype(np.int8).astype(str)
+        rows = [",".join(["candidate_id", *(f"I{j + 1:04d}" for j in range(n_items))])]
+        rows += [",".join([f"P{i + 1}", *cells[i]]) for i in range(n_persons)]
+        src.write_text("\n".join(rows) + "\n")
+    print(f"calibrate 2PL, {n_persons} × {n_items:,} (whole processes, CSV in, files out); {load()}")
+    contestants = {
+        "certbank calibrate": [str(ROOT / "cli.py"), "calibrate", str(src), "--out", str(folder / "wide_params.csv")],
+        "read CSV + mirt": [str(ROOT / "bench" / "calibrate_peer.py"), str(src), str(folder / "wide_mirt.csv")],
+    }
+    times = {k: [] for k in contestants}
+    peaks = {k: 0 for k in contestants}
+    for r in range(repeats):
+        for name, cmd in contestants.items():
+            if r and times[name] and times[name][0] >= limit:
+                continue
+            sec, peak = run_timed(cmd, limit)
+            times[name].append(sec)
+            peaks[name] = None if peak is None else max(peaks[name] or 0, peak)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for name in contestants:
+        what = f"{med[name]:7.2f} s  peak {mb(peaks[name])}" if peaks[name] is not None else \
+            f"stopped after {limit:.0f} s"
+        print(f"  {name:<20} {what}")
+    print(f"ratio certbank / mirt {med['certbank calibrate'] / med['read CSV + mirt']:.2f} "
+          f"(a stopped peer counts as {limit:.0f} s); {load()}")
+
+
 def bench_eap(sizes, repeats: int):
     from psychometrics.irt.scoring import eap
     from psychometrics.simulate import simulate_dataset
@@ -171,7 +230,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/certbank-bench-scale"))
     parser.add_argument("--eap-only", action="store_true")
+    parser.add_argument("--wide", action="store_true")
+    parser.add_argument("--limit", type=float, default=300.0, help="--wide: seconds before a contestant is stopped")
     args = parser.parse_args()
+    if args.wide:
+        return bench_wide(args.dir, args.repeats, args.limit)
     if args.eap_only:
         return bench_eap(args.n, args.repeats)
     bench_commands(args.n, args.dir, args.repeats)

@@ -110,10 +110,14 @@ def score_form(bank, responses, form_id: str, *, method: str = "eap",
     params = found.params
     matrix, _ = scored_matrix(bank, responses, form_id)
     columns = [matrix.item_ids.index(i) for i in params.item_ids]
-    x = matrix.scored[:, columns]
+    if method.lower() == "eap" and matrix.values is None:   # one byte a cell: right and the not-reached mask
+        x = matrix.right[:, columns]
+        extra = {"missing": matrix.not_reached[:, columns]}
+    else:
+        x, extra = matrix.scored[:, columns], {}
     thetas = scoring.score(x, params.a, params.b, params.c, method=method.lower(), D=params.D,
-                           person_ids=matrix.person_ids)
-    report = pd.DataFrame({"candidate_id": matrix.person_ids, "raw": np.nansum(x, axis=1).astype(int),
+                           person_ids=matrix.person_ids, **extra)
+    report = pd.DataFrame({"candidate_id": matrix.person_ids, "raw": np.nansum(x, axis=1, dtype=float).astype(int),
                            "n_answered": thetas.n_answered, "theta": thetas.theta, "se": thetas.se,
                            "bounded": thetas.bounded, "method": method.lower()})
     if "language" in matrix.groups:
