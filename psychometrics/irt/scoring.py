@@ -75,14 +75,19 @@ def _grid_loglik(right, answered, a, b, c, D, grid, dtype=np.float32) -> np.ndar
     return logl
 
 
-def _check_items(responses, a, b, c):
-    x = check_responses(responses)
+def _checked_parameters(x, a, b, c):
+    """(a, b, c) as arrays, one per response column of ``x`` and all finite (else one InputError)."""
     a, b, c = _as_params(a, b, c)
     if a.size != x.shape[1]:
         raise InputError(Problem(f"{a.size} item parameters for {x.shape[1]} response columns"))
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
         raise InputError(Problem("item parameters must all be finite numbers"))
-    return x, a, b, c
+    return a, b, c
+
+
+def _check_items(responses, a, b, c):
+    x = check_responses(responses)
+    return (x, *_checked_parameters(x, a, b, c))
 
 
 def _fast_binary_check(right: np.ndarray) -> None:
@@ -284,11 +289,7 @@ def _responses_array(responses) -> np.ndarray:
 def _point_estimate_body(method, responses, a, b, c, D, prior_mean, prior_sd, person_ids, iterations=50):
     """MLE / WLE / MAP θ, block by block of ``_BLOCK`` persons (see ``_solve_block``)."""
     x = _responses_array(responses)
-    a, b, c = _as_params(a, b, c)
-    if a.size != x.shape[1]:
-        raise InputError(Problem(f"{a.size} item parameters for {x.shape[1]} response columns"))
-    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(np.isfinite(c))):
-        raise InputError(Problem("item parameters must all be finite numbers"))
+    a, b, c = _checked_parameters(x, a, b, c)
     n = x.shape[0]
     out = {k: np.empty(n) for k in ("theta", "se", "n_answered", "raw")}
     bounded = np.zeros(n, dtype=bool)
