@@ -121,7 +121,8 @@ def _json_default(value):
 def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0, engine: str = "certbank",
                         anchors: Mapping[str, tuple[float, float, float]] | None = None,
                         n_nodes: int = 61, quadrature_method: str = "equal", with_fit: bool = True,
-                        guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None) -> CalibrationReport:
+                        guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
+                        min_persons: int | None = None) -> CalibrationReport:
     """Calibrate scored responses (n_persons, n_items) and add item fit and IRT flags. The priors go to
     ``psychometrics.irt.estimation.calibrate`` (certbank engine)."""
     engine = engine.lower()
@@ -137,7 +138,7 @@ def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0,
         cal = calibrate_girth(scored, model, item_ids=item_ids, n_nodes=n_nodes)
     else:
         cal = calibrate(scored, model, item_ids=item_ids, D=D, quadrature=quad, anchors=anchors,
-                        guessing_prior=guessing_prior, slope_prior=slope_prior)
+                        guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons)
     item_fit = irt_fit.item_fit(scored, cal) if with_fit else None
     flags = tuple(irt_fit.irt_flags(cal, item_fit))
     overall = overall_fit_summary(scored, cal) if with_fit else {}
@@ -278,7 +279,8 @@ class CalibrationRun:
 def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None, model: str = "2pl",
                    D: float = 1.0, engine: str = "certbank", n_nodes: int = 61, quadrature_method: str = "equal",
                    anchor_from_bank: bool = False, link: str = "stocking-lord", drift: bool = True,
-                   guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None) -> CalibrationRun:
+                   guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
+                   min_persons: int | None = None) -> CalibrationRun:
     """Calibrate a response file (scored by a bank form's key, a key file, or 0/1 data) with fit and flags.
 
     With a bank form whose items include at least ``MIN_COMMON_ITEMS`` with bank-scale parameters, the result
@@ -298,14 +300,14 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
         return _calibrate_matrix(bank, matrix, versions, responses, form_id=form_id, model=model, D=D,
                                  engine=engine, n_nodes=n_nodes, quadrature_method=quadrature_method,
                                  anchor_from_bank=anchor_from_bank, link=link, drift=drift,
-                                 guessing_prior=guessing_prior, slope_prior=slope_prior)
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons)
     except EstimationError as err:  # the numerics know no files: name the one the data came from
         raise EstimationError(f"{responses}: {err}") from None
 
 
 def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, engine, n_nodes,
                       quadrature_method, anchor_from_bank, link, drift, guessing_prior,
-                      slope_prior) -> CalibrationRun:
+                      slope_prior, min_persons=None) -> CalibrationRun:
     label = f"{model.lower()} {Path(responses).name}"
     common = {}
     if anchor_from_bank and bank is None:
@@ -327,13 +329,14 @@ def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, e
         bank_scale = calibrate_to_bank_scale(matrix.scored, matrix.item_ids, usable, model=model.lower(), D=D,
                                              method=link, drift=drift,
                                              quadrature=make_quadrature(n_nodes, quadrature_method),
-                                             guessing_prior=guessing_prior, slope_prior=slope_prior)
+                                             guessing_prior=guessing_prior, slope_prior=slope_prior,
+                                             min_persons=min_persons)
         report = _report_on_bank_scale(bank_scale, matrix.scored)
         return CalibrationRun(report, scale="linked", bank_scale=bank_scale, **kind)
     anchors = common if (anchor_from_bank and common) else None
     report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
                                  anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method,
-                                 guessing_prior=guessing_prior, slope_prior=slope_prior)
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons)
     if anchors:
         report = CalibrationReport(report.calibration, report.fit, report.flags, overall_fit=report.overall_fit, notes=(
             f"Only {len(anchors)} anchors: too few to screen them for drift (at least {MIN_COMMON_ITEMS}).",))

@@ -125,7 +125,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
                             max_release_fraction: float = drift_screening.MAX_RELEASE_FRACTION,
                             min_common: int = MIN_COMMON_ITEMS, max_iterations: int = drift_screening.MAX_ITERATIONS,
                             quadrature=None, guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
-                            standard_errors: bool = True) -> BankScaleCalibration:
+                            standard_errors: bool = True, min_persons: int | None = None) -> BankScaleCalibration:
     """Calibrate a form and carry every item onto the bank scale through the common items.
 
     scored: (n_persons, n_items) of 1/0/NaN; item_ids: (n_items,) the columns' item ids.
@@ -157,7 +157,7 @@ def calibrate_to_bank_scale(scored, item_ids, bank_params, *, model: str = "2pl"
             f"The form shares {len(common)} item{'s' if len(common) != 1 else ''} with the bank{listed}; "
             f"carrying it onto the bank scale needs at least {min_common} common items with bank parameters."))
     fit_args = dict(model=model, item_ids=item_ids, D=D, quadrature=quadrature, guessing_prior=guessing_prior,
-                    slope_prior=slope_prior, standard_errors=standard_errors)
+                    slope_prior=slope_prior, standard_errors=standard_errors, min_persons=min_persons)
     free = calibrate(scored, **fit_args)
     pos = {iid: j for j, iid in enumerate(item_ids)}
     idx = np.array([pos[i] for i in common], dtype=int)

@@ -57,8 +57,11 @@ from psychometrics.irt.quadrature import Quadrature, make_quadrature
 from psychometrics.irt.standard_errors import SE_METHOD, SE_METHOD_XPD, SE_METHODS, _standard_errors
 
 MODELS = ("rasch", "1pl", "2pl", "3pl")
-#: The fewest persons we calibrate each model with; below this the estimates are noise.
-MIN_PERSONS = {"rasch": 20, "1pl": 20, "2pl": 100, "3pl": 250}
+#: The fewest persons we calibrate each model with; below this the estimates are noise. For the 3PL the floor
+#: is per item (candidates answering it): Hulin, Lissak & Drasgow (1982) found about 1,000 needed to recover
+#: 3PL curves; the default Beta prior on c (Swaminathan & Gifford 1986) halves that, but below 500 answers the
+#: lower asymptote is barely identified and the EM crawls (300 × 2,000: 2,000 cycles, no convergence).
+MIN_PERSONS = {"rasch": 20, "1pl": 20, "2pl": 100, "3pl": 500}
 #: Default Beta prior on the 3PL lower asymptote (mode 0.2, the BILOG-MG convention for 5 options).
 DEFAULT_GUESSING_PRIOR = (5.0, 17.0)
 DEFAULT_TOL = 1e-4
@@ -187,6 +190,17 @@ def _check_degenerate(x: np.ndarray, item_ids: Sequence[str], fixed_mask: np.nda
     return problems
 
 
+def _check_answers_per_item(x: np.ndarray, fixed_mask: np.ndarray, floor: int) -> None:
+    """Refuse a 3PL whose free items have fewer than ``floor`` answers each (see ``MIN_PERSONS``)."""
+    answers = (~np.isnan(x[:, ~fixed_mask])).sum(axis=0)
+    short = int((answers < floor).sum())
+    if short:
+        raise EstimationError(
+            f"The 3pl model needs at least {floor} candidates answering each item to identify its lower "
+            f"asymptote, but {short:,} of {answers.size:,} items have fewer (as few as {int(answers.min()):,}); "
+            "calibrate the 2PL instead, or lower the minimum knowingly (--min-candidates).")
+
+
 def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None = None, D: float = D_LOGISTIC,
               quadrature: Quadrature | None = None,
               anchors: Mapping[str, tuple[float, float, float]] | None = None,
@@ -194,7 +208,8 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
               slope_prior: tuple[float, float] | None = None,
               tol: float = DEFAULT_TOL, ll_tol: float = DEFAULT_LL_TOL, max_iter: int = DEFAULT_MAX_ITER,
               accelerate: bool = True, standard_errors: bool = True, se_method: str = "observed",
-              latent_sd: float | None = None, dtype=np.float32) -> Calibration:
+              latent_sd: float | None = None, min_persons: int | None = None,
+              dtype=np.float32) -> Calibration:
     """Calibrate dichotomous items by marginal maximum likelihood (Bock & Aitkin 1981).
 
     responses: (n_persons, n_items) of 1 (right), 0 (wrong), NaN (not presented / not reached), or a
@@ -206,6 +221,8 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
     se_method: "observed" (exact observed information, Louis 1982) or "xpd" (cross-product approximation).
     latent_sd: Rasch only: hold the latent SD at this value instead of estimating it; 1 gives the Rasch model
       with θ ~ N(0, 1) and every slope 1 (girth's rasch_mml; PyPI mirt's "1PL").
+    min_persons: the fewest candidates with responses (for the 3PL: answering each free item) the model is
+      fitted with; default ``MIN_PERSONS[model]``. Checked before any EM cycle, so a refusal is immediate.
     Raises EstimationError (one sentence per problem) when the data cannot support the model.
     Runs with one BLAS thread (see ``_threads``): the products are too small to share.
     """
@@ -214,11 +231,12 @@ def calibrate(responses, model: str = "2pl", *, item_ids: Sequence[str] | None =
         responses = responses.scored
     with blas_threads(1):
         return _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prior, slope_prior, tol,
-                          ll_tol, max_iter, accelerate, standard_errors, se_method, dtype, latent_sd)
+                          ll_tol, max_iter, accelerate, standard_errors, se_method, dtype, latent_sd, min_persons)
 
 
 def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prior, slope_prior, tol, ll_tol,
-               max_iter, accelerate, standard_errors, se_method, dtype, latent_sd=None) -> Calibration:
+               max_iter, accelerate, standard_errors, se_method, dtype, latent_sd=None,
+               min_persons=None) -> Calibration:
     start = time.perf_counter()
     model = model.lower()
     if model not in MODELS:
@@ -266,8 +284,11 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
     if dropped:
         warnings.append(f"{dropped} candidate(s) with no responses were left out of the calibration.")
     n_persons = int(round(data.freq.sum()))
-    if n_persons < MIN_PERSONS[model]:
-        raise EstimationError(f"The {model} model needs at least {MIN_PERSONS[model]} candidates with "
+    floor = MIN_PERSONS[model] if min_persons is None else int(min_persons)
+    if model == "3pl":
+        _check_answers_per_item(x, fixed_mask, floor)
+    elif n_persons < floor:
+        raise EstimationError(f"The {model} model needs at least {floor} candidates with "
                               f"responses; these data have {n_persons}.")
 
     alpha0, d0, gamma0 = _initial_values(data, model, D, guessing_prior)

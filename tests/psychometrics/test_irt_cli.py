@@ -162,3 +162,27 @@ def test_guessing_and_slope_prior_options(data):
         res = runner.invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "3pl", *bad,
                                    "--out", str(folder / "bad" / "p.csv")])
         assert res.exit_code == 2 and "prior" in res.output, res.output
+
+
+def test_a_wide_3pl_on_few_candidates_is_refused_at_once_and_writes_nothing(tmp_path):
+    # 300 candidates × 2,000 items: the 3PL's asymptotes are not identified; the command says so in one
+    # sentence (exit 2) instead of running minutes of EM, and --min-candidates is the knowing override
+    import time
+
+    rng = np.random.default_rng(4)
+    items = simulate_items(2000, rng, model="3pl")
+    x = simulate_responses(rng.normal(size=300), items.a, items.b, items.c, rng=rng)
+    ids = [f"W{j:04d}" for j in range(2000)]
+    write_responses(tmp_path / "wide.csv", x, ids)
+    out = tmp_path / "out" / "params.csv"
+    started = time.perf_counter()
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path / "wide.csv"), "--model", "3pl", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert time.perf_counter() - started < 15
+    message = res.output.strip().splitlines()[-1]
+    assert "wide.csv" in message and "500 candidates answering each item" in message
+    assert "2,000 of 2,000 items have fewer (as few as 300)" in message and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+    res = CliRunner().invoke(main, ["calibrate", str(tmp_path / "wide.csv"), "--model", "3pl", "--min-candidates",
+                                    "1", "--out", str(out)])
+    assert res.exit_code == 2 and "--min-candidates" in res.output  # below the option's range: a usage error

@@ -165,9 +165,43 @@ def test_person_without_responses_is_left_out_with_a_warning():
 
 
 def test_too_few_persons_for_the_model():
-    sim = simulate_dataset(120, 8, np.random.default_rng(1))
-    with pytest.raises(EstimationError, match="3pl model needs at least 250"):
+    sim = simulate_dataset(60, 8, np.random.default_rng(1))
+    with pytest.raises(EstimationError, match="2pl model needs at least 100 candidates with responses; these "
+                                               "data have 60"):
+        calibrate(sim.responses, "2pl")
+    assert np.isfinite(calibrate(sim.responses, "2pl", min_persons=50, standard_errors=False).b).all()
+
+
+def test_a_3pl_with_too_few_answers_per_item_is_refused_before_any_em_cycle():
+    # 300 candidates × 2,000 items ran 2,000 EM cycles (minutes) without converging; now one sentence at once
+    import time
+
+    sim = simulate_dataset(300, 2000, np.random.default_rng(5), model="3pl")
+    started = time.perf_counter()
+    with pytest.raises(EstimationError) as err:
         calibrate(sim.responses, "3pl")
+    assert time.perf_counter() - started < 5.0
+    message = str(err.value)
+    assert "needs at least 500 candidates answering each item" in message
+    assert "2,000 of 2,000 items have fewer (as few as 300)" in message and "--min-candidates" in message
+    assert message.count(". ") == 0  # one sentence
+
+
+def test_the_3pl_floor_counts_answers_per_item_and_skips_anchors():
+    # 900 candidates, but a pretest block answered by a third of them: those items alone are short
+    rng = np.random.default_rng(8)
+    sim = simulate_dataset(900, 12, rng, model="3pl")
+    x = sim.responses.copy()
+    x[300:, 9:] = np.nan
+    with pytest.raises(EstimationError, match="3 of 12 items have fewer \\(as few as 300\\)"):
+        calibrate(x, "3pl", standard_errors=False)
+    # held at bank values, the short items need no answers of their own
+    anchors = {f"item{j + 1}": (sim.items.a[j], sim.items.b[j], sim.items.c[j]) for j in range(9, 12)}
+    cal = calibrate(x, "3pl", anchors=anchors, standard_errors=False)
+    assert np.allclose(cal.b[9:], sim.items.b[9:])
+    # a floor lowered on purpose calibrates every item
+    lowered = calibrate(x, "3pl", min_persons=250, standard_errors=False)
+    assert np.isfinite(lowered.b).all() and np.all((lowered.c > 0) & (lowered.c < 1))
 
 
 def test_non_binary_cells_are_an_input_error():
