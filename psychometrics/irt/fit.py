@@ -207,34 +207,55 @@ def s_x2(responses, a, b, c=None, *, D: float = 1.0, n_free=None, quadrature=Non
     return frame[["s_x2", "df", "p_value", "p_adjusted", "n_used"]]
 
 
+#: Persons per block in the column sums of infit/outfit and Q3 (16,384 × 120 float64: 16 MB per temporary).
+_FIT_BLOCK = 16_384
+
+
+def _person_blocks(n_persons: int, n_items: int):
+    """Row slices of about ``_FIT_BLOCK`` × 120 cells, so the persons × items temporaries stay small."""
+    step = max(256, _FIT_BLOCK * 120 // max(n_items, 1))
+    return (slice(i, i + step) for i in range(0, n_persons, step))
+
+
 def infit_outfit(responses, theta, a, b, c=None, *, D: float = 1.0) -> pd.DataFrame:
     """Infit and outfit mean squares with ZSTD (Wright & Masters 1982) at the given θ (n_persons,).
 
-    Returns columns infit, outfit, infit_zstd, outfit_zstd (one row per item). Column sums over persons are
-    matrix products with a vector of ones; missing cells are masked once (their residual, variance and
-    fourth moment are 0), so the persons × items temporaries are few."""
-    x = np.asarray(responses, dtype=float)
-    m = ~np.isnan(x)
-    p = np.clip(probability(theta, a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)
-    var = p * (1 - p)                                  # W
-    resid2 = np.where(m, x, p)                         # missing: residual 0
-    resid2 -= p
-    resid2 *= resid2
-    kurt = 1.0 - 3.0 * var                             # C/W = (1 − p)³ + p³ = 1 − 3W
-    kurt *= var                                        # C = E(y − P)⁴
-    if not m.all():
-        var *= m
-        kurt *= m
-    ones = np.ones(x.shape[0])
-    n = m.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sum_var = ones @ var
-        infit = (ones @ resid2) / sum_var
+    Returns columns infit, outfit, infit_zstd, outfit_zstd (one row per item). Every term is a column sum
+    over persons, accumulated a block of persons at a time; missing cells are masked (their residual,
+    variance and fourth moment are 0)."""
+    x_all = np.asarray(responses)
+    theta = np.asarray(theta, dtype=float)
+    n_items = x_all.shape[1]
+    sums = np.zeros((6, n_items))  # W, (y − P)², (y − P)²/W, C/W², C, W²
+    n = np.zeros(n_items)
+    for rows in _person_blocks(x_all.shape[0], n_items):
+        x = np.asarray(x_all[rows], dtype=float)
+        m = ~np.isnan(x)
+        p = np.clip(probability(theta[rows], a, b, c, D), _P_FLOOR, 1 - _P_FLOOR)
+        var = p * (1 - p)                              # W
+        resid2 = np.where(m, x, p)                     # missing: residual 0
+        resid2 -= p
+        resid2 *= resid2
+        kurt = 1.0 - 3.0 * var                         # C/W = (1 − p)³ + p³ = 1 − 3W
+        kurt *= var                                    # C = E(y − P)⁴
+        if not m.all():
+            var *= m
+            kurt *= m
         w_safe = np.where(m, var, 1.0) if not m.all() else var
-        outfit = (ones @ (resid2 / w_safe)) / n                  # Σ (y − P)²/W
-        c_over_w2 = ones @ (kurt / (w_safe * w_safe))
+        ones = np.ones(x.shape[0])
+        n += m.sum(axis=0)
+        sums[0] += ones @ var
+        sums[1] += ones @ resid2
+        sums[2] += ones @ (resid2 / w_safe)
+        sums[3] += ones @ (kurt / (w_safe * w_safe))
+        sums[4] += ones @ kurt
+        sums[5] += ones @ (var * var)
+    sum_var, sum_resid2, sum_resid2_w, c_over_w2, sum_kurt, sum_var2 = sums
+    with np.errstate(invalid="ignore", divide="ignore"):
+        infit = sum_resid2 / sum_var
+        outfit = sum_resid2_w / n                                # Σ (y − P)²/W
         q_out = np.sqrt(np.maximum(c_over_w2 / n ** 2 - 1.0 / n, 1e-12))
-        q_in = np.sqrt(np.maximum((ones @ kurt - ones @ (var * var)) / sum_var ** 2, 1e-12))
+        q_in = np.sqrt(np.maximum((sum_kurt - sum_var2) / sum_var ** 2, 1e-12))
         z_out = (np.cbrt(outfit) - 1) * (3 / q_out) + q_out / 3
         z_in = (np.cbrt(infit) - 1) * (3 / q_in) + q_in / 3
     return pd.DataFrame({"infit": infit, "outfit": outfit, "infit_zstd": z_in, "outfit_zstd": z_out})
@@ -243,23 +264,29 @@ def infit_outfit(responses, theta, a, b, c=None, *, D: float = 1.0) -> pd.DataFr
 def yen_q3(responses, theta, a, b, c=None, *, D: float = 1.0) -> np.ndarray:
     """Yen's Q3 matrix (n_items, n_items): correlations of residuals y − P(θ̂), pairwise complete; diagonal 1.
 
-    Runs with one BLAS thread (as the EM and scoring do); without missing cells the pair counts and sums
-    are the column sums and only the cross-product dᵀd (a symmetric rank-k update) is a matrix product."""
+    Runs with one BLAS thread (as the EM and scoring do). The pair counts, sums and cross-products are
+    accumulated a block of persons at a time; a block without missing cells takes its pair sums from the
+    column sums, and only dᵀd is a matrix product."""
+    x_all = np.asarray(responses)
+    theta = np.asarray(theta, dtype=float)
+    J = x_all.shape[1]
+    n, s1, s2, sxy = (np.zeros((J, J)) for _ in range(4))
     with blas_threads(1):
-        x = np.asarray(responses, dtype=float)
-        missing = np.isnan(x)
-        d = np.nan_to_num(x) - probability(theta, a, b, c, D)
-        if missing.any():
-            d[missing] = 0.0
-            m = (~missing).astype(float)
-            n = m.T @ m
-            s1 = d.T @ m                       # Σ over pairs' common persons of d_j
-            s2 = (d * d).T @ m
-        else:
-            n = float(x.shape[0])
-            s1 = np.broadcast_to(d.sum(axis=0)[:, None], (x.shape[1], x.shape[1]))
-            s2 = np.broadcast_to(np.einsum("ij,ij->j", d, d)[:, None], s1.shape)
-        sxy = d.T @ d
+        for rows in _person_blocks(x_all.shape[0], J):
+            x = np.asarray(x_all[rows], dtype=float)
+            missing = np.isnan(x)
+            d = np.nan_to_num(x) - probability(theta[rows], a, b, c, D)
+            if missing.any():
+                d[missing] = 0.0
+                m = (~missing).astype(float)
+                n += m.T @ m
+                s1 += d.T @ m                  # Σ over pairs' common persons of d_j
+                s2 += (d * d).T @ m
+            else:
+                n += float(x.shape[0])
+                s1 += d.sum(axis=0)[:, None]
+                s2 += np.einsum("ij,ij->j", d, d)[:, None]
+            sxy += d.T @ d
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = sxy / n - (s1 / n) * (s1.T / n)
         var_j = s2 / n - (s1 / n) ** 2

@@ -179,3 +179,37 @@ def test_wide_form_fit_stays_small():
         tracemalloc.stop()
     assert peak < 60 * 2 ** 20, peak
     assert np.isfinite(result.items["s_x2"]).any()
+
+
+def test_infit_outfit_and_q3_in_person_blocks_match_their_definitions(monkeypatch):
+    # the blocked column sums against the textbook formulas (Wright & Masters 1982; Yen 1984), with missing
+    # cells and blocks of 256 persons (the data span several); Q3 against pandas' pairwise-complete Pearson r
+    import pandas as pd
+
+    from psychometrics.irt import fit as fit_module
+    from psychometrics.irt.models import probability
+
+    rng = np.random.default_rng(21)
+    items = simulate_items(6, rng, model="3pl")
+    theta = rng.normal(size=1000)
+    x = simulate_responses(theta, items.a, items.b, items.c, rng=rng).astype(float)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    monkeypatch.setattr(fit_module, "_FIT_BLOCK", 10)      # 256-person blocks: four of them
+    got = fit_module.infit_outfit(x, theta, items.a, items.b, items.c)
+    q3 = fit_module.yen_q3(x, theta, items.a, items.b, items.c)
+    p = probability(theta, items.a, items.b, items.c)
+    for j in range(6):
+        seen = ~np.isnan(x[:, j])
+        y, pj = x[seen, j], p[seen, j]
+        w = pj * (1 - pj)
+        c4 = w * ((1 - pj) ** 3 + pj ** 3)
+        infit = np.sum((y - pj) ** 2) / np.sum(w)
+        outfit = np.mean((y - pj) ** 2 / w)
+        q_out = np.sqrt(np.sum(c4 / w ** 2) / seen.sum() ** 2 - 1 / seen.sum())
+        q_in = np.sqrt(np.sum(c4 - w ** 2) / np.sum(w) ** 2)
+        assert got.infit[j] == pytest.approx(infit, rel=1e-10)
+        assert got.outfit[j] == pytest.approx(outfit, rel=1e-10)
+        assert got.outfit_zstd[j] == pytest.approx((np.cbrt(outfit) - 1) * 3 / q_out + q_out / 3, rel=1e-9)
+        assert got.infit_zstd[j] == pytest.approx((np.cbrt(infit) - 1) * 3 / q_in + q_in / 3, rel=1e-9)
+    reference = pd.DataFrame(x - p).corr().to_numpy()      # pairwise complete, NaN where x is missing
+    assert np.allclose(q3, reference, atol=1e-10)
