@@ -1,4 +1,4 @@
-"""The yardstick of ``bench/calibrate.py``: read a 0/1 response CSV and calibrate a 2PL with PyPI ``mirt``
+"""The yardstick of ``bench/calibrate.py`` and ``bench/scale.py --wide``: read a 0/1 response CSV and calibrate a 2PL with PyPI ``mirt``
 (SQUAREM), then write the parameters. Standard errors are off by default (the faster, harder yardstick:
 ``certbank calibrate`` computes them); ``--se`` turns them on.
 

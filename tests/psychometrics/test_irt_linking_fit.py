@@ -213,3 +213,43 @@ def test_infit_outfit_and_q3_in_person_blocks_match_their_definitions(monkeypatc
         assert got.infit_zstd[j] == pytest.approx((np.cbrt(infit) - 1) * 3 / q_in + q_in / 3, rel=1e-9)
     reference = pd.DataFrame(x - p).corr().to_numpy()      # pairwise complete, NaN where x is missing
     assert np.allclose(q3, reference, atol=1e-10)
+
+
+def _pool_by_rescanning(n_k, o_k, e_k, min_expected):
+    """The pooling as first written (before the scan resumed): every round looks at the head, then the tail,
+    and only if neither was small scans the interior from the start (the reference, merge for merge)."""
+    groups = [[n, n * o, n * e] for n, o, e in zip(n_k, o_k, e_k) if n > 0]
+    small = lambda g: g[2] < min_expected or g[0] - g[2] < min_expected  # noqa: E731
+    changed = True
+    while changed and len(groups) > 1:
+        changed = False
+        if small(groups[0]):
+            g = groups.pop(0)
+            groups[0] = [x + y for x, y in zip(g, groups[0])]
+            changed = True
+        if len(groups) > 1 and small(groups[-1]):
+            g = groups.pop()
+            groups[-1] = [x + y for x, y in zip(g, groups[-1])]
+            changed = True
+        if not changed:
+            for i in range(1, len(groups) - 1):
+                if small(groups[i]):
+                    nb = i + 1 if groups[i + 1][0] < groups[i - 1][0] else i - 1
+                    lo, hi = sorted((i, nb))
+                    groups[lo] = [x + y for x, y in zip(groups[lo], groups[hi])]
+                    groups.pop(hi)
+                    changed = True
+                    break
+    return np.array(groups, dtype=float).reshape(-1, 3)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.floats(0.01, 0.99), st.floats(0.01, 0.99)), min_size=1,
+                max_size=60), st.sampled_from([0.5, 1.0, 5.0]))
+def test_s_x2_pooling_resumes_its_scan_and_merges_the_same_groups(cells, min_expected):
+    n_k, o_k, e_k = (np.array(v, dtype=float) for v in zip(*cells))
+    np.testing.assert_allclose(fit._pool(n_k, o_k, e_k, min_expected),
+                               _pool_by_rescanning(n_k, o_k, e_k, min_expected), rtol=0, atol=1e-9)

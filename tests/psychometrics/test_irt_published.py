@@ -259,3 +259,28 @@ def test_observed_information_is_the_same_a_block_of_persons_at_a_time(monkeypat
     for name in ("se_a", "se_b", "se_d"):
         np.testing.assert_allclose(getattr(blocked, name)[5:], getattr(whole, name)[5:], rtol=1e-10)
     assert np.isfinite(whole.se_b[5:]).all()
+
+
+def test_covariance_entries_from_the_cholesky_factor_equal_the_inverse():
+    # the delta method reads a few entries of info⁻¹: from V = U⁻¹ (info = UᵀU) they must equal the general
+    # inverse's; a matrix that is not positive definite takes the general inverse; dropped rows are NaN
+    from psychometrics.irt.standard_errors import _Covariance
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(40, 40))
+    info = a @ a.T + 40 * np.eye(40)
+    keep = np.ones(40, dtype=bool)
+    keep[[3, 17]] = False
+    reference = np.full((40, 40), np.nan)
+    reference[np.ix_(keep, keep)] = np.linalg.inv(info[np.ix_(keep, keep)])
+    cov = _Covariance(info, keep)
+    assert cov.rows is not None
+    i, j = rng.integers(0, 40, 200), rng.integers(0, 40, 200)
+    np.testing.assert_allclose(cov[i, j], reference[i, j], rtol=1e-10, atol=1e-14)
+    assert np.isnan(cov[np.array([3, 5]), np.array([5, 17])]).all()
+    indefinite = np.diag([2.0, -1.0, 3.0]) + 0.1
+    with pytest.raises(np.linalg.LinAlgError):  # a negative variance: no standard errors
+        _Covariance(indefinite, np.ones(3, dtype=bool))
+    flipped = np.array([[-1.0, 2.0], [2.0, -1.0]])  # indefinite, yet its inverse has a positive diagonal
+    fallback = _Covariance(flipped, np.ones(2, dtype=bool))
+    assert fallback.rows is None
+    np.testing.assert_allclose(fallback[np.arange(2), np.arange(2)], np.diag(np.linalg.inv(flipped)))
