@@ -351,5 +351,7 @@ def _report_on_bank_scale(bank_scale: BankScaleCalibration, scored) -> Calibrati
     parameters of params.csv taken from the bank-scale result."""
     cal = bank_scale.calibration
     item_fit = irt_fit.item_fit(scored, cal)
+    # M2 and the empirical reliabilities are computed on the calibration's own scale, with its latent mean and
+    # SD: a linear change of θ leaves both unchanged, so they hold for the bank-scale parameters too
     return CalibrationReport(cal, item_fit, tuple(irt_fit.irt_flags(cal, item_fit)), bank_scale=bank_scale,
-                             notes=tuple(bank_scale.warnings))
+                             notes=tuple(bank_scale.warnings), overall_fit=overall_fit_summary(scored, cal))
