@@ -45,6 +45,19 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
 
 
 
+def check_output_path(path, *, suffix: str, force: bool, kind: str, noun: str) -> Path:
+    """Refuse, before any work, an output with the wrong extension, one that exists (unless ``force``) or
+    whose folder is missing. ``kind`` and ``noun`` name it in the sentence ("a workbook", "the workbook")."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise InputError(f"{path}: {kind} must have the {suffix} extension.")
+    if path.exists() and not force:
+        raise InputError(f"{path} already exists; use --force to overwrite it.")
+    if not path.parent.is_dir():
+        raise InputError(f"{path.parent}: the folder for {noun} does not exist.")
+    return path
+
+
 def set_text(cell, text: str) -> None:
     """Put ``text`` in an openpyxl cell as text, never as a formula."""
     cell.value = text

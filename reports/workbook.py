@@ -23,8 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from certbank_core import __version__
-from certbank_core.errors import InputError
-from certbank_core.files import atomic_write, set_text, sha256_of
+from certbank_core.files import atomic_write, check_output_path, set_text, sha256_of
 
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -296,14 +295,7 @@ def bar_chart(ws: Worksheet, title: str, x_title: str, y_title: str, x_ref: tupl
 
 def check_writable(path: str | os.PathLike, force: bool) -> Path:
     """Refuse to overwrite an existing report unless ``force``; refuse a missing directory."""
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise InputError(f"{path}: a workbook must have the .xlsx extension.")
-    if path.exists() and not force:
-        raise InputError(f"{path} already exists; use --force to overwrite it.")
-    if not path.parent.exists():
-        raise InputError(f"{path.parent}: the folder for the workbook does not exist.")
-    return path
+    return check_output_path(path, suffix=".xlsx", force=force, kind="a workbook", noun="the workbook")
 
 
 def save_atomic(wb: Workbook, path: str | os.PathLike, force: bool = False) -> Path:

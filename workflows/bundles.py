@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from certbank_core.errors import InputError
-from certbank_core.files import atomic_write
+from certbank_core.files import atomic_write, check_output_path
 from psychometrics import flags as flagging
 from psychometrics.irt import models
 from reports.form_report import FormReport, build_form_workbook
@@ -449,13 +449,8 @@ def workbook_pdf(workbook, out=None, force: bool = False, timeout: float = 300) 
     src = Path(workbook)
     if src.suffix.lower() != ".xlsx" or not src.is_file():
         raise InputError(f"{src}: no such workbook (a board packet is printed from an .xlsx file).")
-    dest = Path(out) if out is not None else src.with_suffix(".pdf")
-    if dest.suffix.lower() != ".pdf":
-        raise InputError(f"{dest}: the board packet must have the .pdf extension.")
-    if dest.exists() and not force:
-        raise InputError(f"{dest} already exists; use --force to overwrite it.")
-    if not dest.parent.is_dir():
-        raise InputError(f"{dest.parent}: the folder for the PDF does not exist.")
+    dest = check_output_path(Path(out) if out is not None else src.with_suffix(".pdf"), suffix=".pdf",
+                             force=force, kind="the board packet", noun="the PDF")
     office = find_libreoffice()
     if office is None:
         raise InputError(INSTALL_LIBREOFFICE)
