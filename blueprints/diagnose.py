@@ -18,7 +18,6 @@ imports nothing from ``assemble`` (it receives the eligible pool, a :class:`~blu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import pandas as pd
 

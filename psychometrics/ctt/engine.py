@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 
 from certbank_core.errors import InputError
 from psychometrics.ctt.formulas import (DEFAULT_CI_LEVEL, alpha_if_item_deleted, binomial_csem,

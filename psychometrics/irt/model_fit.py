@@ -89,7 +89,6 @@ def _gamma(p, w, first, second):
 def _parameter_map(cal):
     """(vector, function vector → (a, b, c, mean, sd)) of the calibration's free parameters."""
     a0, b0, c0 = (np.asarray(v, dtype=float) for v in (cal.a, cal.b, cal.c))
-    k = a0.size
     free = ~np.asarray(cal.fixed, dtype=bool)
     fj = np.flatnonzero(free)
     model = cal.model

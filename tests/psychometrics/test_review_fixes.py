@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from certbank_core.errors import InputError
-from psychometrics.dif.analysis import analyze_dif, matching_scores
+from psychometrics.dif.analysis import analyze_dif
 from psychometrics.irt import fit
 from psychometrics.irt.estimation import calibrate
 from psychometrics.simulate import simulate_dataset

@@ -17,7 +17,7 @@ from cli import main
 from itembank.importing import import_frameworks, import_items
 from itembank.model import Form, FormItem
 from itembank.store import Bank
-from psychometrics.equating import NeatData, equipercentile_equating, frequencies
+from psychometrics.equating import equipercentile_equating, frequencies
 from psychometrics.equating.classical import EquatingResult
 from psychometrics.equating.cuts import compare_cuts, cut_through_equating
 from psychometrics.irt.equating import raw_cut_from_theta

@@ -7,12 +7,10 @@ reports are compared with it, and with what a naive separate calibration of year
 """
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from cli import main
