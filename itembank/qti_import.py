@@ -237,10 +237,11 @@ def package_table(path: str | Path, bank) -> tuple[list[str], list[tuple[None, d
         if r["item_id"] in in_bank:
             current = item_row(in_bank[r["item_id"]], langs)
             current["status"] = ""  # no status in the package means no change
-            for lang in langs:  # a language the package brings replaces the bank's text in it, whole
-                if f"stem_{lang}" in r:
+            for lang in langs:  # a language the package brings replaces the bank's stem and options in it,
+                if f"stem_{lang}" in r:  # whole; what QTI does not carry (rationale, translation status) stays
                     for col in language_columns(lang):
-                        current[col] = ""
+                        if col.startswith(("stem_", "option_")):
+                            current[col] = ""
             current.update({k: v for k, v in r.items() if v})
             r = current
         code = r.get("primary_competency", "")

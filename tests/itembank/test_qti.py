@@ -158,3 +158,17 @@ def test_a_spanish_package_revises_the_spanish_of_a_draft_in_the_bank(tmp_path, 
     with Bank.open(bank_path) as bank:
         v = bank.get_item("T-0001").current
         assert v.version == 2 and v.text("es").options[1] == "Oír" and v.text("en").options[1] == "Listen"
+        # QTI carries no rationale: the bank's stays in both languages
+        assert v.text("es").rationale == "Escuchar crea confianza." and v.text("en").rationale == "Listening builds trust."
+
+
+def test_reimporting_our_own_package_changes_nothing(sample, tmp_path):
+    # export → import of the same items: every one unchanged (no new versions, the rationale QTI does not
+    # carry kept), so a package that went to TAO and came back unedited is a no-op
+    pkg = tmp_path / "all.zip"
+    assert run(sample, "items", "export", pkg, "--format", "qti").exit_code == 0
+    before = digest(sample)
+    result = run(sample, "items", "import", pkg)
+    assert result.exit_code == 0, result.output
+    assert "0 new items, 0 new versions, 360 unchanged, 0 status changes" in result.output
+    assert digest(sample) == before
