@@ -110,20 +110,33 @@ class LintConfig:
         return self.severities.get(rule, "warning")
 
 
+def _read_toml(text: str, name: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(Problem(f"the file is not valid TOML ({err})", name)) from None
+
+
 def load_config(path: str | Path | None = None) -> LintConfig:
-    """The lint configuration: ``path`` (a TOML file the program edits) or the shipped default."""
-    if path is None:
-        text = resources.files("itembank").joinpath("default_lint.toml").read_text(encoding="utf-8")
-        name = "default_lint.toml"
-    else:
+    """The lint configuration: the shipped default, with ``path`` (a TOML file the program edits) laid over
+    it. A rule, limit or name the program's file leaves out keeps its shipped setting, so a file that only
+    switches one rule off does not quietly demote the blocking ones (parity-doses) to warnings."""
+    shipped = resources.files("itembank").joinpath("default_lint.toml").read_text(encoding="utf-8")
+    data = _read_toml(shipped, "default_lint.toml")
+    name = "default_lint.toml"
+    if path is not None:
         name = str(path)
         if not Path(path).is_file():
             raise InputError(Problem("the lint configuration file does not exist", name))
-        text = Path(path).read_text(encoding="utf-8")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(Problem(f"the file is not valid TOML ({err})", name)) from None
+        own = _read_toml(Path(path).read_text(encoding="utf-8"), name)
+        for table in ("rules", "limits", "names"):
+            if table in own and not isinstance(own[table], dict):
+                raise InputError(Problem(f"[{table}] must be a table", name, None, table))
+            merged = dict(data.get(table, {}))
+            for key, value in own.get(table, {}).items():  # a table-valued limit (stem_max_words) merges too
+                both = isinstance(value, dict) and isinstance(merged.get(key), dict)
+                merged[key] = {**merged[key], **value} if both else value
+            data[table] = merged
     problems = []
     rules = data.get("rules", {})
     for rule, severity in rules.items():

@@ -121,6 +121,25 @@ def test_config_turns_rules_off_or_blocking_and_is_checked(tmp_path):
     assert len(err.value.problems) == 2 and "no-such-rule" in str(err.value)
 
 
+def test_a_program_config_is_laid_over_the_shipped_one(tmp_path):
+    # a file that switches one rule off keeps every rule and limit it leaves out as shipped: the blocking
+    # all-none-of-the-above and parity-doses stay blocking (they were demoted to warnings)
+    from itembank.lint import load_config as load
+
+    cfg = tmp_path / "lint.toml"
+    cfg.write_text('[rules]\nnegative-stem = "off"\n[limits]\nstem_max_words = { en = 60 }\n', encoding="utf-8")
+    shipped, own = load(), load(cfg)
+    assert own.severity("negative-stem") == "off"
+    assert own.severity("parity-doses") == shipped.severity("parity-doses") == "blocking"
+    assert own.severity("all-none-of-the-above") == "blocking"
+    assert {r: own.severity(r) for r in RULES if r != "negative-stem"} == \
+        {r: shipped.severity(r) for r in RULES if r != "negative-stem"}
+    assert own.stem_max_words == {"en": 60, "es": 95} and own.key_stem_words == shipped.key_stem_words == 3
+    assert own.names == shipped.names and own.source == str(cfg)
+    v = versions_from_rows([(2, row(option_d_en="None of the above"))])[0]
+    assert [f.severity for f in lint_version(v, own) if f.rule == "all-none-of-the-above"] == ["blocking"]
+
+
 def test_import_refuses_blocking_findings_all_at_once_and_prints_warnings(tmp_path, bank_path):
     bad = write_rows(tmp_path / "bad.csv", [row("L-1", option_d_en="None of the above"),
                                              row("L-2", option_d_es="Todas las anteriores"),
