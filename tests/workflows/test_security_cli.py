@@ -186,7 +186,7 @@ def test_retakers_and_timing_through_the_bank(bank_world, tmp_path):
     assert not retakes.same_form.any() and (retakes.form_before == "F1").all()
     timing = pd.read_csv(out / "timing.csv")
     fast = {f"K{i:03d}" for i in range(140, 150)}
-    assert len(set(timing.candidate_id[:10]) & fast) >= 8  # measured 9 of the first 10
+    assert len(set(timing.candidate_id[:10]) & fast) >= 9  # measured 10 of the first 10 (9 before the robust pass)
     flagged_fast = set(timing.loc[timing.flagged, "candidate_id"])
     assert flagged_fast <= fast and len(flagged_fast) >= 6  # measured 8 of 10 (12 of 40 items in 1/5 the time)
     assert timing.n_timed.max() == 40 and timing.n_timed.min() == 39   # the time columns are no items
