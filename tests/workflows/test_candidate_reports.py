@@ -164,3 +164,16 @@ def test_a_letter_is_drawn_once(demo, monkeypatch):
     assert result.exit_code == 0, result.output
     listing = pd.read_csv(demo / "letters-once" / "reports-written.csv")
     assert drawn == list(listing["candidate_id"])
+
+
+def test_the_sample_settings_give_every_area_of_both_shipped_frameworks_a_spanish_title():
+    # a program on the Missouri competencies gets Spanish letters too (its areas had English titles only)
+    import tomllib
+
+    from workflows.candidate_reports import read_program_settings, translated_titles
+    settings = read_program_settings()
+    spanish = translated_titles(settings, "es")
+    for path in settings.title_files:
+        areas = tomllib.loads(path.read_text(encoding="utf-8"))["areas"]
+        assert areas and all(spanish.get(a["code"]) and spanish[a["code"]] != a["title"] for a in areas), path.name
+    assert {"MO.A", "MO.D", "SAMHSA.I", "SAMHSA.XII"} <= set(spanish)
