@@ -613,6 +613,10 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
               help="Prior on the 3PL lower asymptote c: none, or beta:A,B (Beta(A, B); the default has mode .2).")
 @click.option("--slope-prior", default="none", show_default=True,
               help="Prior on the 2PL/3PL slopes a: none, or lognormal:M,S (log a ~ N(M, S²)).")
+@click.option("--estimation", type=click.Choice(["mml", "cml"], case_sensitive=False), default="mml",
+              show_default=True,
+              help="mml: marginal maximum likelihood (every model); cml: conditional ML of the Rasch "
+                   "difficulties (Σ b = 0, free of any assumption about the θ distribution; --model rasch).")
 @click.option("--min-candidates", "min_persons", default=None, type=click.IntRange(min=2),
               help="The fewest candidates to calibrate with (3PL: answering each item); default 20 Rasch/1PL, "
                    "100 2PL, 500 3PL.")
@@ -621,7 +625,7 @@ def analyze(obj: Context, responses: Path, form_id, key_file, outdir: Path, grou
 @pass_context
 def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine, n_nodes, gauss_hermite, link,
               no_drift_check, anchor_from_bank, save, new_scale, administration_id, label, guessing_prior,
-              slope_prior, min_persons, out: Path):
+              slope_prior, estimation, min_persons, out: Path):
     """Calibrate items by marginal maximum likelihood (IRT) and write their parameters, fit and flags; a bank
     form with calibrated items is put on the bank scale, its anchors screened for drift."""
     from certbank_core.errors import InputError
@@ -636,7 +640,7 @@ def calibrate(obj: Context, responses: Path, form_id, key_file, model, D, engine
         run = calibrate_file(bank, responses, form_id=form_id, key_file=key_file, model=model, D=D, engine=engine,
                              n_nodes=n_nodes, quadrature_method="gauss-hermite" if gauss_hermite else "equal",
                              anchor_from_bank=anchor_from_bank, link=link, drift=not no_drift_check,
-                             min_persons=min_persons, **priors)
+                             min_persons=min_persons, estimation=estimation, **priors)
         run.write(out, bank=bank if save else None, label=label, administration_id=administration_id,
                   new_scale=new_scale)
     click.echo(run.message(out) + "\n" + obj.waited())

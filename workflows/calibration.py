@@ -122,14 +122,18 @@ def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0,
                         anchors: Mapping[str, tuple[float, float, float]] | None = None,
                         n_nodes: int = 61, quadrature_method: str = "equal", with_fit: bool = True,
                         guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
-                        min_persons: int | None = None) -> CalibrationReport:
+                        min_persons: int | None = None, estimation: str = "mml") -> CalibrationReport:
     """Calibrate scored responses (n_persons, n_items) and add item fit and IRT flags. The priors go to
-    ``psychometrics.irt.estimation.calibrate`` (certbank engine)."""
+    ``psychometrics.irt.estimation.calibrate`` (certbank engine); ``estimation="cml"`` takes the Rasch
+    difficulties by conditional ML (``rasch_cml.calibrate_rasch_cml``)."""
     engine = engine.lower()
     if engine not in ENGINES:
         raise InputError(Problem(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}"))
     quad = make_quadrature(n_nodes, quadrature_method)
-    if engine == "girth":
+    if check_estimation(estimation, model, engine, anchors=bool(anchors)) == "cml":
+        from psychometrics.irt.rasch_cml import calibrate_rasch_cml
+        cal = calibrate_rasch_cml(scored, item_ids=item_ids, D=D, quadrature=quad, min_persons=min_persons)
+    elif engine == "girth":
         if anchors:
             raise InputError(Problem("the girth engine cannot hold anchor items fixed; use the certbank engine"))
         if D != 1.0:
@@ -143,6 +147,26 @@ def calibrate_responses(scored, item_ids, model: str = "2pl", *, D: float = 1.0,
     flags = tuple(irt_fit.irt_flags(cal, item_fit))
     overall = overall_fit_summary(scored, cal) if with_fit else {}
     return CalibrationReport(cal, item_fit, flags, overall_fit=overall)
+
+
+ESTIMATIONS = ("mml", "cml")
+
+
+def check_estimation(estimation: str, model: str, engine: str = "certbank", *, anchors: bool = False) -> str:
+    """The estimation method in lower case, or one sentence on why it cannot run here."""
+    estimation = str(estimation).lower()
+    if estimation not in ESTIMATIONS:
+        raise InputError(f"Unknown --estimation {estimation!r}; choose mml or cml.")
+    if estimation == "cml":
+        if str(model).lower() != "rasch":
+            raise InputError(f"Conditional maximum likelihood estimates the Rasch model only; use --model rasch "
+                             f"or --estimation mml for the {model}.")
+        if engine != "certbank":
+            raise InputError("--estimation cml runs on the certbank engine (drop --engine girth).")
+        if anchors:
+            raise InputError("--estimation cml frees every difficulty (Σ b = 0); holding anchors at bank values "
+                             "needs --estimation mml.")
+    return estimation
 
 
 def anchors_from_bank(bank_params: pd.DataFrame, item_ids, D: float) -> dict[str, tuple[float, float, float]]:
@@ -269,9 +293,11 @@ class CalibrationRun:
         anchored = f", {int(cal.fixed.sum())} anchors held fixed" if cal.fixed.any() else ""
         written = self.output_paths(params_path)
         scale = self.scale_sentence()
-        return (f"{cal.model} ({cal.engine}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
+        method = ", conditional ML" if cal.estimation == "cml" else ""
+        cycles = "iterations" if cal.estimation == "cml" else "EM cycles"
+        return (f"{cal.model} ({cal.engine}{method}, D = {cal.D:g}): {cal.n_persons} candidates, {len(cal.item_ids)} items"
                 f"{anchored}; log-likelihood {cal.log_likelihood:.2f}, "
-                f"{f'{cal.iterations} EM cycles, ' if cal.converged is not None else ''}{status}, "
+                f"{f'{cal.iterations} {cycles}, ' if cal.converged is not None else ''}{status}, "
                 f"estimation {cal.seconds:.2f} s; {len({f.item_id for f in self.report.flags})} items flagged. "
                 f"Wrote {', '.join(str(p) for p in written)}." + (f"\n{scale}" if scale else ""))
 
@@ -280,7 +306,7 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
                    D: float = 1.0, engine: str = "certbank", n_nodes: int = 61, quadrature_method: str = "equal",
                    anchor_from_bank: bool = False, link: str = "stocking-lord", drift: bool = True,
                    guessing_prior=DEFAULT_GUESSING_PRIOR, slope_prior=None,
-                   min_persons: int | None = None) -> CalibrationRun:
+                   min_persons: int | None = None, estimation: str = "mml") -> CalibrationRun:
     """Calibrate a response file (scored by a bank form's key, a key file, or 0/1 data) with fit and flags.
 
     With a bank form whose items include at least ``MIN_COMMON_ITEMS`` with bank-scale parameters, the result
@@ -292,6 +318,7 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
     link = "fixed-anchor" if anchor_from_bank else str(link).lower()
     if link not in BANK_SCALE_METHODS:
         raise InputError(f"Unknown --link {link!r}; choose one of {', '.join(BANK_SCALE_METHODS)}.")
+    estimation = check_estimation(estimation, model, str(engine).lower(), anchors=anchor_from_bank)
     matrix, versions = scored_matrix(bank, responses, form_id, key_file)
     if matrix.scored.shape[0] < 2:
         raise EstimationError(f"{responses}: the file has responses of {matrix.scored.shape[0]} candidate; an IRT "
@@ -300,14 +327,15 @@ def calibrate_file(bank, responses, *, form_id: str | None = None, key_file=None
         return _calibrate_matrix(bank, matrix, versions, responses, form_id=form_id, model=model, D=D,
                                  engine=engine, n_nodes=n_nodes, quadrature_method=quadrature_method,
                                  anchor_from_bank=anchor_from_bank, link=link, drift=drift,
-                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons)
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons,
+                                 estimation=estimation)
     except EstimationError as err:  # the numerics know no files: name the one the data came from
         raise EstimationError(f"{responses}: {err}") from None
 
 
 def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, engine, n_nodes,
                       quadrature_method, anchor_from_bank, link, drift, guessing_prior,
-                      slope_prior, min_persons=None) -> CalibrationRun:
+                      slope_prior, min_persons=None, estimation="mml") -> CalibrationRun:
     label = f"{model.lower()} {Path(responses).name}"
     common = {}
     if anchor_from_bank and bank is None:
@@ -321,6 +349,9 @@ def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, e
     kind = dict(versions=versions, default_label=label, form_id=form_id, matrix=matrix,
                 responses=Path(responses) if form_id else None, n_common=len(common))
     if len(common) >= MIN_COMMON_ITEMS:
+        if estimation == "cml":
+            raise InputError(f"Form {form_id or 'these items'} shares {len(common)} items with the bank scale; "
+                             "linking onto it runs on marginal ML (drop --estimation cml).")
         if engine.lower() != "certbank":
             raise InputError(f"Form {form_id or 'these items'} shares {len(common)} items with the bank scale; "
                              "linking onto it needs the certbank engine (drop --engine girth).")
@@ -336,7 +367,8 @@ def _calibrate_matrix(bank, matrix, versions, responses, *, form_id, model, D, e
     anchors = common if (anchor_from_bank and common) else None
     report = calibrate_responses(matrix.scored, matrix.item_ids, model.lower(), D=D, engine=engine.lower(),
                                  anchors=anchors, n_nodes=n_nodes, quadrature_method=quadrature_method,
-                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons)
+                                 guessing_prior=guessing_prior, slope_prior=slope_prior, min_persons=min_persons,
+                                 estimation=estimation)
     if anchors:
         report = CalibrationReport(report.calibration, report.fit, report.flags, overall_fit=report.overall_fit, notes=(
             f"Only {len(anchors)} anchors: too few to screen them for drift (at least {MIN_COMMON_ITEMS}).",))

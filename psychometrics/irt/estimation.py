@@ -41,7 +41,7 @@ starts, runs and reports.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -99,6 +99,8 @@ class Calibration:
     slope_prior: tuple[float, float] | None = None
     engine: str = "certbank"
     se_d: np.ndarray | None = None   # SE of the intercept d (z = D a θ + d, d = −D a b)
+    estimation: str = "mml"          # mml: marginal ML (Bock–Aitkin); cml: conditional ML (Rasch, rasch_cml)
+    details: dict = field(default_factory=dict, compare=False)  # method-specific lines for calibration.json
 
     @property
     def aic(self) -> float:
@@ -127,7 +129,7 @@ class Calibration:
             "latent_mean": self.latent_mean, "latent_sd": self.latent_sd, "se_method": self.se_method,
             "guessing_prior": list(self.guessing_prior) if self.guessing_prior else None,
             "slope_prior": list(self.slope_prior) if self.slope_prior else None,
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "estimation": self.estimation, **self.details,
         }
 
 
@@ -276,8 +278,7 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
     problems = _check_degenerate(x, item_ids, fixed_mask, model)
     if problems:
         raise EstimationError(" ".join(problems) + " Remove such items (or hold them fixed) and calibrate again.")
-    if fixed_mask.all():
-        raise EstimationError("Every item is an anchor: there is nothing to calibrate.")
+    # every item held fixed: only the latent mean and SD are estimated (this population on the items' scale)
 
     data = prepare_data(x, dtype=dtype)
     dropped = x.shape[0] - data.n_persons

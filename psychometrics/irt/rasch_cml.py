@@ -299,3 +299,61 @@ def theta_by_score(b, *, bounds: tuple[float, float] = THETA_BOUNDS, iterations:
     bounded = np.zeros(k + 1, dtype=bool)
     bounded[[0, -1]] = True
     return ScoreTable(r.astype(int), th, se, bounded)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A full calibration: CML difficulties, the candidates' distribution by marginal ML around them
+
+def calibrate_rasch_cml(responses, *, item_ids=None, D: float = 1.0, quadrature=None, min_persons=None,
+                        tol: float = 1e-8):
+    """A Rasch :class:`~psychometrics.irt.estimation.Calibration` whose difficulties are the CML estimates.
+
+    Two steps (de Leeuw & Verhelst 1986, who show the CML item estimates and a marginal fit of the latent
+    distribution given them are consistent together; eRm reports the same difficulties): (1) ``calibrate_cml``
+    gives b with Σ b = 0 on the logistic metric and SEs from the conditional information, which assume
+    nothing about how θ is distributed; (2) with every item held at b / D, the EM of
+    ``estimation.calibrate`` estimates only the latent mean and SD (the candidates' θ ~ N(μ, σ²) on the
+    same scale), which EAP scoring, S-X² and M2 need. ``D`` puts the reported a = 1 and b on the D metric
+    (b_D = b / D). The log-likelihood and AIC/BIC are the marginal ones at these estimates (k − 1 item
+    parameters + μ + σ); calibration.json also carries the conditional log-likelihood.
+
+    responses: (n_persons, n_items) of 1/0/NaN. Raises EstimationError as ``calibrate_cml`` and
+    ``calibrate`` do (too few candidates, an item all right or all wrong).
+    """
+    import dataclasses
+    import time
+
+    from psychometrics.irt.estimation import calibrate
+
+    started = time.perf_counter()
+    if hasattr(responses, "scored") and hasattr(responses, "item_ids"):  # a ResponseMatrix
+        item_ids = tuple(responses.item_ids) if item_ids is None else item_ids
+        responses = responses.scored
+    x = np.asarray(responses, dtype=float)
+    ids = tuple(str(i) for i in item_ids) if item_ids is not None else tuple(
+        f"item{j + 1}" for j in range(x.shape[1]))
+    # the model's own checks first (sample size, degenerate items), in the words every calibration uses
+    from psychometrics.irt.estimation import MIN_PERSONS, _check_degenerate
+    from psychometrics.irt.em import check_responses
+    problems = _check_degenerate(check_responses(x), ids, np.zeros(x.shape[1], dtype=bool), "rasch")
+    if problems:
+        raise EstimationError(" ".join(problems) + " Remove such items and calibrate again.")
+    floor = MIN_PERSONS["rasch"] if min_persons is None else int(min_persons)
+    n_persons = int((~np.isnan(x)).any(axis=1).sum())
+    if n_persons < floor:
+        raise EstimationError(f"The rasch model needs at least {floor} candidates with responses; these data "
+                              f"have {n_persons}.")
+    cml = calibrate_cml(x, item_ids=ids, tol=tol)
+    b = cml.b / D
+    latent = calibrate(x, "rasch", item_ids=ids, D=D, quadrature=quadrature, min_persons=min_persons,
+                       anchors={i: (1.0, float(v), 0.0) for i, v in zip(ids, b)})
+    warnings = list(latent.warnings)
+    if not cml.converged:
+        warnings.append(f"The CML estimates did not converge (largest gradient {cml.gradient_norm:.2g}); treat "
+                        "them as provisional.")
+    return dataclasses.replace(
+        latent, b=b, se_b=cml.se_b / D, se_d=cml.se_b.copy(), se_a=np.full(b.size, np.nan),
+        fixed=np.zeros(b.size, dtype=bool), n_parameters=cml.n_parameters + 2, iterations=cml.iterations,
+        converged=bool(cml.converged and latent.converged), seconds=time.perf_counter() - started,
+        warnings=tuple(warnings), se_method="conditional information", estimation="cml",
+        details={"cml": {**cml.summary(), "normalization": "sum of b·D = 0 (the logistic metric)"}})

@@ -186,3 +186,29 @@ def test_a_wide_3pl_on_few_candidates_is_refused_at_once_and_writes_nothing(tmp_
     res = CliRunner().invoke(main, ["calibrate", str(tmp_path / "wide.csv"), "--model", "3pl", "--min-candidates",
                                     "1", "--out", str(out)])
     assert res.exit_code == 2 and "--min-candidates" in res.output  # below the option's range: a usage error
+
+
+def test_calibrate_rasch_by_cml_writes_the_cml_difficulties_and_refuses_other_models(data):
+    import numpy.testing as npt
+
+    from psychometrics.irt.rasch_cml import calibrate_cml
+    folder, _, ids = data
+    out = folder / "run-cml" / "params.csv"
+    res = CliRunner().invoke(main, ["calibrate", str(folder / "resp.csv"), "--model", "rasch", "--estimation", "cml",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "conditional ML" in res.output
+    params = pd.read_csv(out)
+    x = pd.read_csv(folder / "resp.csv").drop(columns="candidate_id").to_numpy(float)
+    npt.assert_allclose(params.b, calibrate_cml(x).b, atol=1e-9)
+    assert not params.fixed.any() and (params.a == 1).all()
+    summary = json.loads((out.parent / "calibration.json").read_text())
+    assert summary["estimation"] == "cml" and summary["cml"]["normalization"].startswith("sum of b")
+    assert summary["latent_mean"] == pytest.approx(0.4 - params.b.mean(), abs=0.2)  # θ ~ N(0.4, 1.1) simulated
+    for extra in (["--model", "2pl"], ["--model", "rasch", "--engine", "girth"],
+                  ["--model", "rasch", "--anchor-from-bank"]):
+        bad = folder / "run-cml-bad" / "params.csv"
+        res = CliRunner().invoke(main, ["calibrate", str(folder / "resp.csv"), "--estimation", "cml", *extra,
+                                        "--out", str(bad)])
+        assert res.exit_code == 2 and "Traceback" not in res.output, res.output
+        assert len(res.output.strip().splitlines()[-1].split(". ")) == 1 and not bad.parent.exists()

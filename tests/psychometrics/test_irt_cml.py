@@ -136,3 +136,38 @@ def test_lsat_cml_agrees_with_mml_rasch(name):
     mml = calibrate(x, "rasch")
     np.testing.assert_allclose(fit.b, mml.b - mml.b.mean(), atol=0.005)
     assert fit.n_used < 1000 and fit.converged
+
+
+def test_a_full_cml_calibration_keeps_the_cml_difficulties_and_recovers_the_population():
+    # step 1 is calibrate_cml (checked above against brute force); step 2 fits only θ ~ N(μ, σ²) around those
+    # difficulties: μ and σ must come back as the simulated population's, on the Σ b = 0 scale
+    from psychometrics.irt.rasch_cml import calibrate_rasch_cml
+    rng = np.random.default_rng(2)
+    b = rng.normal(0, 1, 20)
+    theta = rng.normal(0.5, 1.3, 3000)
+    x = (rng.random((3000, 20)) < 1 / (1 + np.exp(-(theta[:, None] - b[None, :])))).astype(float)
+    cml = calibrate_cml(x)
+    cal = calibrate_rasch_cml(x)
+    np.testing.assert_allclose(cal.b, cml.b, atol=1e-12)
+    np.testing.assert_allclose(cal.se_b, cml.se_b, atol=1e-12)
+    assert cal.estimation == "cml" and not cal.fixed.any() and (cal.a == 1).all() and (cal.c == 0).all()
+    assert cal.latent_mean == pytest.approx(theta.mean() - b.mean(), abs=0.06)    # measured 0.516 vs 0.512
+    assert cal.latent_sd == pytest.approx(theta.std(), abs=0.06)                  # measured 1.301 vs 1.303
+    assert cal.n_parameters == 21 and cal.summary()["cml"]["n_used"] == cml.n_used
+    # on the normal metric the difficulties are b / D and the population scales with them
+    normal = calibrate_rasch_cml(x, D=1.702)
+    np.testing.assert_allclose(normal.b, cml.b / 1.702, atol=1e-12)
+    assert normal.latent_sd == pytest.approx(cal.latent_sd / 1.702, rel=0.01)
+
+
+def test_every_item_held_fixed_estimates_the_population_alone():
+    # a population on the bank scale from its responses to bank items: μ and σ of the simulated θ
+    rng = np.random.default_rng(9)
+    a, b = rng.uniform(0.8, 1.8, 25), rng.normal(0, 1, 25)
+    theta = rng.normal(-0.4, 0.8, 4000)
+    p = 1 / (1 + np.exp(-a * (theta[:, None] - b)))
+    x = (rng.random(p.shape) < p).astype(float)
+    cal = calibrate(x, "2pl", D=1.0, anchors={f"item{j + 1}": (a[j], b[j], 0.0) for j in range(25)})
+    assert cal.fixed.all() and cal.converged
+    assert cal.latent_mean == pytest.approx(theta.mean(), abs=0.05)
+    assert cal.latent_sd == pytest.approx(theta.std(), abs=0.05)
