@@ -216,31 +216,27 @@ def test_infit_outfit_and_q3_in_person_blocks_match_their_definitions(monkeypatc
 
 
 def _pool_by_rescanning(n_k, o_k, e_k, min_expected):
-    """The pooling as first written (before the scan resumed): every round looks at the head, then the tail,
-    and only if neither was small scans the interior from the start (the reference, merge for merge)."""
-    groups = [[n, n * o, n * e] for n, o, e in zip(n_k, o_k, e_k) if n > 0]
-    small = lambda g: g[2] < min_expected or g[0] - g[2] < min_expected  # noqa: E731
-    changed = True
-    while changed and len(groups) > 1:
-        changed = False
-        if small(groups[0]):
-            g = groups.pop(0)
-            groups[0] = [x + y for x, y in zip(g, groups[0])]
-            changed = True
-        if len(groups) > 1 and small(groups[-1]):
-            g = groups.pop()
-            groups[-1] = [x + y for x, y in zip(g, groups[-1])]
-            changed = True
-        if not changed:
-            for i in range(1, len(groups) - 1):
-                if small(groups[i]):
-                    nb = i + 1 if groups[i + 1][0] < groups[i - 1][0] else i - 1
-                    lo, hi = sorted((i, nb))
-                    groups[lo] = [x + y for x, y in zip(groups[lo], groups[hi])]
-                    groups.pop(hi)
-                    changed = True
-                    break
-    return np.array(groups, dtype=float).reshape(-1, 3)
+    """The pooling rule read literally (the reference): each round merges a small head into its neighbour and
+    then a small tail into its neighbour; only when neither is small, the first small interior group joins
+    its smaller neighbour; then everything is looked at again from the start."""
+    cells = [np.array([n, n * o, n * e]) for n, o, e in zip(n_k, o_k, e_k) if n > 0]
+
+    def small(g):
+        return g[2] < min_expected or g[0] - g[2] < min_expected
+
+    while len(cells) > 1:
+        if small(cells[0]) or small(cells[-1]):
+            if small(cells[0]):
+                cells[:2] = [cells[0] + cells[1]]
+            if len(cells) > 1 and small(cells[-1]):
+                cells[-2:] = [cells[-2] + cells[-1]]
+            continue
+        first = next((i for i in range(1, len(cells) - 1) if small(cells[i])), None)
+        if first is None:
+            break
+        lo = first if cells[first + 1][0] < cells[first - 1][0] else first - 1
+        cells[lo:lo + 2] = [cells[lo] + cells[lo + 1]]
+    return np.array(cells, dtype=float).reshape(-1, 3)
 
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
