@@ -18,6 +18,7 @@ from certbank_core.errors import AssemblyError
 from itembank.model import FormItem
 
 from .constraints import SolverStats, build_model
+from .decompose import not_covered, two_stage
 from .diagnose import FeasibilityReport, counting_lines, counting_shortfalls, explain_violations
 from .model import Blueprint, anchor_area_bounds
 from .pool import PoolView, eligible_pool, normalize_pool
@@ -83,7 +84,8 @@ class AssemblyResult:
 
     def summary(self) -> str:
         s = self.solver
-        lines = [f"{len(self.forms)} form(s) from blueprint {self.blueprint_name!r}: solver {s.status} in "
+        lines = [f"{len(self.forms)} form(s) from blueprint {self.blueprint_name!r} ({s.method} MIP): solver "
+                 f"{s.status} in "
                  f"{s.seconds:.2f} s (objective {_fmt(s.objective)}, bound {_fmt(s.bound)}, gap {_fmt(s.gap)}).",
                  f"Verification: {'every rule holds on every form' if self.ok else 'FAILED'}."]
         lines += [c.message for c in self.verification.failures]
@@ -135,6 +137,7 @@ def assemble(
     earlier_forms: Sequence[FormDraft] = (),
     anchor_form: FormDraft | None = None,
     symmetry_breaking: bool = False,
+    method: str = "auto",
     log: bool = False,
 ) -> AssemblyResult:
     """Build ``n_forms`` forms meeting ``blueprint`` from ``pool`` (the frame of ``Bank.item_pool()``).
@@ -146,8 +149,12 @@ def assemble(
     anchor reference "latest" use them. ``anchor_form``: the anchor's reference form when the blueprint names
     one (``anchor.reference = "form:<id>"``). Raises AssemblyError with plain sentences when the bank cannot
     supply the forms (counting check) or the rules conflict (elastic re-solve). The result always carries
-    :func:`verify_forms`' independent check of every rule.
+    :func:`verify_forms`' independent check of every rule. ``method``: "auto" (the two-stage decomposition of
+    ``decompose.py`` for disjoint forms without anchor blocks or maximin, else the joint model), "joint" (always
+    the one MIP for all forms) or "two-stage" (an error when the blueprint is outside what it covers).
     """
+    if method not in ("auto", "joint", "two-stage"):
+        raise AssemblyError(f"unknown assembly method {method!r}: use auto, joint or two-stage")
     if n_forms < 1:
         raise AssemblyError("the number of forms must be at least 1")
     view = eligible_pool(blueprint, pool, recent_forms, reference_items, earlier_forms=earlier_forms,
@@ -158,11 +165,32 @@ def assemble(
     rng = np.random.default_rng(seed)
     names = form_names(name or blueprint.exam.name, n_forms)
     check_args = dict(recent_forms=recent_forms, earlier_forms=view.earlier_forms, anchor_form=view.anchor_form)
-    model, items = build_model(blueprint, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking,
-                               rng=None if seed is None else rng)
-    res, stats = model.solve(time_limit, gap, log)
-    if res.x is None:
-        if res.status == 2:
+    notes = list(view.notes)
+    method_rng = None if seed is None else rng
+    staged = None
+    if method in ("auto", "two-stage") and not_covered(blueprint, view, n_forms) is None:
+        staged = two_stage(blueprint, view, enemy_pairs, n_forms, rng=method_rng, time_limit=time_limit, gap=gap,
+                           log=log)
+    elif method == "two-stage":
+        raise AssemblyError(f"the two-stage method does not cover {not_covered(blueprint, view, n_forms)}; "
+                            "use method='joint' or 'auto'")
+    x = None
+    if staged is not None and staged.x is not None:
+        x, items, stats = staged.x, staged.items, staged.stats
+        notes.append(staged.note)
+    else:
+        if staged is not None:
+            notes.append(f"Two-stage assembly gave way to the joint model after {staged.seconds:.2f} s: "
+                         f"{staged.note}.")
+        spent = 0.0 if staged is None else staged.seconds
+        infeasible = staged is not None and staged.infeasible
+        if not infeasible:
+            model, items = build_model(blueprint, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking,
+                                       rng=method_rng)
+            res, stats = model.solve(max(time_limit - spent, 1.0), gap, log)
+            x, infeasible = res.x, res.status == 2
+    if x is None:
+        if infeasible:
             elastic, e_items = build_model(blueprint, view, enemy_pairs, n_forms, elastic=True,
                                            symmetry_breaking=False)
             e_res, _ = elastic.solve(time_limit, gap)
@@ -175,10 +203,9 @@ def assemble(
                                 "like this:\n" + "\n".join(explain_violations(check)))
         raise AssemblyError(f"No forms found: the solver stopped ({stats.status}) after {stats.seconds:.1f} s "
                             "without a feasible answer; allow more time (--time-limit).")
-    forms = _extract(blueprint, view, res.x, items, n_forms, names, rng)
+    forms = _extract(blueprint, view, x, items, n_forms, names, rng)
     verification = verify_forms(blueprint, view.pool, [f.draft() for f in forms], enemy_pairs,
                                 targets=view.targets, **check_args)
-    notes = list(view.notes)
     if stats.status != "optimal":
         notes.append(f"The solver stopped at its time limit with gap {_fmt(stats.gap)}; forms are feasible but "
                      "may not be the most parallel possible.")

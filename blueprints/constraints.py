@@ -71,6 +71,7 @@ class SolverStats:
     n_variables: int
     n_constraints: int
     nodes: int | None
+    method: str = "joint"  # "joint" (one MIP for all forms) or "two-stage" (decompose.py: union, then split)
 
 
 class _Model:
@@ -137,8 +138,18 @@ class _Model:
         return res, stats
 
 def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, elastic: bool = False,
-                symmetry_breaking: bool = False, rng: np.random.Generator | None = None):
-    """The MIP for ``n_forms`` forms over ``view``'s eligible items. Returns (model, items frame)."""
+                symmetry_breaking: bool = False, rng: np.random.Generator | None = None,
+                copies: int = 1, band: float = 1.0):
+    """The MIP for ``n_forms`` forms over ``view``'s eligible items. Returns (model, items frame).
+
+    ``copies`` = c > 1 (with one form) builds the union model of the two-stage decomposition
+    (``decompose.py``): one x per item standing for c disjoint forms, every per-form bound times c (length,
+    pretest, counts, recent-form overlap, targets) and the target bands narrowed to ``band`` of their width, so
+    the union can still be split into c forms that are each within band. Enemy rows are left out: a pair in
+    the union can go to different forms.
+    """
+    if copies > 1 and (n_forms != 1 or bp.anchor.active or any(t.mode == "maximin" for t in view.targets)):
+        raise ValueError("the union model is for disjoint forms without anchors or maximin")
     items = pd.concat([view.scored, view.pretest], ignore_index=True)
     if rng is not None:  # a seed changes which of many equally good solutions HiGHS meets first
         items = items.iloc[rng.permutation(len(items))].reset_index(drop=True)
@@ -151,14 +162,14 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
         sel = idx[mask_or_idx] if np.asarray(mask_or_idx).dtype == bool else np.asarray(mask_or_idx)
         return sel + f * n
 
-    L, P = bp.exam.length, bp.exam.pretest_slots
+    L, P = bp.exam.length * copies, bp.exam.pretest_slots * copies
     for f in range(F):
         model.row(cols(scored, f), 1.0, L, L, PENALTY["length"])
         model.row(cols(~scored, f), 1.0, P, P, PENALTY["pretest"])
         for rule in bp.active_counts:
             members = scored & items[rule.attribute].astype(str).isin(rule.values).to_numpy()
-            lo = -np.inf if rule.lower is None else rule.lower
-            hi = np.inf if rule.upper is None else rule.upper
+            lo = -np.inf if rule.lower is None else rule.lower * copies
+            hi = np.inf if rule.upper is None else rule.upper * copies
             model.row(cols(members, f), 1.0, lo, hi, PENALTY["count"])
         for rule in view.means:
             values = items[rule.attribute].to_numpy(float)[scored]
@@ -167,7 +178,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             if rule.upper is not None:
                 model.row(cols(scored, f), values - rule.upper, -np.inf, 0.0, PENALTY["mean"])
 
-    if bp.enemies and enemy_pairs:
+    if bp.enemies and enemy_pairs and copies == 1:
         position = pd.Series(idx, index=items["item_id"])
         pairs = [(position[a], position[b]) for a, b in enemy_pairs
                  if a in position.index and b in position.index and a != b]
@@ -175,7 +186,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             for f in range(F):
                 model.row([i + f * n, j + f * n], 1.0, -np.inf, 1.0, PENALTY["enemies"])
 
-    _across_years(bp, view, items, model, F, cols)
+    _across_years(bp, view, items, model, F, cols, copies)
     _anchor_blocks(bp, view, items, model, F)
 
     K = bp.max_overlap
@@ -201,7 +212,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             matrix = function_matrix(items, np.asarray(target.theta), target.function)
             matrix = np.where(scored[None, :], matrix, 0.0)
             for k in range(len(target.theta)):
-                T, tol = target.values[k], target.tolerance[k]
+                T, tol = target.values[k] * copies, target.tolerance[k] * copies * band
                 for f in range(F):
                     if target.mode == "maximin":
                         if maximin is None:
@@ -253,10 +264,12 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
 
 
 
-def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int, cols) -> None:
+def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int, cols,
+                  copies: int = 1) -> None:
     """Overlap with recent published forms, and the exposure cap counted over the run's forms."""
     K = bp.max_shared_with_recent
     if K is not None:
+        K *= copies
         for earlier in view.earlier_forms[: bp.recent_forms]:
             on_it = items["item_id"].isin(set(earlier.item_ids)).to_numpy()
             if on_it.sum() > K:  # otherwise the row can never bind
