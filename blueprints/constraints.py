@@ -119,9 +119,40 @@ class _Model:
         self.lo.append(lo)
         self.hi.append(hi)
 
+    def matrix(self) -> sparse.csr_array:
+        return sparse.csr_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
+                                shape=(len(self.lo), self.n))
+
+    def complemented(self, n_items: int) -> "_Model":
+        """The two-form model with x[i,1] = 1 − x[i,0] substituted: n_items binaries instead of 2·n_items.
+
+        For a partition of the items between two forms (both lengths together equal to the items), this is the
+        same problem: a row a0·x0 + a1·x1 in [lo, hi] becomes (a0 − a1)·x0 in [lo − Σa1, hi − Σa1], and the
+        rows Σ_f x[i,f] ≤ 1 become empty and are dropped. The constant part of the cost sits on a column fixed
+        at 1, so the objective is the same number.
+        """
+        n = n_items
+        a = self.matrix().tocsc()
+        a1 = a[:, n:2 * n]
+        shift = np.asarray(a1.sum(axis=1)).ravel()
+        folded = sparse.hstack([a[:, :n] - a1, a[:, 2 * n:]], format="csr")
+        keep = np.diff(folded.indptr) > 0
+        folded = folded[keep].tocoo()
+        out = _Model(n, False)
+        out.scale = self.scale
+        cost = np.asarray(self.cost)
+        out.cost = (cost[:n] - cost[n:2 * n]).tolist() + self.cost[2 * n:]
+        out.col_lb, out.col_ub = self.col_lb[:n] + self.col_lb[2 * n:], self.col_ub[:n] + self.col_ub[2 * n:]
+        out.integer = self.integer[:n] + self.integer[2 * n:]
+        out.n = len(out.cost)
+        out.column(1.0, 1.0, cost=float(cost[n:2 * n].sum()))
+        out.r, out.c, out.v = [folded.row.astype(np.int64)], [folded.col.astype(np.int64)], [folded.data]
+        out.lo = (np.asarray(self.lo) - shift)[keep].tolist()
+        out.hi = (np.asarray(self.hi) - shift)[keep].tolist()
+        return out
+
     def solve(self, time_limit: float, gap: float, log: bool = False):
-        matrix = sparse.csr_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
-                                  shape=(len(self.lo), self.n))
+        matrix = self.matrix()
         constraints = LinearConstraint(matrix, np.asarray(self.lo), np.asarray(self.hi))
         started = time.perf_counter()
         res = milp(np.asarray(self.cost), integrality=np.asarray(self.integer), bounds=Bounds(self.col_lb, self.col_ub),
@@ -139,17 +170,21 @@ class _Model:
 
 def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, elastic: bool = False,
                 symmetry_breaking: bool = False, rng: np.random.Generator | None = None,
-                copies: int = 1, band: float = 1.0):
+                copies: int | tuple[int, ...] = 1, band: float = 1.0):
     """The MIP for ``n_forms`` forms over ``view``'s eligible items. Returns (model, items frame).
 
-    ``copies`` = c > 1 (with one form) builds the union model of the two-stage decomposition
-    (``decompose.py``): one x per item standing for c disjoint forms, every per-form bound times c (length,
-    pretest, counts, recent-form overlap, targets) and the target bands narrowed to ``band`` of their width, so
-    the union can still be split into c forms that are each within band. Enemy rows are left out: a pair in
-    the union can go to different forms.
+    ``copies`` (one number, or one per form) builds the models of the two-stage decomposition
+    (``decompose.py``): a "form" f with copies c_f > 1 stands for c_f disjoint forms, so every per-form bound
+    on it is times c_f (length, pretest, counts, recent-form overlap, targets), its target bands are narrowed
+    to ``band`` of their width (so it can still be split into c_f forms that are each within band), and it
+    has no enemy rows (a pair in it can go to different forms).
     """
-    if copies > 1 and (n_forms != 1 or bp.anchor.active or any(t.mode == "maximin" for t in view.targets)):
-        raise ValueError("the union model is for disjoint forms without anchors or maximin")
+    copies = (copies,) * n_forms if isinstance(copies, int) else tuple(copies)
+    if len(copies) != n_forms:
+        raise ValueError("copies needs one number per form")
+    if max(copies) > 1 and (bp.max_overlap != 0 and n_forms > 1 or bp.anchor.active
+                            or any(t.mode == "maximin" for t in view.targets)):
+        raise ValueError("forms standing for several forms need disjoint forms without anchors or maximin")
     items = pd.concat([view.scored, view.pretest], ignore_index=True)
     if rng is not None:  # a seed changes which of many equally good solutions HiGHS meets first
         items = items.iloc[rng.permutation(len(items))].reset_index(drop=True)
@@ -162,14 +197,14 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
         sel = idx[mask_or_idx] if np.asarray(mask_or_idx).dtype == bool else np.asarray(mask_or_idx)
         return sel + f * n
 
-    L, P = bp.exam.length * copies, bp.exam.pretest_slots * copies
+    L, P = bp.exam.length, bp.exam.pretest_slots
     for f in range(F):
-        model.row(cols(scored, f), 1.0, L, L, PENALTY["length"])
-        model.row(cols(~scored, f), 1.0, P, P, PENALTY["pretest"])
+        model.row(cols(scored, f), 1.0, L * copies[f], L * copies[f], PENALTY["length"])
+        model.row(cols(~scored, f), 1.0, P * copies[f], P * copies[f], PENALTY["pretest"])
         for rule in bp.active_counts:
             members = scored & items[rule.attribute].astype(str).isin(rule.values).to_numpy()
-            lo = -np.inf if rule.lower is None else rule.lower * copies
-            hi = np.inf if rule.upper is None else rule.upper * copies
+            lo = -np.inf if rule.lower is None else rule.lower * copies[f]
+            hi = np.inf if rule.upper is None else rule.upper * copies[f]
             model.row(cols(members, f), 1.0, lo, hi, PENALTY["count"])
         for rule in view.means:
             values = items[rule.attribute].to_numpy(float)[scored]
@@ -178,12 +213,12 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             if rule.upper is not None:
                 model.row(cols(scored, f), values - rule.upper, -np.inf, 0.0, PENALTY["mean"])
 
-    if bp.enemies and enemy_pairs and copies == 1:
+    if bp.enemies and enemy_pairs:
         position = pd.Series(idx, index=items["item_id"])
         pairs = [(position[a], position[b]) for a, b in enemy_pairs
                  if a in position.index and b in position.index and a != b]
         for i, j in sorted(set(tuple(sorted(p)) for p in pairs)):
-            for f in range(F):
+            for f in (f for f in range(F) if copies[f] == 1):
                 model.row([i + f * n, j + f * n], 1.0, -np.inf, 1.0, PENALTY["enemies"])
 
     _across_years(bp, view, items, model, F, cols, copies)
@@ -212,8 +247,9 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             matrix = function_matrix(items, np.asarray(target.theta), target.function)
             matrix = np.where(scored[None, :], matrix, 0.0)
             for k in range(len(target.theta)):
-                T, tol = target.values[k] * copies, target.tolerance[k] * copies * band
                 for f in range(F):
+                    c = copies[f]
+                    T, tol = target.values[k] * c, target.tolerance[k] * c * (band if c > 1 else 1.0)
                     if target.mode == "maximin":
                         if maximin is None:
                             maximin = model.column(0.0, np.inf, cost=-OBJECTIVE_SCALE)
@@ -235,8 +271,8 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                             # calibrated items n on the form: (T − δ)·n/L ≤ Σ I x ≤ (T + δ)·n/L, linear in x.
                             has = calibrated[scored]
                             v = matrix[k, scored]
-                            model.row(row_cols, np.append(v - has * (T + tol) / L, -tol), -np.inf, 0.0)
-                            model.row(row_cols, np.append(v - has * (T - tol) / L, tol), 0.0, np.inf)
+                            model.row(row_cols, np.append(v - has * (T + tol) / (L * c), -tol), -np.inf, 0.0)
+                            model.row(row_cols, np.append(v - has * (T - tol) / (L * c), tol), 0.0, np.inf)
                             continue
                         model.row(row_cols, np.append(matrix[k, scored], -tol), -np.inf, T + tol)
                         model.row(row_cols, np.append(matrix[k, scored], tol), T - tol, np.inf)
@@ -265,16 +301,15 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
 
 
 def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int, cols,
-                  copies: int = 1) -> None:
+                  copies: tuple[int, ...]) -> None:
     """Overlap with recent published forms, and the exposure cap counted over the run's forms."""
     K = bp.max_shared_with_recent
     if K is not None:
-        K *= copies
         for earlier in view.earlier_forms[: bp.recent_forms]:
             on_it = items["item_id"].isin(set(earlier.item_ids)).to_numpy()
-            if on_it.sum() > K:  # otherwise the row can never bind
-                for f in range(F):
-                    model.row(cols(on_it, f), 1.0, -np.inf, K, PENALTY["recent"])
+            for f in range(F):
+                if on_it.sum() > K * copies[f]:  # otherwise the row can never bind
+                    model.row(cols(on_it, f), 1.0, -np.inf, K * copies[f], PENALTY["recent"])
     cap = bp.eligibility.max_exposure
     if cap is not None and F > 1:
         # Eligible items have exposure ≤ cap; once the run is published none may exceed cap + 1 forms.

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
+import pandas as pd
 
 from .constraints import TIE_BREAK, SolverStats, build_model
 from .model import Blueprint
@@ -38,6 +39,10 @@ from .pool import PoolView
 
 #: Stage 1 aims the union's sums at the middle half of each N-fold band (see the module docstring).
 UNION_BAND = 0.5
+#: How stage 2 splits a group of a forms: "halves" (⌊a/2⌋ and the rest) or "peel" (1 and the rest).
+SPLIT = "halves"
+#: The splits' relative gap, as a fraction of the caller's (see two_stage).
+SPLIT_GAP = 0.1
 #: Stage 2 always gets at least this many seconds, even when stage 1 used the whole time limit.
 MIN_SPLIT_SECONDS = 5.0
 
@@ -69,36 +74,50 @@ def not_covered(bp: Blueprint, view: PoolView, n_forms: int) -> str | None:
 
 def two_stage(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, rng: np.random.Generator | None,
               time_limit: float, gap: float, log: bool = False) -> TwoStage:
-    """Stage 1 (the union) then stage 2 (the split); see the module docstring."""
+    """Stage 1 (the union) then stage 2 (the splits); see the module docstring."""
     started = time.perf_counter()
-    union, items1 = build_model(bp, view, enemy_pairs, 1, copies=n_forms, band=UNION_BAND, rng=rng)
-    res1, stats1 = union.solve(time_limit, gap, log)
-    if res1.x is None:
-        return TwoStage(None, None, None, f"stage 1 found no union ({stats1.status})",
-                        infeasible=stats1.status == "infeasible", seconds=time.perf_counter() - started)
-    n = len(items1)
-    chosen = set(items1["item_id"][res1.x[:n] > 0.5])
-    split_view = replace(view, scored=view.scored[view.scored["item_id"].isin(chosen)],
-                         pretest=view.pretest[view.pretest["item_id"].isin(chosen)])
-    split, items2 = build_model(bp, split_view, enemy_pairs, n_forms, rng=rng)
-    res2, stats2 = split.solve(max(time_limit - stats1.seconds, MIN_SPLIT_SECONDS), gap, log)
-    seconds = time.perf_counter() - started
-    if res2.x is None:
-        return TwoStage(None, None, None, f"stage 2 could not split the union ({stats2.status})",
-                        seconds=seconds)
-    if view.targets and stats2.objective > (1.0 + TIE_BREAK) * (1.0 + gap):
-        return TwoStage(None, None, None, f"stage 2's best split is {stats2.objective - 1:.3g} tolerances "
-                        "outside a band", seconds=seconds)
-    status = stats2.status if stats1.status == "optimal" else stats1.status
+    union, items = build_model(bp, view, enemy_pairs, 1, copies=n_forms, band=UNION_BAND, rng=rng)
+    res, stats = union.solve(time_limit, gap, log)
+    runs = [stats]
+    if res.x is None:
+        return TwoStage(None, None, None, f"stage 1 found no union ({stats.status})",
+                        infeasible=stats.status == "infeasible", seconds=time.perf_counter() - started)
+    n = len(items)
+    items = items[res.x[:n] > 0.5].reset_index(drop=True)
+    groups = [(np.arange(len(items)), n_forms)]  # (rows of ``items``, forms they stand for); leaves have 1
+    while any(a > 1 for _, a in groups):
+        k = next(k for k, (_, a) in enumerate(groups) if a > 1)
+        rows, a = groups[k]
+        b = a // 2 if SPLIT == "halves" else 1
+        chosen = set(items["item_id"].iloc[rows])
+        part = replace(view, scored=view.scored[view.scored["item_id"].isin(chosen)],
+                       pretest=view.pretest[view.pretest["item_id"].isin(chosen)])
+        model, part_items = build_model(bp, part, enemy_pairs, 2, copies=(b, a - b), band=UNION_BAND, rng=rng)
+        m = len(part_items)
+        left = time_limit - (time.perf_counter() - started)
+        res, stats = model.complemented(m).solve(max(left, MIN_SPLIT_SECONDS), gap * SPLIT_GAP, log)
+        runs.append(stats)
+        if res.x is None:
+            return TwoStage(None, None, None, f"stage 2 could not split {a} forms' items ({stats.status})",
+                            seconds=time.perf_counter() - started)
+        if view.targets and stats.objective > (1.0 + TIE_BREAK) / (1.0 - gap):
+            return TwoStage(None, None, None, f"stage 2's best split of {a} forms' items is "
+                            f"{stats.objective - 1:.3g} tolerances outside a band", seconds=time.perf_counter() - started)
+        position = pd.Series(np.arange(len(items)), index=items["item_id"])
+        first = res.x[:m] > 0.5
+        sides = [position[part_items["item_id"][side]].to_numpy() for side in (first, ~first)]
+        groups[k:k + 1] = [(sides[0], b), (sides[1], a - b)]
+    x = np.zeros(len(items) * n_forms)
+    for f, (rows, _) in enumerate(groups):
+        x[f * len(items) + rows] = 1.0
+    worst = max(runs[1:], key=lambda r: (r.objective or 0.0))
+    status = next((r.status for r in runs if r.status != "optimal"), "optimal")
     stats = SolverStats(
-        status=status, message=f"stage 1: {stats1.message}; stage 2: {stats2.message}",
-        objective=stats2.objective, bound=stats2.bound, gap=stats2.gap, seconds=stats1.seconds + stats2.seconds,
-        n_variables=stats1.n_variables + stats2.n_variables,
-        n_constraints=stats1.n_constraints + stats2.n_constraints,
-        nodes=None if stats1.nodes is None or stats2.nodes is None else stats1.nodes + stats2.nodes,
-        method="two-stage")
-    note = (f"Two-stage assembly (disjoint forms): stage 1 chose the {len(chosen)} items of the {n_forms} forms "
-            f"({stats1.n_variables} variables, {stats1.seconds:.2f} s), stage 2 split them "
-            f"({stats2.n_variables} variables, {stats2.seconds:.2f} s); objective, bound and gap are the split's.")
-    return TwoStage(res2.x, items2, stats, note, seconds=seconds)
-
+        status=status, message="; ".join(f"{r.status}" for r in runs),
+        objective=worst.objective, bound=worst.bound, gap=worst.gap, seconds=sum(r.seconds for r in runs),
+        n_variables=sum(r.n_variables for r in runs), n_constraints=sum(r.n_constraints for r in runs),
+        nodes=None if any(r.nodes is None for r in runs) else sum(r.nodes for r in runs), method="two-stage")
+    note = (f"Two-stage assembly (disjoint forms): stage 1 chose the {len(items)} items of the {n_forms} forms "
+            f"({runs[0].seconds:.2f} s), stage 2 split them in {len(runs) - 1} MIPs ({stats.seconds - runs[0].seconds:.2f} s); "
+            "objective, bound and gap are those of the split with the largest objective.")
+    return TwoStage(x, items, stats, note, seconds=time.perf_counter() - started)
