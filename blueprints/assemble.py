@@ -187,7 +187,7 @@ def assemble(
         if not infeasible:
             model, items = build_model(blueprint, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking,
                                        rng=method_rng)
-            res, stats = model.solve(max(time_limit - spent, 1.0), gap, log)
+            res, stats = model.solve_in_band_first(max(time_limit - spent, 1.0), gap, log)
             x, infeasible = res.x, res.status == 2
     if x is None:
         if infeasible:

@@ -38,7 +38,8 @@ bounding prunes them. An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1]
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -55,8 +56,15 @@ PENALTY = {"length": 1000.0, "pretest": 1000.0, "count": 100.0, "enemies": 500.0
 #: Target costs are multiplied by this (and reported divided by it) so the per-item tie-break costs stay well
 #: above HiGHS's dual feasibility tolerance (1e-7); the relative gap does not depend on it.
 OBJECTIVE_SCALE = 1000.0
+#: Share of the time limit the in-band-first attempt may use before the soft model is solved.
+IN_BAND_SHARE = 0.25
 #: Total tie-break cost on item choices, well under the 1% gap on an objective floored at 1 (see build_model).
 TIE_BREAK = 0.004
+#: HiGHS settings for every model here. Presolve finds almost nothing to remove (a few rows of a model that is
+#: already tight) but its probing costs 1–2 s at 4,000 items (one form at 4,000 items: 2.8 s → 0.8 s without it);
+#: the feasibility-jump heuristic never found a usable start on these models and costs 0.1–0.4 s before the
+#: root. Measured with bench/assembly.py for every method, so the one-form peer gets the same gain.
+HIGHS_OPTIONS = {"presolve": False, "mip_heuristic_run_feasibility_jump": False}
 _STATUS_TEXT = {0: "optimal", 1: "time limit reached", 2: "infeasible", 3: "unbounded", 4: "solver error"}
 
 
@@ -81,6 +89,7 @@ class _Model:
         self.n = n_x
         self.elastic = elastic
         self.scale = 1.0  # the objective is reported divided by this
+        self.deviation: int | None = None  # the column d of soft target bands (None: no soft targets)
         self.cost: list[float] = [0.0] * n_x
         self.col_lb: list[float] = [0.0] * n_x
         self.col_ub: list[float] = [1.0] * n_x
@@ -140,6 +149,8 @@ class _Model:
         folded = folded[keep].tocoo()
         out = _Model(n, False)
         out.scale = self.scale
+        if self.deviation is not None:
+            out.deviation = self.deviation - n if self.deviation >= 2 * n else None
         cost = np.asarray(self.cost)
         out.cost = (cost[:n] - cost[n:2 * n]).tolist() + self.cost[2 * n:]
         out.col_lb, out.col_ub = self.col_lb[:n] + self.col_lb[2 * n:], self.col_ub[:n] + self.col_ub[2 * n:]
@@ -151,13 +162,37 @@ class _Model:
         out.hi = (np.asarray(self.hi) - shift)[keep].tolist()
         return out
 
-    def solve(self, time_limit: float, gap: float, log: bool = False):
+    def solve_in_band_first(self, time_limit: float, gap: float, log: bool = False):
+        """Feasibility first: with d fixed at 0 every band is hard and any solution HiGHS finds is optimal up to
+        the tie-break (the floor), so it may stop at the first one (gap 100%); only when that finds nothing within
+        IN_BAND_SHARE of the time limit (the bands cannot all hold, or not quickly) is the soft model solved.
+        Measured on bench/assembly.py: the splits of the two-stage method 2–3× faster than with the soft
+        objective, whose rounding lands 10–30% above the bound and leaves the rest to a sub-MIP."""
+        d = self.deviation
+        if d is None:
+            return self.solve(time_limit, gap, log)
+        self.col_ub[d] = 0.0
+        try:
+            res, first = self.solve(time_limit * IN_BAND_SHARE, 1.0, log)
+        finally:
+            self.col_ub[d] = np.inf
+        if res.x is not None:
+            return res, first
+        res, stats = self.solve(max(time_limit - first.seconds, 1.0), gap, log)
+        return res, replace(stats, seconds=stats.seconds + first.seconds,
+                            nodes=None if stats.nodes is None or first.nodes is None else stats.nodes + first.nodes)
+
+    def solve(self, time_limit: float, gap: float, log: bool = False, highs: dict | None = None):
         matrix = self.matrix()
         constraints = LinearConstraint(matrix, np.asarray(self.lo), np.asarray(self.hi))
+        options = {"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": bool(log), **HIGHS_OPTIONS}
+        options.update(highs or {})
         started = time.perf_counter()
-        res = milp(np.asarray(self.cost), integrality=np.asarray(self.integer), bounds=Bounds(self.col_lb, self.col_ub),
-                   constraints=constraints,
-                   options={"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": bool(log)})
+        with warnings.catch_warnings():
+            # milp passes options it does not know to HiGHS verbatim, with a warning that they are not its own.
+            warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+            res = milp(np.asarray(self.cost), integrality=np.asarray(self.integer),
+                       bounds=Bounds(self.col_lb, self.col_ub), constraints=constraints, options=options)
         seconds = time.perf_counter() - started
         stats = SolverStats(
             status=_STATUS_TEXT.get(res.status, "solver error"), message=str(res.message),
@@ -260,6 +295,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                             # With maximin the TCC bands are hard (d fixed at 0): a soft band mixed into
                             # "−t" would make the relative gap meaningless (the objective nears zero).
                             deviation = model.column(0.0, 0.0 if has_maximin else np.inf, cost=OBJECTIVE_SCALE)
+                            model.deviation = None if has_maximin else deviation
                             if not has_maximin:
                                 # The floor: a column fixed at 1 costs 1, so the objective is 1 + d and a
                                 # relative gap g stops the solver once forms are within g tolerances of band.

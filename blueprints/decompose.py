@@ -77,7 +77,7 @@ def two_stage(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, rng: 
     """Stage 1 (the union) then stage 2 (the splits); see the module docstring."""
     started = time.perf_counter()
     union, items = build_model(bp, view, enemy_pairs, 1, copies=n_forms, band=UNION_BAND, rng=rng)
-    res, stats = union.solve(time_limit, gap, log)
+    res, stats = union.solve_in_band_first(time_limit, gap, log)
     runs = [stats]
     if res.x is None:
         return TwoStage(None, None, None, f"stage 1 found no union ({stats.status})",
@@ -95,7 +95,7 @@ def two_stage(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, rng: 
         model, part_items = build_model(bp, part, enemy_pairs, 2, copies=(b, a - b), band=UNION_BAND, rng=rng)
         m = len(part_items)
         left = time_limit - (time.perf_counter() - started)
-        res, stats = model.complemented(m).solve(max(left, MIN_SPLIT_SECONDS), gap * SPLIT_GAP, log)
+        res, stats = model.complemented(m).solve_in_band_first(max(left, MIN_SPLIT_SECONDS), gap * SPLIT_GAP, log)
         runs.append(stats)
         if res.x is None:
             return TwoStage(None, None, None, f"stage 2 could not split {a} forms' items ({stats.status})",
