@@ -162,6 +162,22 @@ class _Model:
         out.hi = (np.asarray(self.hi) - shift)[keep].tolist()
         return out
 
+    def rows(self, cols: np.ndarray, coefs, lo, hi, penalty: float | None = None) -> None:
+        """Many rows of the same width at once: row k holds columns cols[k] (lo and hi per row or shared)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        k = len(cols)
+        lo, hi = np.broadcast_to(np.asarray(lo, float), (k,)), np.broadcast_to(np.asarray(hi, float), (k,))
+        if self.elastic and penalty is not None or k == 0:  # each row needs its own slack columns
+            for c, a, b in zip(cols, lo, hi):
+                self.row(c, coefs, a, b, penalty)
+            return
+        first = len(self.lo)
+        self.r.append(np.repeat(np.arange(first, first + k, dtype=np.int64), cols.shape[1]))
+        self.c.append(cols.ravel())
+        self.v.append(np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape).ravel().copy())
+        self.lo.extend(lo.tolist())
+        self.hi.extend(hi.tolist())
+
     def solve_in_band_first(self, time_limit: float, gap: float, log: bool = False):
         """Feasibility first: with d fixed at 0 every band is hard and any solution HiGHS finds is optimal up to
         the tie-break (the floor), so it may stop at the first one (gap 100%); only when that finds nothing within
@@ -249,12 +265,11 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                 model.row(cols(scored, f), values - rule.upper, -np.inf, 0.0, PENALTY["mean"])
 
     if bp.enemies and enemy_pairs:
-        position = pd.Series(idx, index=items["item_id"])
-        pairs = [(position[a], position[b]) for a, b in enemy_pairs
-                 if a in position.index and b in position.index and a != b]
-        for i, j in sorted(set(tuple(sorted(p)) for p in pairs)):
-            for f in (f for f in range(F) if copies[f] == 1):
-                model.row([i + f * n, j + f * n], 1.0, -np.inf, 1.0, PENALTY["enemies"])
+        position = dict(zip(items["item_id"], idx.tolist()))
+        pairs = [(position[a], position[b]) for a, b in enemy_pairs if a in position and b in position and a != b]
+        pairs = np.asarray(sorted(set(tuple(sorted(p)) for p in pairs)), dtype=np.int64).reshape(-1, 2)
+        for f in (f for f in range(F) if copies[f] == 1):
+            model.rows(pairs + f * n, 1.0, -np.inf, 1.0, PENALTY["enemies"])
 
     _across_years(bp, view, items, model, F, cols, copies)
     _anchor_blocks(bp, view, items, model, F)
@@ -263,8 +278,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
     if F > 1 and K is not None:
         if K == 0:
             # Disjoint forms: one row per item is all it takes; no pairwise variables.
-            for i in range(n):
-                model.row(i + np.arange(F) * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
+            model.rows(idx[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
         elif K < L + P:
             for f in range(F):
                 for g in range(f + 1, F):
@@ -351,8 +365,9 @@ def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Mo
         # Eligible items have exposure ≤ cap; once the run is published none may exceed cap + 1 forms.
         room = cap + 1 - items["exposure_count"].to_numpy(float)
         n = len(items)
-        for i in np.flatnonzero(room < F):
-            model.row(i + np.arange(F) * n, 1.0, -np.inf, max(float(room[i]), 0.0), PENALTY["exposure"])
+        tight = np.flatnonzero(room < F)
+        model.rows(tight[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, np.maximum(room[tight], 0.0),
+                   PENALTY["exposure"])
 
 
 def _anchor_blocks(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int) -> None:
