@@ -193,7 +193,10 @@ class _Model:
         finally:
             self.col_ub[d] = np.inf
         if res.x is not None:
-            return res, first
+            # HiGHS's bound is for the model with hard bands, a restriction. For the soft model the floor is a
+            # proven bound: d ≥ 0 and every cost is ≥ 0, so no set of forms costs less than 1. The gap is then
+            # at most the tie-break (TIE_BREAK).
+            return res, replace(first, bound=1.0, gap=(first.objective - 1.0) / first.objective)
         res, stats = self.solve(max(time_limit - first.seconds, 1.0), gap, log)
         return res, replace(stats, seconds=stats.seconds + first.seconds,
                             nodes=None if stats.nodes is None or first.nodes is None else stats.nodes + first.nodes)
