@@ -132,36 +132,6 @@ class _Model:
         return sparse.csr_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
                                 shape=(len(self.lo), self.n))
 
-    def complemented(self, n_items: int) -> "_Model":
-        """The two-form model with x[i,1] = 1 − x[i,0] substituted: n_items binaries instead of 2·n_items.
-
-        For a partition of the items between two forms (both lengths together equal to the items), this is the
-        same problem: a row a0·x0 + a1·x1 in [lo, hi] becomes (a0 − a1)·x0 in [lo − Σa1, hi − Σa1], and the
-        rows Σ_f x[i,f] ≤ 1 become empty and are dropped. The constant part of the cost sits on a column fixed
-        at 1, so the objective is the same number.
-        """
-        n = n_items
-        a = self.matrix().tocsc()
-        a1 = a[:, n:2 * n]
-        shift = np.asarray(a1.sum(axis=1)).ravel()
-        folded = sparse.hstack([a[:, :n] - a1, a[:, 2 * n:]], format="csr")
-        keep = np.diff(folded.indptr) > 0
-        folded = folded[keep].tocoo()
-        out = _Model(n, False)
-        out.scale = self.scale
-        if self.deviation is not None:
-            out.deviation = self.deviation - n if self.deviation >= 2 * n else None
-        cost = np.asarray(self.cost)
-        out.cost = (cost[:n] - cost[n:2 * n]).tolist() + self.cost[2 * n:]
-        out.col_lb, out.col_ub = self.col_lb[:n] + self.col_lb[2 * n:], self.col_ub[:n] + self.col_ub[2 * n:]
-        out.integer = self.integer[:n] + self.integer[2 * n:]
-        out.n = len(out.cost)
-        out.column(1.0, 1.0, cost=float(cost[n:2 * n].sum()))
-        out.r, out.c, out.v = [folded.row.astype(np.int64)], [folded.col.astype(np.int64)], [folded.data]
-        out.lo = (np.asarray(self.lo) - shift)[keep].tolist()
-        out.hi = (np.asarray(self.hi) - shift)[keep].tolist()
-        return out
-
     def rows(self, cols: np.ndarray, coefs, lo, hi, penalty: float | None = None) -> None:
         """Many rows of the same width at once: row k holds columns cols[k] (lo and hi per row or shared)."""
         cols = np.asarray(cols, dtype=np.int64)

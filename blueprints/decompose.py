@@ -19,7 +19,7 @@ form is within half a tolerance of target, so it can be divided into forms that 
 Stage 2 halves the union recursively (recursive bisection): a group standing for a forms is split into ⌊a/2⌋
 and ⌈a/2⌉ forms' worth, each side with its counts and (narrowed, unless it is one form) bands times its number
 of forms, and enemy rows on a side that is a single form. A split is a partition, so it needs one binary per
-item: the two-"form" model with x[i,1] = 1 − x[i,0] substituted (``_Model.complemented``). N forms take N − 1
+item: the two-"form" model with x[i,1] = 1 − x[i,0] substituted (``complemented``). N forms take N − 1
 splits of N·L, N·L/2, … items (4 forms from 1,000 items: 480 + 240 + 240 binaries instead of the joint
 model's 4,000).
 
@@ -40,8 +40,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
-from .constraints import TIE_BREAK, SolverStats, build_model
+from .constraints import TIE_BREAK, SolverStats, _Model, build_model
 from .model import Blueprint
 from .pool import PoolView
 
@@ -104,7 +105,7 @@ def two_stage(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, rng: 
         model, part_items = build_model(bp, part, enemy_pairs, 2, copies=(b, a - b), band=UNION_BAND, rng=rng)
         m = len(part_items)
         left = max(time_limit - (time.perf_counter() - started), MIN_SPLIT_SECONDS)
-        res, stats = model.complemented(m).solve_in_band_first(left, gap * SPLIT_GAP, log)
+        res, stats = complemented(model, m).solve_in_band_first(left, gap * SPLIT_GAP, log)
         runs.append(stats)
         if res.x is None:
             return gave_up(f"stage 2 could not split {a} forms' items ({stats.status})")
@@ -138,3 +139,35 @@ def _note(runs: list[SolverStats], n_items: int, n_forms: int) -> str:
     return (f"Two-stage assembly (disjoint forms): stage 1 chose the {n_items} items of the {n_forms} forms "
             f"({runs[0].seconds:.2f} s), stage 2 split them in {len(runs) - 1} MIPs ({split:.2f} s); objective, "
             "bound and gap are those of the split with the largest objective.")
+
+
+def complemented(model: _Model, n_items: int) -> _Model:
+    """The two-form model with x[i,1] = 1 − x[i,0] substituted: n_items binaries instead of 2·n_items.
+
+    For a partition of the items between two forms (both lengths together equal to the items), this is the
+    same problem: a row a0·x0 + a1·x1 in [lo, hi] becomes (a0 − a1)·x0 in [lo − Σa1, hi − Σa1], and the
+    rows Σ_f x[i,f] ≤ 1 become empty and are dropped. The constant part of the cost sits on a column fixed
+    at 1, so the objective is the same number.
+    """
+    n = n_items
+    a = model.matrix().tocsc()
+    a1 = a[:, n:2 * n]
+    shift = np.asarray(a1.sum(axis=1)).ravel()
+    folded = sparse.hstack([a[:, :n] - a1, a[:, 2 * n:]], format="csr")
+    lo, hi = np.asarray(model.lo) - shift, np.asarray(model.hi) - shift
+    # An empty row is dropped only when 0 satisfies it; one that 0 breaks stays, so HiGHS reports infeasible.
+    keep = (np.diff(folded.indptr) > 0) | (lo > 1e-9) | (hi < -1e-9)
+    folded = folded[keep].tocoo()
+    out = _Model(n, False)
+    out.scale = model.scale
+    if model.deviation is not None:
+        out.deviation = model.deviation - n if model.deviation >= 2 * n else None
+    cost = np.asarray(model.cost)
+    out.cost = (cost[:n] - cost[n:2 * n]).tolist() + model.cost[2 * n:]
+    out.col_lb, out.col_ub = model.col_lb[:n] + model.col_lb[2 * n:], model.col_ub[:n] + model.col_ub[2 * n:]
+    out.integer = model.integer[:n] + model.integer[2 * n:]
+    out.n = len(out.cost)
+    out.column(1.0, 1.0, cost=float(cost[n:2 * n].sum()))
+    out.r, out.c, out.v = [folded.row.astype(np.int64)], [folded.col.astype(np.int64)], [folded.data.astype(float)]
+    out.lo, out.hi = lo[keep].tolist(), hi[keep].tolist()
+    return out
