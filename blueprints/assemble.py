@@ -1,7 +1,8 @@
-"""Assemble N parallel forms at once as one mixed-integer program, solved by HiGHS via ``scipy.optimize.milp``.
+"""Assemble N parallel forms with mixed-integer programs, solved by HiGHS via ``scipy.optimize.milp``.
 
-The model is in ``constraints.py`` (van der Linden 2005, *Linear Models for Optimal Test Design*, ch. 6);
-eligibility in ``pool.py``; the counting diagnosis in ``diagnose.py``; the independent check in ``verify.py``.
+The joint model for all forms is in ``constraints.py`` (van der Linden 2005, *Linear Models for Optimal Test
+Design*, ch. 6); disjoint forms go through the two-stage method of ``decompose.py`` (choose their union, then
+split it) with the joint model as its fallback; eligibility in ``pool.py``; the counting diagnosis in ``diagnose.py``; the independent check in ``verify.py``.
 This module runs them in order, puts the chosen items in order (anchor items at their reference positions,
 Kolen & Brennan 2014, §8.1: a common item should sit where it sat, so context effects do not move its
 statistics), and checks a blueprint against a bank (:func:`check_blueprint`).
@@ -151,7 +152,8 @@ def assemble(
     supply the forms (counting check) or the rules conflict (elastic re-solve). The result always carries
     :func:`verify_forms`' independent check of every rule. ``method``: "auto" (the two-stage decomposition of
     ``decompose.py`` for disjoint forms without anchor blocks or maximin, else the joint model), "joint" (always
-    the one MIP for all forms) or "two-stage" (an error when the blueprint is outside what it covers).
+    the one MIP for all forms; also what "auto" means with ``symmetry_breaking``) or "two-stage" (an error when
+    the blueprint is outside what it covers; the joint model still runs if a split fails).
     """
     if method not in ("auto", "joint", "two-stage"):
         raise AssemblyError(f"unknown assembly method {method!r}: use auto, joint or two-stage")
@@ -168,6 +170,9 @@ def assemble(
     notes = list(view.notes)
     method_rng = None if seed is None else rng
     staged = None
+    # Explicit symmetry-breaking rows are a setting of the joint model, so asking for them chooses it.
+    if method == "auto" and symmetry_breaking:
+        method = "joint"
     if method in ("auto", "two-stage") and not_covered(blueprint, view, n_forms) is None:
         staged = two_stage(blueprint, view, enemy_pairs, n_forms, rng=method_rng, time_limit=time_limit, gap=gap,
                            log=log)
