@@ -2,7 +2,8 @@
 
 The joint model for all forms is in ``constraints.py`` (van der Linden 2005, *Linear Models for Optimal Test
 Design*, ch. 6); disjoint forms go through the two-stage method of ``decompose.py`` (choose their union, then
-split it) with the joint model as its fallback; eligibility in ``pool.py``; the counting diagnosis in ``diagnose.py``; the independent check in ``verify.py``.
+split it) with the joint model as its fallback; eligibility in ``pool.py``; the counting diagnosis in
+``diagnose.py``; the independent check in ``verify.py``.
 This module runs them in order, puts the chosen items in order (anchor items at their reference positions,
 Kolen & Brennan 2014, §8.1: a common item should sit where it sat, so context effects do not move its
 statistics), and checks a blueprint against a bank (:func:`check_blueprint`).
@@ -86,8 +87,8 @@ class AssemblyResult:
     def summary(self) -> str:
         s = self.solver
         lines = [f"{len(self.forms)} form(s) from blueprint {self.blueprint_name!r} ({s.method} MIP): solver "
-                 f"{s.status} in "
-                 f"{s.seconds:.2f} s (objective {_fmt(s.objective)}, bound {_fmt(s.bound)}, gap {_fmt(s.gap)}).",
+                 f"{s.status} in {s.seconds:.2f} s (objective {_fmt(s.objective)}, bound {_fmt(s.bound)}, "
+                 f"gap {_fmt(s.gap)}).",
                  f"Verification: {'every rule holds on every form' if self.ok else 'FAILED'}."]
         lines += [c.message for c in self.verification.failures]
         lines += list(self.notes)
@@ -168,32 +169,9 @@ def assemble(
     names = form_names(name or blueprint.exam.name, n_forms)
     check_args = dict(recent_forms=recent_forms, earlier_forms=view.earlier_forms, anchor_form=view.anchor_form)
     notes = list(view.notes)
-    method_rng = None if seed is None else rng
-    staged = None
-    # Explicit symmetry-breaking rows are a setting of the joint model, so asking for them chooses it.
-    if method == "auto" and symmetry_breaking:
-        method = "joint"
-    if method in ("auto", "two-stage") and not_covered(blueprint, view, n_forms) is None:
-        staged = two_stage(blueprint, view, enemy_pairs, n_forms, rng=method_rng, time_limit=time_limit, gap=gap,
-                           log=log)
-    elif method == "two-stage":
-        raise AssemblyError(f"the two-stage method does not cover {not_covered(blueprint, view, n_forms)}; "
-                            "use method='joint' or 'auto'")
-    x = None
-    if staged is not None and staged.x is not None:
-        x, items, stats = staged.x, staged.items, staged.stats
-        notes.append(staged.note)
-    else:
-        if staged is not None:
-            notes.append(f"Two-stage assembly gave way to the joint model after {staged.seconds:.2f} s: "
-                         f"{staged.note}.")
-        spent = 0.0 if staged is None else staged.seconds
-        infeasible = staged is not None and staged.infeasible
-        if not infeasible:
-            model, items = build_model(blueprint, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking,
-                                       rng=method_rng)
-            res, stats = model.solve_in_band_first(max(time_limit - spent, 1.0), gap, log)
-            x, infeasible = res.x, res.status == 2
+    x, items, stats, infeasible = _solve(blueprint, view, enemy_pairs, n_forms, method, notes,
+                                         rng=None if seed is None else rng, time_limit=time_limit, gap=gap,
+                                         symmetry_breaking=symmetry_breaking, log=log)
     if x is None:
         if infeasible:
             elastic, e_items = build_model(blueprint, view, enemy_pairs, n_forms, elastic=True,
@@ -222,6 +200,31 @@ def assemble(
         notes.append(f"Common block shared by the {n_forms} forms of this run: {len(forms[0].common_items)} items.")
     return AssemblyResult(blueprint.exam.name, blueprint.hash(), tuple(forms), stats, verification,
                           view.targets, tuple(notes), reference, item_details=view.pool)
+
+
+def _solve(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, method: str, notes: list[str], *,
+           rng: np.random.Generator | None, time_limit: float, gap: float, symmetry_breaking: bool, log: bool):
+    """The two-stage method where it applies and is asked for, else (or when it gives up) the joint model.
+    Returns (x, items, stats, infeasible); x is None when there are no forms, and ``infeasible`` says the rules
+    were proven unable to hold together. Adds to ``notes`` which method ran."""
+    if method == "auto" and symmetry_breaking:  # explicit symmetry-breaking rows belong to the joint model
+        method = "joint"
+    why_not = not_covered(bp, view, n_forms)
+    if method == "two-stage" and why_not is not None:
+        raise AssemblyError(f"the two-stage method does not cover {why_not}; use method='joint' or 'auto'")
+    spent = 0.0
+    if method != "joint" and why_not is None:
+        staged = two_stage(bp, view, enemy_pairs, n_forms, rng=rng, time_limit=time_limit, gap=gap, log=log)
+        if staged.x is not None:
+            notes.append(staged.note)
+            return staged.x, staged.items, staged.stats, False
+        if staged.infeasible:  # stage 1 relaxes the forms' hard rules: they cannot hold either
+            return None, None, None, True
+        notes.append(f"Two-stage assembly gave way to the joint model after {staged.seconds:.2f} s: {staged.note}.")
+        spent = staged.seconds
+    model, items = build_model(bp, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking, rng=rng)
+    res, stats = model.solve_in_band_first(max(time_limit - spent, 1.0), gap, log)
+    return res.x, items, stats, res.status == 2
 
 
 def proportional_block(bp: Blueprint, items: pd.DataFrame, shared: set[str]) -> tuple[str, ...]:
