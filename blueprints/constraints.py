@@ -157,8 +157,9 @@ class _Model:
         """Feasibility first: with d fixed at 0 every band is hard and any solution HiGHS finds is optimal up to
         the tie-break (the floor), so it may stop at the first one (gap 100%); only when that finds nothing within
         IN_BAND_SHARE of the time limit (the bands cannot all hold, or not quickly) is the soft model solved.
-        Measured on bench/assembly.py: the splits of the two-stage method 2–3× faster than with the soft
-        objective, whose rounding lands 10–30% above the bound and leaves the rest to a sub-MIP."""
+        Measured: the three splits of 4 forms from 1,000 items 0.21 s → 0.05 s, one form from 4,000 items
+        0.7 s → 0.2 s; with the soft objective the root rounding lands 10–50% above the bound and leaves the
+        rest to a sub-MIP."""
         d = self.deviation
         if d is None:
             return self.solve(time_limit, gap, log)

@@ -165,3 +165,18 @@ def test_bands_out_of_reach_fall_back_to_the_soft_model():
     assert check["achieved"].item() == pytest.approx(1.7) and not check["passed"].item()
     # 1 + d with d the miss beyond the band in tolerances: (2.45 − 1.7) / 0.05 = 15.
     assert result.solver.objective == pytest.approx(16.0, abs=0.01) and result.solver.bound > 1.0  # the soft bound
+
+
+def test_per_item_targets_with_uncalibrated_items_through_both_stages():
+    # With without_statistics = "allow" a band scales with the calibrated items on each form; stage 1 sums
+    # that over the union and each split keeps it per form.
+    pool, enemies = _bank()
+    pool.loc[pool.index[20:60], ["a", "b"]] = np.nan  # 40 scored items without parameters
+    base = _blueprint()
+    bp = replace(base, means=(), eligibility=replace(base.eligibility, without_statistics="allow"))
+    result = assemble(bp, pool, enemies, n_forms=3, seed=4)
+    assert result.solver.method == "two-stage"
+    check = _check(bp, pool, enemies, result)
+    assert check.ok
+    bands = check.to_frame().query("kind in ['information', 'characteristic']")
+    assert bands["passed"].all() and bands["message"].str.contains("calibrated scored items").all()
