@@ -1,7 +1,9 @@
-"""Assemble N parallel forms at once as one mixed-integer program, solved by HiGHS via ``scipy.optimize.milp``.
+"""Assemble N parallel forms with mixed-integer programs, solved by HiGHS via ``scipy.optimize.milp``.
 
-The model is in ``constraints.py`` (van der Linden 2005, *Linear Models for Optimal Test Design*, ch. 6);
-eligibility in ``pool.py``; the counting diagnosis in ``diagnose.py``; the independent check in ``verify.py``.
+The joint model for all forms is in ``constraints.py`` (van der Linden 2005, *Linear Models for Optimal Test
+Design*, ch. 6); disjoint forms go through the two-stage method of ``decompose.py`` (choose their union, then
+split it) with the joint model as its fallback; eligibility in ``pool.py``; the counting diagnosis in
+``diagnose.py``; the independent check in ``verify.py``.
 This module runs them in order, puts the chosen items in order (anchor items at their reference positions,
 Kolen & Brennan 2014, §8.1: a common item should sit where it sat, so context effects do not move its
 statistics), and checks a blueprint against a bank (:func:`check_blueprint`).
@@ -18,6 +20,7 @@ from certbank_core.errors import AssemblyError
 from itembank.model import FormItem
 
 from .constraints import SolverStats, build_model
+from .decompose import not_covered, two_stage
 from .diagnose import FeasibilityReport, counting_lines, counting_shortfalls, explain_violations
 from .model import Blueprint, anchor_area_bounds
 from .pool import PoolView, eligible_pool, normalize_pool
@@ -83,8 +86,9 @@ class AssemblyResult:
 
     def summary(self) -> str:
         s = self.solver
-        lines = [f"{len(self.forms)} form(s) from blueprint {self.blueprint_name!r}: solver {s.status} in "
-                 f"{s.seconds:.2f} s (objective {_fmt(s.objective)}, bound {_fmt(s.bound)}, gap {_fmt(s.gap)}).",
+        lines = [f"{len(self.forms)} form(s) from blueprint {self.blueprint_name!r} ({s.method} MIP): solver "
+                 f"{s.status} in {s.seconds:.2f} s (objective {_fmt(s.objective)}, bound {_fmt(s.bound)}, "
+                 f"gap {_fmt(s.gap)}).",
                  f"Verification: {'every rule holds on every form' if self.ok else 'FAILED'}."]
         lines += [c.message for c in self.verification.failures]
         lines += list(self.notes)
@@ -135,6 +139,7 @@ def assemble(
     earlier_forms: Sequence[FormDraft] = (),
     anchor_form: FormDraft | None = None,
     symmetry_breaking: bool = False,
+    method: str = "auto",
     log: bool = False,
 ) -> AssemblyResult:
     """Build ``n_forms`` forms meeting ``blueprint`` from ``pool`` (the frame of ``Bank.item_pool()``).
@@ -146,8 +151,13 @@ def assemble(
     anchor reference "latest" use them. ``anchor_form``: the anchor's reference form when the blueprint names
     one (``anchor.reference = "form:<id>"``). Raises AssemblyError with plain sentences when the bank cannot
     supply the forms (counting check) or the rules conflict (elastic re-solve). The result always carries
-    :func:`verify_forms`' independent check of every rule.
+    :func:`verify_forms`' independent check of every rule. ``method``: "auto" (the two-stage decomposition of
+    ``decompose.py`` for disjoint forms without anchor blocks or maximin, else the joint model), "joint" (always
+    the one MIP for all forms; also what "auto" means with ``symmetry_breaking``) or "two-stage" (an error when
+    the blueprint is outside what it covers; the joint model still runs if a split fails).
     """
+    if method not in ("auto", "joint", "two-stage"):
+        raise AssemblyError(f"unknown assembly method {method!r}: use auto, joint or two-stage")
     if n_forms < 1:
         raise AssemblyError("the number of forms must be at least 1")
     view = eligible_pool(blueprint, pool, recent_forms, reference_items, earlier_forms=earlier_forms,
@@ -158,11 +168,12 @@ def assemble(
     rng = np.random.default_rng(seed)
     names = form_names(name or blueprint.exam.name, n_forms)
     check_args = dict(recent_forms=recent_forms, earlier_forms=view.earlier_forms, anchor_form=view.anchor_form)
-    model, items = build_model(blueprint, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking,
-                               rng=None if seed is None else rng)
-    res, stats = model.solve(time_limit, gap, log)
-    if res.x is None:
-        if res.status == 2:
+    notes = list(view.notes)
+    x, items, stats, infeasible = _solve(blueprint, view, enemy_pairs, n_forms, method, notes,
+                                         rng=None if seed is None else rng, time_limit=time_limit, gap=gap,
+                                         symmetry_breaking=symmetry_breaking, log=log)
+    if x is None:
+        if infeasible:
             elastic, e_items = build_model(blueprint, view, enemy_pairs, n_forms, elastic=True,
                                            symmetry_breaking=False)
             e_res, _ = elastic.solve(time_limit, gap)
@@ -175,10 +186,9 @@ def assemble(
                                 "like this:\n" + "\n".join(explain_violations(check)))
         raise AssemblyError(f"No forms found: the solver stopped ({stats.status}) after {stats.seconds:.1f} s "
                             "without a feasible answer; allow more time (--time-limit).")
-    forms = _extract(blueprint, view, res.x, items, n_forms, names, rng)
+    forms = _extract(blueprint, view, x, items, n_forms, names, rng)
     verification = verify_forms(blueprint, view.pool, [f.draft() for f in forms], enemy_pairs,
                                 targets=view.targets, **check_args)
-    notes = list(view.notes)
     if stats.status != "optimal":
         notes.append(f"The solver stopped at its time limit with gap {_fmt(stats.gap)}; forms are feasible but "
                      "may not be the most parallel possible.")
@@ -190,6 +200,31 @@ def assemble(
         notes.append(f"Common block shared by the {n_forms} forms of this run: {len(forms[0].common_items)} items.")
     return AssemblyResult(blueprint.exam.name, blueprint.hash(), tuple(forms), stats, verification,
                           view.targets, tuple(notes), reference, item_details=view.pool)
+
+
+def _solve(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, method: str, notes: list[str], *,
+           rng: np.random.Generator | None, time_limit: float, gap: float, symmetry_breaking: bool, log: bool):
+    """The two-stage method where it applies and is asked for, else (or when it gives up) the joint model.
+    Returns (x, items, stats, infeasible); x is None when there are no forms, and ``infeasible`` says the rules
+    were proven unable to hold together. Adds to ``notes`` which method ran."""
+    if method == "auto" and symmetry_breaking:  # explicit symmetry-breaking rows belong to the joint model
+        method = "joint"
+    why_not = not_covered(bp, view, n_forms)
+    if method == "two-stage" and why_not is not None:
+        raise AssemblyError(f"the two-stage method does not cover {why_not}; use method='joint' or 'auto'")
+    spent = 0.0
+    if method != "joint" and why_not is None:
+        staged = two_stage(bp, view, enemy_pairs, n_forms, rng=rng, time_limit=time_limit, gap=gap, log=log)
+        if staged.x is not None:
+            notes.append(staged.note)
+            return staged.x, staged.items, staged.stats, False
+        if staged.infeasible:  # stage 1 relaxes the forms' hard rules: they cannot hold either
+            return None, None, None, True
+        notes.append(f"Two-stage assembly gave way to the joint model after {staged.seconds:.2f} s: {staged.note}.")
+        spent = staged.seconds
+    model, items = build_model(bp, view, enemy_pairs, n_forms, symmetry_breaking=symmetry_breaking, rng=rng)
+    res, stats = model.solve_in_band_first(max(time_limit - spent, 1.0), gap, log)
+    return res.x, items, stats, res.status == 2
 
 
 def proportional_block(bp: Blueprint, items: pd.DataFrame, shared: set[str]) -> tuple[str, ...]:

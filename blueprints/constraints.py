@@ -1,4 +1,4 @@
-"""Assemble N parallel forms at once as one mixed-integer program, solved by HiGHS via ``scipy.optimize.milp``.
+"""The joint mixed-integer program for N parallel forms, solved by HiGHS via ``scipy.optimize.milp``.
 
 Decision variables (van der Linden 2005, *Linear Models for Optimal Test Design*, ch. 6 "multiple forms"):
 x[i, f] = 1 when eligible item i is on form f. For every form f:
@@ -27,7 +27,12 @@ The constant 1 is the floor: every set of forms inside its bands is optimal (it 
 relative gap g lets the solver stop once no form is more than g tolerances outside its band, instead of
 chasing an exact hit. A tiny tie-break cost on x (total ≤ TIE_BREAK, random by seed and form, plus exposure) makes the
 LP relaxation's optimum a vertex with few fractional values, which is what lets HiGHS's rounding find
-in-band forms at the root (measured: 1–4 s instead of 10–40 s on the 1,000-item benchmark).
+in-band forms at the root (measured on the soft model: 1–4 s instead of 10–40 s on the 1,000-item benchmark).
+Feasibility first (``_Model.solve_in_band_first``): d is fixed at 0, so every band is hard and the first
+solution HiGHS finds is optimal up to the tie-break; the soft model runs only when that finds nothing. With
+the soft objective HiGHS's rounding lands 10–50% above the bound and a sub-MIP does the rest; with hard bands
+the rounding or the first sub-MIP stops the search (measured: one form from 4,000 items 0.7 s →
+0.2 s).
 maximin: R_k·t ≤ Σ_i I_k(i) x[i,f] ≤ R_k·t + δ_k, maximise t (R_k the reference information; δ_k keeps
 forms parallel); any TCC band is then a hard constraint (d = 0), so the gap is the gap on t.
 Symmetry: forms are interchangeable, so every solution has N! relabelled copies. HiGHS detects such
@@ -38,7 +43,8 @@ bounding prunes them. An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1]
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -55,8 +61,15 @@ PENALTY = {"length": 1000.0, "pretest": 1000.0, "count": 100.0, "enemies": 500.0
 #: Target costs are multiplied by this (and reported divided by it) so the per-item tie-break costs stay well
 #: above HiGHS's dual feasibility tolerance (1e-7); the relative gap does not depend on it.
 OBJECTIVE_SCALE = 1000.0
+#: Share of the time limit the in-band-first attempt may use before the soft model is solved.
+IN_BAND_SHARE = 0.25
 #: Total tie-break cost on item choices, well under the 1% gap on an objective floored at 1 (see build_model).
 TIE_BREAK = 0.004
+#: HiGHS settings for every model here. Presolve finds almost nothing to remove (a few rows of a model that is
+#: already tight) but its probing costs 1–2 s at 4,000 items (one form at 4,000 items: 2.8 s → 0.8 s without it);
+#: the feasibility-jump heuristic never found a usable start on these models and costs 0.1–0.4 s before the
+#: root. Measured with bench/assembly.py for every method, so the one-form peer gets the same gain.
+HIGHS_OPTIONS = {"presolve": False, "mip_heuristic_run_feasibility_jump": False}
 _STATUS_TEXT = {0: "optimal", 1: "time limit reached", 2: "infeasible", 3: "unbounded", 4: "solver error"}
 
 
@@ -71,6 +84,7 @@ class SolverStats:
     n_variables: int
     n_constraints: int
     nodes: int | None
+    method: str = "joint"  # "joint" (one MIP for all forms) or "two-stage" (decompose.py: union, then split)
 
 
 class _Model:
@@ -80,6 +94,7 @@ class _Model:
         self.n = n_x
         self.elastic = elastic
         self.scale = 1.0  # the objective is reported divided by this
+        self.deviation: int | None = None  # the column d of soft target bands (None: no soft targets)
         self.cost: list[float] = [0.0] * n_x
         self.col_lb: list[float] = [0.0] * n_x
         self.col_ub: list[float] = [1.0] * n_x
@@ -118,14 +133,61 @@ class _Model:
         self.lo.append(lo)
         self.hi.append(hi)
 
-    def solve(self, time_limit: float, gap: float, log: bool = False):
-        matrix = sparse.csr_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
-                                  shape=(len(self.lo), self.n))
+    def matrix(self) -> sparse.csr_array:
+        return sparse.csr_array((np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))),
+                                shape=(len(self.lo), self.n))
+
+    def rows(self, cols: np.ndarray, coefs, lo, hi, penalty: float | None = None) -> None:
+        """Many rows of the same width at once: row k holds columns cols[k] (lo and hi per row or shared)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        k = len(cols)
+        lo, hi = np.broadcast_to(np.asarray(lo, float), (k,)), np.broadcast_to(np.asarray(hi, float), (k,))
+        if self.elastic and penalty is not None or k == 0:  # each row needs its own slack columns
+            for c, a, b in zip(cols, lo, hi):
+                self.row(c, coefs, a, b, penalty)
+            return
+        first = len(self.lo)
+        self.r.append(np.repeat(np.arange(first, first + k, dtype=np.int64), cols.shape[1]))
+        self.c.append(cols.ravel())
+        self.v.append(np.broadcast_to(np.asarray(coefs, dtype=float), cols.shape).ravel().copy())
+        self.lo.extend(lo.tolist())
+        self.hi.extend(hi.tolist())
+
+    def solve_in_band_first(self, time_limit: float, gap: float, log: bool = False):
+        """Feasibility first: with d fixed at 0 every band is hard and any solution HiGHS finds is optimal up to
+        the tie-break (the floor), so it may stop at the first one (gap 100%); only when that finds nothing within
+        IN_BAND_SHARE of the time limit (the bands cannot all hold, or not quickly) is the soft model solved.
+        Measured: the three splits of 4 forms from 1,000 items 0.21 s → 0.05 s, one form from 4,000 items
+        0.7 s → 0.2 s; with the soft objective the root rounding lands 10–50% above the bound and leaves the
+        rest to a sub-MIP."""
+        d = self.deviation
+        if d is None:
+            return self.solve(time_limit, gap, log)
+        self.col_ub[d] = 0.0
+        try:
+            res, first = self.solve(time_limit * IN_BAND_SHARE, 1.0, log)
+        finally:
+            self.col_ub[d] = np.inf
+        if res.x is not None:
+            # HiGHS's bound is for the model with hard bands, a restriction. For the soft model the floor is a
+            # proven bound: d ≥ 0 and every cost is ≥ 0, so no set of forms costs less than 1. The gap is then
+            # at most the tie-break (TIE_BREAK).
+            return res, replace(first, bound=1.0, gap=(first.objective - 1.0) / first.objective)
+        res, stats = self.solve(max(time_limit - first.seconds, 1.0), gap, log)
+        return res, replace(stats, seconds=stats.seconds + first.seconds,
+                            nodes=None if stats.nodes is None or first.nodes is None else stats.nodes + first.nodes)
+
+    def solve(self, time_limit: float, gap: float, log: bool = False, highs: dict | None = None):
+        matrix = self.matrix()
         constraints = LinearConstraint(matrix, np.asarray(self.lo), np.asarray(self.hi))
+        options = {"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": bool(log), **HIGHS_OPTIONS}
+        options.update(highs or {})
         started = time.perf_counter()
-        res = milp(np.asarray(self.cost), integrality=np.asarray(self.integer), bounds=Bounds(self.col_lb, self.col_ub),
-                   constraints=constraints,
-                   options={"time_limit": float(time_limit), "mip_rel_gap": float(gap), "disp": bool(log)})
+        with warnings.catch_warnings():
+            # milp passes options it does not know to HiGHS verbatim, with a warning that they are not its own.
+            warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+            res = milp(np.asarray(self.cost), integrality=np.asarray(self.integer),
+                       bounds=Bounds(self.col_lb, self.col_ub), constraints=constraints, options=options)
         seconds = time.perf_counter() - started
         stats = SolverStats(
             status=_STATUS_TEXT.get(res.status, "solver error"), message=str(res.message),
@@ -137,8 +199,22 @@ class _Model:
         return res, stats
 
 def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, elastic: bool = False,
-                symmetry_breaking: bool = False, rng: np.random.Generator | None = None):
-    """The MIP for ``n_forms`` forms over ``view``'s eligible items. Returns (model, items frame)."""
+                symmetry_breaking: bool = False, rng: np.random.Generator | None = None,
+                copies: int | tuple[int, ...] = 1, band: float = 1.0):
+    """The MIP for ``n_forms`` forms over ``view``'s eligible items. Returns (model, items frame).
+
+    ``copies`` (one number, or one per form) builds the models of the two-stage decomposition
+    (``decompose.py``): a "form" f with copies c_f > 1 stands for c_f disjoint forms, so every per-form bound
+    on it is times c_f (length, pretest, counts, recent-form overlap, targets), its target bands are narrowed
+    to ``band`` of their width (so it can still be split into c_f forms that are each within band), and it
+    has no enemy rows (a pair in it can go to different forms).
+    """
+    copies = (copies,) * n_forms if isinstance(copies, int) else tuple(copies)
+    if len(copies) != n_forms:
+        raise ValueError("copies needs one number per form")
+    if max(copies) > 1 and (bp.max_overlap != 0 and n_forms > 1 or bp.anchor.active
+                            or any(t.mode == "maximin" for t in view.targets)):
+        raise ValueError("forms standing for several forms need disjoint forms without anchors or maximin")
     items = pd.concat([view.scored, view.pretest], ignore_index=True)
     if rng is not None:  # a seed changes which of many equally good solutions HiGHS meets first
         items = items.iloc[rng.permutation(len(items))].reset_index(drop=True)
@@ -153,12 +229,12 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
 
     L, P = bp.exam.length, bp.exam.pretest_slots
     for f in range(F):
-        model.row(cols(scored, f), 1.0, L, L, PENALTY["length"])
-        model.row(cols(~scored, f), 1.0, P, P, PENALTY["pretest"])
+        model.row(cols(scored, f), 1.0, L * copies[f], L * copies[f], PENALTY["length"])
+        model.row(cols(~scored, f), 1.0, P * copies[f], P * copies[f], PENALTY["pretest"])
         for rule in bp.active_counts:
             members = scored & items[rule.attribute].astype(str).isin(rule.values).to_numpy()
-            lo = -np.inf if rule.lower is None else rule.lower
-            hi = np.inf if rule.upper is None else rule.upper
+            lo = -np.inf if rule.lower is None else rule.lower * copies[f]
+            hi = np.inf if rule.upper is None else rule.upper * copies[f]
             model.row(cols(members, f), 1.0, lo, hi, PENALTY["count"])
         for rule in view.means:
             values = items[rule.attribute].to_numpy(float)[scored]
@@ -168,22 +244,20 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                 model.row(cols(scored, f), values - rule.upper, -np.inf, 0.0, PENALTY["mean"])
 
     if bp.enemies and enemy_pairs:
-        position = pd.Series(idx, index=items["item_id"])
-        pairs = [(position[a], position[b]) for a, b in enemy_pairs
-                 if a in position.index and b in position.index and a != b]
-        for i, j in sorted(set(tuple(sorted(p)) for p in pairs)):
-            for f in range(F):
-                model.row([i + f * n, j + f * n], 1.0, -np.inf, 1.0, PENALTY["enemies"])
+        position = dict(zip(items["item_id"], idx.tolist()))
+        pairs = [(position[a], position[b]) for a, b in enemy_pairs if a in position and b in position and a != b]
+        pairs = np.asarray(sorted(set(tuple(sorted(p)) for p in pairs)), dtype=np.int64).reshape(-1, 2)
+        for f in (f for f in range(F) if copies[f] == 1):
+            model.rows(pairs + f * n, 1.0, -np.inf, 1.0, PENALTY["enemies"])
 
-    _across_years(bp, view, items, model, F, cols)
+    _across_years(bp, view, items, model, F, cols, copies)
     _anchor_blocks(bp, view, items, model, F)
 
     K = bp.max_overlap
     if F > 1 and K is not None:
         if K == 0:
             # Disjoint forms: one row per item is all it takes; no pairwise variables.
-            for i in range(n):
-                model.row(i + np.arange(F) * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
+            model.rows(idx[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
         elif K < L + P:
             for f in range(F):
                 for g in range(f + 1, F):
@@ -201,8 +275,9 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             matrix = function_matrix(items, np.asarray(target.theta), target.function)
             matrix = np.where(scored[None, :], matrix, 0.0)
             for k in range(len(target.theta)):
-                T, tol = target.values[k], target.tolerance[k]
                 for f in range(F):
+                    c = copies[f]
+                    T, tol = target.values[k] * c, target.tolerance[k] * c * (band if c > 1 else 1.0)
                     if target.mode == "maximin":
                         if maximin is None:
                             maximin = model.column(0.0, np.inf, cost=-OBJECTIVE_SCALE)
@@ -213,6 +288,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                             # With maximin the TCC bands are hard (d fixed at 0): a soft band mixed into
                             # "−t" would make the relative gap meaningless (the objective nears zero).
                             deviation = model.column(0.0, 0.0 if has_maximin else np.inf, cost=OBJECTIVE_SCALE)
+                            model.deviation = None if has_maximin else deviation
                             if not has_maximin:
                                 # The floor: a column fixed at 1 costs 1, so the objective is 1 + d and a
                                 # relative gap g stops the solver once forms are within g tolerances of band.
@@ -224,8 +300,8 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                             # calibrated items n on the form: (T − δ)·n/L ≤ Σ I x ≤ (T + δ)·n/L, linear in x.
                             has = calibrated[scored]
                             v = matrix[k, scored]
-                            model.row(row_cols, np.append(v - has * (T + tol) / L, -tol), -np.inf, 0.0)
-                            model.row(row_cols, np.append(v - has * (T - tol) / L, tol), 0.0, np.inf)
+                            model.row(row_cols, np.append(v - has * (T + tol) / (L * c), -tol), -np.inf, 0.0)
+                            model.row(row_cols, np.append(v - has * (T - tol) / (L * c), tol), 0.0, np.inf)
                             continue
                         model.row(row_cols, np.append(matrix[k, scored], -tol), -np.inf, T + tol)
                         model.row(row_cols, np.append(matrix[k, scored], tol), T - tol, np.inf)
@@ -253,22 +329,24 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
 
 
 
-def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int, cols) -> None:
+def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int, cols,
+                  copies: tuple[int, ...]) -> None:
     """Overlap with recent published forms, and the exposure cap counted over the run's forms."""
     K = bp.max_shared_with_recent
     if K is not None:
         for earlier in view.earlier_forms[: bp.recent_forms]:
             on_it = items["item_id"].isin(set(earlier.item_ids)).to_numpy()
-            if on_it.sum() > K:  # otherwise the row can never bind
-                for f in range(F):
-                    model.row(cols(on_it, f), 1.0, -np.inf, K, PENALTY["recent"])
+            for f in range(F):
+                if on_it.sum() > K * copies[f]:  # otherwise the row can never bind
+                    model.row(cols(on_it, f), 1.0, -np.inf, K * copies[f], PENALTY["recent"])
     cap = bp.eligibility.max_exposure
     if cap is not None and F > 1:
         # Eligible items have exposure ≤ cap; once the run is published none may exceed cap + 1 forms.
         room = cap + 1 - items["exposure_count"].to_numpy(float)
         n = len(items)
-        for i in np.flatnonzero(room < F):
-            model.row(i + np.arange(F) * n, 1.0, -np.inf, max(float(room[i]), 0.0), PENALTY["exposure"])
+        tight = np.flatnonzero(room < F)
+        model.rows(tight[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, np.maximum(room[tight], 0.0),
+                   PENALTY["exposure"])
 
 
 def _anchor_blocks(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int) -> None:

@@ -172,7 +172,7 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     ids = []
     s = result.solver
     details = {"solver": {"status": s.status, "objective": s.objective, "bound": s.bound, "gap": s.gap,
-                          "seconds": round(s.seconds, 3)},
+                          "seconds": round(s.seconds, 3), "method": s.method},
                "seed": seed, "blueprint_source": str(bp.source), "notes": list(result.notes)}
     checks = result.rules_frame()
     with bank.transaction():

@@ -96,7 +96,8 @@ def test_two_assemblies_at_once_never_overwrite_each_others_forms(tmp_path, monk
 
     class Result:  # the fields of an AssemblyResult that assemble_into_bank reads
         ok, forms, notes, blueprint_hash, anchor_reference = True, (form,), (), "h", None
-        solver = type("S", (), {"status": "optimal", "objective": 0, "bound": 0, "gap": 0, "seconds": 0})()
+        solver = type("S", (), {"status": "optimal", "objective": 0, "bound": 0, "gap": 0, "seconds": 0,
+                                "method": "joint"})()
 
         def rules_frame(self):
             import pandas as pd
