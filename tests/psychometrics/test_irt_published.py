@@ -284,3 +284,22 @@ def test_covariance_entries_from_the_cholesky_factor_equal_the_inverse():
     fallback = _Covariance(flipped, np.ones(2, dtype=bool))
     assert fallback.rows is None
     np.testing.assert_allclose(fallback[np.arange(2), np.arange(2)], np.diag(np.linalg.inv(flipped)))
+
+
+@pytest.mark.parametrize("model", ["rasch", "2pl"])
+def test_observed_information_factored_over_nodes_equals_the_node_by_node_sum(monkeypatch, model):
+    # Rasch/1PL/2PL gradients factor (∂z/∂d = 1, ∂z/∂α = θ_k), so Louis' complete-data term is summed over
+    # persons once per parameter pair instead of once per node: the same SEs, with anchors (latent free) too
+    from psychometrics.irt import standard_errors
+    from psychometrics.simulate import simulate_dataset
+    sim = simulate_dataset(1200, 30, np.random.default_rng(17))
+    for anchors in (None, {f"item{j + 1}": (sim.items.a[j], sim.items.b[j], 0.0) for j in range(4)}):
+        fast = calibrate(sim.responses, model, anchors=anchors, dtype=np.float64)
+        monkeypatch.setattr(standard_errors, "_SEPARABLE_PATH", False)
+        slow = calibrate(sim.responses, model, anchors=anchors, dtype=np.float64)
+        monkeypatch.setattr(standard_errors, "_SEPARABLE_PATH", True)
+        for name in ("se_b", "se_d") if model == "rasch" else ("se_a", "se_b", "se_d"):
+            got, ref = getattr(fast, name), getattr(slow, name)
+            keep = np.isfinite(ref)
+            assert keep.sum() >= 26 and np.array_equal(keep, np.isfinite(got))
+            np.testing.assert_allclose(got[keep], ref[keep], rtol=1e-7)
