@@ -54,8 +54,15 @@ def overlap_shortfall(bp: Blueprint, view, n_forms: int) -> str:
         return ""
     pool = view.pool
     scored = pool["role"] == "scored"
-    budget = n_forms * (n_forms - 1) // 2 * K
-    parts, total, seen = [], 0, set()
+    pairs = n_forms * (n_forms - 1) // 2
+    budget = pairs * K
+    # a common block on every form of the run: each of its items is shared by all C(N, 2) pairs. With b of an
+    # area's L items in the block, the rest of its N·L places come from the other items, so the area needs
+    # C(N, 2)·b + min_shared(N(L − b), E − b) coincidences; the fewest over the block's allowed spreads
+    # (each area within its anchor bounds, at least m items in all) is a dynamic programme over areas
+    anchor = bp.anchor
+    in_block = anchor_area_bounds(bp) if anchor.active and anchor.shared_within_run else {}
+    parts, areas, seen = [], [], set()
     for rule in bp.active_counts:  # area rules partition the items, so their needs add up
         if rule.attribute != "area" or not rule.lower or seen & set(rule.values):
             continue
@@ -63,15 +70,43 @@ def overlap_shortfall(bp: Blueprint, view, n_forms: int) -> str:
         eligible = int((pool["area"].astype(str).isin(rule.values) & scored).sum())
         if eligible < rule.lower:
             return ""  # already reported as a count shortfall
-        shared = min_shared_items(n_forms * rule.lower, eligible)
-        total += shared
-        if shared:
-            parts.append(f"{rule.name} {shared}")
+        lo = sum(in_block.get(code, (0, 0))[0] for code in rule.values)
+        hi = sum(in_block.get(code, (0, 0))[1] for code in rule.values)
+        costs = {b: pairs * b + min_shared_items(n_forms * (rule.lower - b), eligible - b)
+                 for b in range(min(lo, rule.lower, eligible), min(hi, rule.lower, eligible) + 1)}
+        areas.append((rule.name, costs))
+    spread = _cheapest_block(areas, anchor.min_items if in_block else 0)
+    total = 0
+    for (name, costs), b in zip(areas, spread):
+        total += costs[b]
+        if costs[b]:
+            parts.append(f"{name} {costs[b]}")
+    block_total = pairs * anchor.min_items if in_block else 0
     if total <= budget:
         return ""
+    block = (f"; the common block of {anchor.min_items} items on all {n_forms} forms alone takes "
+             f"{pairs * anchor.min_items} of them" if block_total else "")
+    fewer = "Assemble fewer forms, allow more overlap, shrink the common block, or add eligible items." \
+        if block_total else "Assemble fewer forms, allow more overlap, or add eligible items."
     return (f"{n_forms} forms with at most {K} items shared by any two may share {budget} items in all, but the "
-            f"area counts need at least {total} shared items ({', '.join(parts)}). Assemble fewer forms, allow "
-            "more overlap, or add eligible items.")
+            f"area counts need at least {total} shared items ({', '.join(parts)}){block}. {fewer}")
+
+
+def _cheapest_block(areas: list[tuple[str, dict[int, int]]], m: int) -> list[int]:
+    """Block items per area (each from its ``costs`` keys) totalling at least ``m`` with the least summed
+    cost; without a way to reach ``m``, each area's smallest allowed number (a weaker bound)."""
+    best: dict[int, tuple[int, list[int]]] = {0: (0, [])}
+    for _, costs in areas:
+        step: dict[int, tuple[int, list[int]]] = {}
+        for size, (cost, picks) in best.items():
+            for b, c in costs.items():
+                key = min(size + b, m)  # beyond m the block is just as good: keep the cheapest
+                if key not in step or cost + c < step[key][0]:
+                    step[key] = (cost + c, picks + [b])
+        best = step
+    if m in best:
+        return best[m][1]
+    return [min(costs) for _, costs in areas]
 
 
 def _per_form_words(per_form: int, n_forms: int, max_overlap: int | None) -> str:

@@ -147,3 +147,27 @@ def test_overlap_budget_shortfall_is_said_before_solving():
                and "need at least 18" in s and "Category A 6" in s for s in sentences), sentences
     roomier = blueprint(9, {"A": 3, "B": 3, "C": 3}, max_overlap=6, eligibility=Eligibility(reviewed_languages=("en",)))
     assert not counting_shortfalls(roomier, eligible_pool(roomier, pool), n_forms=3)  # 3 pairs × 6 = 18 ≥ 18
+
+
+def test_a_common_block_counts_against_the_overlap_budget_before_solving():
+    # Review: 4 sample forms with a 24-item common block and overlap ≤ 30 passed the counts, then the solver
+    # ran to its 60 s limit and advised "allow more time": the block alone takes C(4, 2) × 24 = 144 of the
+    # 180 items the pairs may share. Hand count here: 3 areas of 4 items, 3 per form, 3 forms, K = 6 (budget
+    # 18); without a block each area needs 6 (9 places on 4 items), 18 in all: it fits. A block of 6 (1–3
+    # per area) needs per area 3b + min_shared(3(3 − b), 4 − b): b = 2 → 6 + 1 = 7 (b = 1: 3 + 3 = 6,
+    # b = 3: 9 + 0), so at best 7 + 7 + 7 = 21 > 18 (the spread 1, 2, 3 gives 6 + 7 + 9 = 22).
+    from blueprints.assemble import eligible_pool
+    from blueprints.diagnose import counting_shortfalls
+    from blueprints.model import Anchor, Eligibility
+
+    from .helpers import blueprint, make_pool
+
+    pool = make_pool([{"item_id": f"{area}{i}", "area": area} for area in "ABC" for i in range(4)])
+    plain = blueprint(9, {"A": 3, "B": 3, "C": 3}, max_overlap=6, eligibility=Eligibility(reviewed_languages=("en",)))
+    assert not counting_shortfalls(plain, eligible_pool(plain, pool), n_forms=3)
+    blocked = blueprint(9, {"A": 3, "B": 3, "C": 3}, max_overlap=6, eligibility=Eligibility(reviewed_languages=("en",)),
+                        anchor=Anchor(min_items=6, shared_within_run=True))
+    sentences = counting_shortfalls(blocked, eligible_pool(blocked, pool), n_forms=3)
+    assert any("may share 18 items in all" in s and "need at least 21 shared items" in s
+               and "the common block of 6 items on all 3 forms alone takes 18 of them" in s
+               and "shrink the common block" in s for s in sentences), sentences
