@@ -16,7 +16,10 @@ matrix is totally unimodular and an integral block exists whenever a fractional 
 common block within a run: z[i] ≤ x[i,f] for every form f, Σ z ≥ m, the same area bounds;
 overlap between new forms:
     K = 0:   Σ_f x[i,f] ≤ 1 for each item (no extra variables);
-    K > 0:   w[i,f,g] ≥ x[i,f] + x[i,g] − 1 (w continuous in [0, 1]) and Σ_i w[i,f,g] ≤ K for f < g.
+    K > 0:   w[i,f,g] ≥ x[i,f] + x[i,g] − 1 (w continuous in [0, 1]) and Σ_i w[i,f,g] ≤ K for f < g;
+             with a common block, w[i,f,g] ≥ x[i,f] + x[i,g] − 1 − z[i] and Σ_i w[i,f,g] + Σ_i z[i] ≤ K (the
+             block counted directly, w only beyond it: the same forms, a much tighter relaxation; see
+             ``_pairwise_overlap``).
 statistical targets (soft; van der Linden 2005, eq. 5.19 minimax deviation; TestDesign's ``obj_tol``):
 with target T_k and absolute tolerance δ_k at θ_k, and d ≥ 0 the worst excess beyond the band, in
 tolerances,
@@ -37,7 +40,8 @@ maximin: R_k·t ≤ Σ_i I_k(i) x[i,f] ≤ R_k·t + δ_k, maximise t (R_k the re
 forms parallel); any TCC band is then a hard constraint (d = 0), so the gap is the gap on t.
 Symmetry: forms are interchangeable, so every solution has N! relabelled copies. HiGHS detects such
 symmetry (orbitopes), and the tie-break costs differ by form, which gives the copies different costs so
-bounding prunes them. An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available
+bounding prunes them; several forms without targets (a pure feasibility model) get the same tie-break, and
+their reported objective is the tie-break alone (≤ TIE_BREAK). An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available
 (``symmetry_breaking``) but measured slower (bench/assembly.py).
 """
 from __future__ import annotations
@@ -65,6 +69,9 @@ OBJECTIVE_SCALE = 1000.0
 IN_BAND_SHARE = 0.25
 #: Total tie-break cost on item choices, well under the 1% gap on an objective floored at 1 (see build_model).
 TIE_BREAK = 0.004
+#: Count a run's common block against the pairwise overlap budget by its own columns (``_pairwise_overlap``);
+#: False gives the plain rows, kept for bench/assembly.py's comparison.
+BLOCK_IN_OVERLAP = True
 #: HiGHS settings for every model here. Presolve finds almost nothing to remove (a few rows of a model that is
 #: already tight) but its probing costs 1–2 s at 4,000 items (one form at 4,000 items: 2.8 s → 0.8 s without it);
 #: the feasibility-jump heuristic never found a usable start on these models and costs 0.1–0.4 s before the
@@ -259,7 +266,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             # Disjoint forms: one row per item is all it takes; no pairwise variables.
             model.rows(idx[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
         elif K < L + P:
-            _pairwise_overlap(model, n, F, K, common)
+            _pairwise_overlap(model, n, F, K, common if BLOCK_IN_OVERLAP else None)
 
     if not elastic and view.targets:
         model.scale = OBJECTIVE_SCALE
@@ -363,7 +370,8 @@ def _pairwise_overlap(model: _Model, n: int, F: int, K: int, common: dict[int, i
     the block uses up most of the budget (a block of 24 under K = 30 leaves 6 items per pair), and branching
     has to find it out. It is also the same row count, so nothing is added (a separate row w ≥ z per item and
     pair does the same in the relaxation with n·C(F, 2) more rows and was slower: 1.3–1.8 s against
-    0.7–0.9 s on 3 sample forms, where the plain rows took 5–58 s; bench/assembly.py)."""
+    0.7–0.9 s over 6 seeds on 3 sample forms without the tie-break, where the plain rows took 5–58 s;
+    bench/assembly.py compares the plain rows, ``BLOCK_IN_OVERLAP = False``)."""
     for f in range(F):
         for g in range(f + 1, F):
             w = [model.column(0.0, 1.0) for _ in range(n)]
