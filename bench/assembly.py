@@ -16,7 +16,10 @@ Printed:
    and whether verify_forms' independent check of every rule passes; then time ratios against the peers;
 2. joint-model variants on the 1,000-item case (without the tie-break cost, with explicit symmetry breaking,
    with an overlap cap of 20 instead of disjoint forms, which the two-stage method does not cover);
-3. scaling with bank size (500 / 1,000 / 2,000 / 4,000 items, 4 forms) and forms (1, 2, 4, 6; 1,000 items).
+3. the shipped default blueprint on the sample bank, 3 forms (overlap cap 30 and a common block of 24, no
+   targets): certbank against the plain overlap rows, no tie-break, and neither (the earlier model), interleaved (``sample_case``;
+   alone with ``--sample-only``);
+4. scaling with bank size (500 / 1,000 / 2,000 / 4,000 items, 4 forms) and forms (1, 2, 4, 6; 1,000 items).
 """
 from __future__ import annotations
 
@@ -205,13 +208,71 @@ def compare(n_items: int, n_forms: int, repeats: int, with_joint: bool) -> dict:
     return out
 
 
+def sample_case(repeats: int) -> None:
+    """The shipped default blueprint (120 scored + 10 pretest items, any two forms share at most 30, a common
+    block of 24 on every form, max_exposure) on a fresh sample bank, 3 forms, seed 7: no IRT targets there, so
+    a pure feasibility model. Contestants interleaved: certbank; the plain overlap rows (the block not counted
+    against the budget, ``BLOCK_IN_OVERLAP = False``); certbank without the tie-break costs; neither (the model
+    before both)."""
+    import tempfile
+
+    from blueprints.loading import load_blueprint
+    from itembank.sample_loader import create_sample_bank
+    from itembank.store import Bank
+    from workflows.assembly import _pool_and_enemies
+
+    root = Path(__file__).resolve().parents[1]
+    bp = load_blueprint(root / "blueprints" / "default" / "peer_support.toml")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bank.db"
+        create_sample_bank(path, user="bench")
+        with Bank.open(path, user="bench") as bank:
+            pool, enemies = _pool_and_enemies(bank)
+    solver: dict[str, list[float]] = {}
+
+    def variant(name: str, **flags):
+        def run():
+            saved = {k: getattr(assembly, k) for k in flags}
+            for k, v in flags.items():
+                setattr(assembly, k, v)
+            try:
+                result = assemble(bp, pool, enemies, n_forms=3, seed=7, time_limit=TIME_LIMIT)
+            finally:
+                for k, v in saved.items():
+                    setattr(assembly, k, v)
+            solver.setdefault(name, []).append(result.solver.seconds)
+            return result
+        return run
+
+    contestants = {"certbank": variant("certbank"),
+                   "plain overlap rows": variant("plain overlap rows", BLOCK_IN_OVERLAP=False),
+                   "without the tie-break": variant("without the tie-break", TIE_BREAK=0.0),
+                   "neither (the earlier model)": variant("neither (the earlier model)", BLOCK_IN_OVERLAP=False,
+                                                          TIE_BREAK=0.0)}
+    print(f"\nDefault blueprint, sample bank, 3 forms (overlap ≤ 30, common block 24, no targets; {load()}; "
+          f"medians of {repeats} interleaved rounds):", flush=True)
+    runs = interleaved(contestants, repeats, limit=TIME_LIMIT)
+    for name, (seconds, _, result) in runs.items():
+        s = result.solver
+        print(f"  {name:<28} {seconds:7.2f} s (solver median {np.median(solver[name]):6.2f} s, "
+              f"runs {', '.join(f'{t:.2f}' for t in solver[name])})   rules {'ok' if result.ok else 'BROKEN'}"
+              f"   [{s.status}, {s.nodes} nodes, {s.n_variables} vars, {s.n_constraints} rows]")
+    ours = runs["certbank"][0]
+    print(f"  time ratio certbank / plain overlap rows = {ours / runs['plain overlap rows'][0]:.3f}, "
+          f"certbank / without the tie-break = {ours / runs['without the tie-break'][0]:.2f}, certbank / the "
+          f"earlier model = {ours / runs['neither (the earlier model)'][0]:.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per case (medians)")
+    parser.add_argument("--sample-only", action="store_true", help="only the default blueprint on the sample bank")
     parser.add_argument("--memory-of", nargs=3, metavar=("ITEMS", "FORMS", "CONTESTANT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_of:
         return memory_child(int(args.memory_of[0]), int(args.memory_of[1]), args.memory_of[2])
+    if args.sample_only:
+        return sample_case(args.repeats)
     print("Target: certbank ≤ 1.0 × the sequential MIP at equal quality (every rule verified, worst deviation "
           "≤ 1 tolerance); 4,000 items / 4 forms under 5 s")
     for n_items, n_forms in ((1000, 4), (2000, 6), (4000, 4)):
@@ -238,6 +299,8 @@ def main() -> None:
     r2, d2, ok2 = run_mip(replace(bp, max_overlap=20), pool, enemies, 4)
     line("  any two forms may share 20 items (auto)", r2.solver.seconds, d2, ok2,
          f"   [{r2.solver.method}, {r2.solver.status}, gap {r2.solver.gap:.2%}, {r2.solver.n_variables} vars]")
+
+    sample_case(min(args.repeats, 3))
 
     print("\nScaling with bank size (4 forms, certbank, one run each):")
     for n_items in (500, 1000, 2000, 4000):

@@ -16,7 +16,10 @@ matrix is totally unimodular and an integral block exists whenever a fractional 
 common block within a run: z[i] ≤ x[i,f] for every form f, Σ z ≥ m, the same area bounds;
 overlap between new forms:
     K = 0:   Σ_f x[i,f] ≤ 1 for each item (no extra variables);
-    K > 0:   w[i,f,g] ≥ x[i,f] + x[i,g] − 1 (w continuous in [0, 1]) and Σ_i w[i,f,g] ≤ K for f < g.
+    K > 0:   w[i,f,g] ≥ x[i,f] + x[i,g] − 1 (w continuous in [0, 1]) and Σ_i w[i,f,g] ≤ K for f < g;
+             with a common block, w[i,f,g] ≥ x[i,f] + x[i,g] − 1 − z[i] and Σ_i w[i,f,g] + Σ_i z[i] ≤ K (the
+             block counted directly, w only beyond it: the same forms, a much tighter relaxation; see
+             ``_pairwise_overlap``).
 statistical targets (soft; van der Linden 2005, eq. 5.19 minimax deviation; TestDesign's ``obj_tol``):
 with target T_k and absolute tolerance δ_k at θ_k, and d ≥ 0 the worst excess beyond the band, in
 tolerances,
@@ -37,7 +40,8 @@ maximin: R_k·t ≤ Σ_i I_k(i) x[i,f] ≤ R_k·t + δ_k, maximise t (R_k the re
 forms parallel); any TCC band is then a hard constraint (d = 0), so the gap is the gap on t.
 Symmetry: forms are interchangeable, so every solution has N! relabelled copies. HiGHS detects such
 symmetry (orbitopes), and the tie-break costs differ by form, which gives the copies different costs so
-bounding prunes them. An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available
+bounding prunes them; several forms without targets (a pure feasibility model) get the same tie-break, and
+their reported objective is the tie-break alone (≤ TIE_BREAK). An explicit ordering Σ_i w_i x[i,f] ≥ Σ_i w_i x[i,f+1] is available
 (``symmetry_breaking``) but measured slower (bench/assembly.py).
 """
 from __future__ import annotations
@@ -65,6 +69,9 @@ OBJECTIVE_SCALE = 1000.0
 IN_BAND_SHARE = 0.25
 #: Total tie-break cost on item choices, well under the 1% gap on an objective floored at 1 (see build_model).
 TIE_BREAK = 0.004
+#: Count a run's common block against the pairwise overlap budget by its own columns (``_pairwise_overlap``);
+#: False gives the plain rows, kept for bench/assembly.py's comparison.
+BLOCK_IN_OVERLAP = True
 #: HiGHS settings for every model here. Presolve finds almost nothing to remove (a few rows of a model that is
 #: already tight) but its probing costs 1–2 s at 4,000 items (one form at 4,000 items: 2.8 s → 0.8 s without it);
 #: the feasibility-jump heuristic never found a usable start on these models and costs 0.1–0.4 s before the
@@ -251,7 +258,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             model.rows(pairs + f * n, 1.0, -np.inf, 1.0, PENALTY["enemies"])
 
     _across_years(bp, view, items, model, F, cols, copies)
-    _anchor_blocks(bp, view, items, model, F)
+    common = _anchor_blocks(bp, view, items, model, F)
 
     K = bp.max_overlap
     if F > 1 and K is not None:
@@ -259,12 +266,7 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
             # Disjoint forms: one row per item is all it takes; no pairwise variables.
             model.rows(idx[:, None] + np.arange(F)[None, :] * n, 1.0, -np.inf, 1.0, PENALTY["overlap"])
         elif K < L + P:
-            for f in range(F):
-                for g in range(f + 1, F):
-                    w = [model.column(0.0, 1.0) for _ in range(n)]
-                    for i in range(n):  # w ≥ x_if + x_ig − 1: w is 1 when item i is on both forms
-                        model.row([i + f * n, i + g * n, w[i]], [1.0, 1.0, -1.0], -np.inf, 1.0)
-                    model.row(w, 1.0, -np.inf, K, PENALTY["overlap"])
+            _pairwise_overlap(model, n, F, K, common if BLOCK_IN_OVERLAP else None)
 
     if not elastic and view.targets:
         model.scale = OBJECTIVE_SCALE
@@ -306,7 +308,14 @@ def build_model(bp: Blueprint, view: PoolView, enemy_pairs, n_forms: int, *, ela
                         model.row(row_cols, np.append(matrix[k, scored], -tol), -np.inf, T + tol)
                         model.row(row_cols, np.append(matrix[k, scored], tol), T - tol, np.inf)
 
-    if TIE_BREAK and (not elastic) and view.targets:
+    # Without targets the model is a pure feasibility problem, and for several interchangeable forms HiGHS's
+    # LP then stops at a highly fractional, symmetric point; the same tie-break costs (different by form) make
+    # its optimum a vertex and give relabelled copies different costs (3 sample forms: 0.8 s → 0.3 s,
+    # bench/assembly.py). One form and the two-stage splits keep the zero objective.
+    feasibility_tie = not view.targets and F > 1 and max(copies) == 1
+    if feasibility_tie and TIE_BREAK and not elastic:
+        model.scale = OBJECTIVE_SCALE  # the reported objective is then the tie-break alone, ≤ TIE_BREAK
+    if TIE_BREAK and (not elastic) and (view.targets or feasibility_tie):
         # A tiny cost on each x (total < half the gap on the floor of 1) gives the LP relaxation a vertex
         # optimum — few fractional variables, so HiGHS's rounding heuristics find in-band forms quickly —
         # and prefers less-exposed items. It cannot change which forms count as good enough.
@@ -349,18 +358,47 @@ def _across_years(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Mo
                    PENALTY["exposure"])
 
 
-def _anchor_blocks(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int) -> None:
+def _pairwise_overlap(model: _Model, n: int, F: int, K: int, common: dict[int, int] | None) -> None:
+    """At most K items shared by each pair of forms f < g (van der Linden 2005, §6.3 item overlap):
+    w[i,f,g] ≥ x[i,f] + x[i,g] − 1 with w continuous in [0, 1] and Σ_i w[i,f,g] ≤ K.
+
+    With a common block (``common``: item → its column z_i, z_i ≤ x[i,f] on every form) the block's items are
+    on both forms of every pair, so they are counted by z directly and w only counts sharing beyond the block:
+    w[i,f,g] ≥ x[i,f] + x[i,g] − 1 − z_i and Σ_i w[i,f,g] + Σ_i z_i ≤ K. For integral x this is the same
+    rule (z_i > 0 only for an item on all forms, where w + z then covers its one shared slot), but the LP
+    relaxation is much tighter: with the plain rows x = z = ½ gives w = 0, so the relaxation never sees that
+    the block uses up most of the budget (a block of 24 under K = 30 leaves 6 items per pair), and branching
+    has to find it out. It is also the same row count, so nothing is added (a separate row w ≥ z per item and
+    pair does the same in the relaxation with n·C(F, 2) more rows and was slower: 1.3–1.8 s against
+    0.7–0.9 s over 6 seeds on 3 sample forms without the tie-break, where the plain rows took 5–58 s;
+    bench/assembly.py compares the plain rows, ``BLOCK_IN_OVERLAP = False``)."""
+    for f in range(F):
+        for g in range(f + 1, F):
+            w = [model.column(0.0, 1.0) for _ in range(n)]
+            for i in range(n):  # w ≥ x_if + x_ig − 1 (− z_i): w is 1 when item i is on both forms (beyond the block)
+                z = None if common is None else common.get(i)
+                if z is None:
+                    model.row([i + f * n, i + g * n, w[i]], [1.0, 1.0, -1.0], -np.inf, 1.0)
+                else:
+                    model.row([i + f * n, i + g * n, w[i], z], [1.0, 1.0, -1.0, -1.0], -np.inf, 1.0)
+            block = [] if common is None else list(common.values())
+            model.row(w + block, 1.0, -np.inf, K, PENALTY["overlap"])
+
+
+def _anchor_blocks(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _Model, F: int
+                   ) -> dict[int, int] | None:
     """The anchor block with the reference form, per form, and the common block of the run (see the module
-    docstring): continuous z ≤ x, a total of at least m, proportional area bounds."""
+    docstring): continuous z ≤ x, a total of at least m, proportional area bounds. Returns the common block's
+    columns (item index → z column) for the overlap rows, or None without a common block."""
     anchor = bp.anchor
     if not anchor.active:
-        return
+        return None
     n, m = len(items), anchor.min_items
     bounds = anchor_area_bounds(bp)
     scored = (items["role"] == "scored").to_numpy()
     areas = items["area"].to_numpy()
 
-    def block(members: np.ndarray, forms: list[int]) -> None:
+    def block(members: np.ndarray, forms: list[int]) -> list[int]:
         z = [model.column(0.0, 1.0) for _ in members]
         for zi, i in zip(z, members):
             for f in forms:
@@ -369,10 +407,13 @@ def _anchor_blocks(bp: Blueprint, view: PoolView, items: pd.DataFrame, model: _M
         for code, (lo, hi) in bounds.items():
             inside = [zi for zi, i in zip(z, members) if areas[i] == code]
             model.row(inside, 1.0, lo, hi, PENALTY["anchor"])
+        return z
 
     if anchor.reference and view.anchor_form is not None:
         members = np.flatnonzero(scored & items["item_id"].isin(view.anchor_ids).to_numpy())
         for f in range(F):
             block(members, [f])
     if anchor.shared_within_run and F > 1:
-        block(np.flatnonzero(scored), list(range(F)))
+        members = np.flatnonzero(scored)
+        return dict(zip(members.tolist(), block(members, list(range(F)))))
+    return None
