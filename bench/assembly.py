@@ -219,7 +219,7 @@ def sample_case(repeats: int) -> None:
     from blueprints.loading import load_blueprint
     from itembank.sample_loader import create_sample_bank
     from itembank.store import Bank
-    from workflows.assembly import _pool_and_enemies
+    from workflows.assembly import pool_and_enemies
 
     root = Path(__file__).resolve().parents[1]
     bp = load_blueprint(root / "blueprints" / "default" / "peer_support.toml")
@@ -227,7 +227,7 @@ def sample_case(repeats: int) -> None:
         path = Path(folder) / "bank.db"
         create_sample_bank(path, user="bench")
         with Bank.open(path, user="bench") as bank:
-            pool, enemies = _pool_and_enemies(bank)
+            pool, enemies = pool_and_enemies(bank)
     solver: dict[str, list[float]] = {}
 
     def variant(name: str, **flags):

@@ -107,14 +107,15 @@ def reference_items(bank, bp: Blueprint) -> tuple[str, ...] | None:
     return bank.get_form(bp.reference_form).scored_item_ids
 
 
-def _pool_and_enemies(bank) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+def pool_and_enemies(bank) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """What ``blueprints.assemble`` takes from a bank: the item pool frame and the recorded enemy pairs."""
     return bank.item_pool(), list(bank.enemy_pairs())
 
 
 def check_blueprint_file(bank, path: str | Path, *, n_forms: int = 1, time_limit: float = 20.0) -> FeasibilityReport:
     """Validate a blueprint file, then check the bank can supply ``n_forms`` forms (counting, then a trial)."""
     bp = _checked_blueprint(bank, path)
-    pool, enemies = _pool_and_enemies(bank)
+    pool, enemies = pool_and_enemies(bank)
     return check_blueprint(bp, pool, enemies, n_forms=n_forms, recent_forms=recent_published_forms(bank),
                            time_limit=time_limit, reference_items=reference_items(bank, bp),
                            earlier_forms=_earlier_forms(bank, bp), anchor_form=anchor_reference_form(bank, bp))
@@ -161,7 +162,7 @@ def assemble_into_bank(bank, path: str | Path, *, n_forms: int = 1, seed: int | 
     hash, and the solver statistics and notes in ``details``.
     """
     bp: Blueprint = _checked_blueprint(bank, path)
-    pool, enemies = _pool_and_enemies(bank)
+    pool, enemies = pool_and_enemies(bank)
     result = assemble(bp, pool, enemies, n_forms=n_forms, seed=seed, time_limit=time_limit, gap=gap,
                       recent_forms=recent_published_forms(bank), name=name,
                       reference_items=reference_items(bank, bp), earlier_forms=_earlier_forms(bank, bp),

@@ -18,7 +18,7 @@ from blueprints.pool import eligible_pool
 from blueprints.verify import FormDraft, verify_forms
 from itembank.sample_loader import create_sample_bank
 from itembank.store import Bank
-from workflows.assembly import _pool_and_enemies
+from workflows.assembly import pool_and_enemies
 
 from .helpers import blueprint, make_pool
 
@@ -87,7 +87,7 @@ def sample(tmp_path_factory):
     path = tmp_path_factory.mktemp("overlap") / "bank.db"
     create_sample_bank(path, user="tester")
     with Bank.open(path, user="tester") as bank:
-        pool, enemies = _pool_and_enemies(bank)
+        pool, enemies = pool_and_enemies(bank)
     return load_blueprint(DEFAULT), pool, enemies
 
 

@@ -171,3 +171,24 @@ def test_every_item_held_fixed_estimates_the_population_alone():
     assert cal.fixed.all() and cal.converged
     assert cal.latent_mean == pytest.approx(theta.mean(), abs=0.05)
     assert cal.latent_sd == pytest.approx(theta.std(), abs=0.05)
+
+
+def test_conditional_information_by_the_difference_identity_equals_second_order_esfs():
+    # π_{jl|r} from first-order quantities (ε_l π_j − ε_j π_l)/(ε_l − ε_j) against ε_j ε_l γ^{(j,l)}_{r−2}/γ_r
+    # from the summation algorithm's second-order ESFs (hand-checked above); items 2 and 5 share a difficulty
+    # (the identity's 0/0: the exact ESFs take over), item 6 is not answered in this pattern
+    from psychometrics.irt.rasch_cml import _information_one
+    b = np.array([-1.2, 0.3, 0.8, -0.4, 1.5, 0.8, 0.1, -2.0])
+    masks = np.ones((1, 8))
+    masks[0, 6] = 0.0
+    counts = np.arange(9, dtype=float)[None, :] + 1.0
+    counts[0, 8] = 0.0                                  # 7 items answered: no score of 8
+    eps = np.exp(-b)[None, :] * masks
+    gamma, _, gamma1, gamma2 = esf(eps, order=2)
+    denom = np.where(gamma[0, 1:] > 0, gamma[0, 1:], 1.0)
+    pi = eps[0][:, None] * gamma1[0, :, :-1] / denom[None, :]
+    pij = np.zeros((8, 8, 8))
+    pij[..., 1:] = eps[0][:, None, None] * eps[0][None, :, None] * gamma2[0, :, :, :-2] / denom[None, None, 1:]
+    pij[np.arange(8), np.arange(8)] = pi
+    reference = np.einsum("r,jlr->jl", counts[0, 1:], pij - pi[:, None, :] * pi[None, :, :])
+    np.testing.assert_allclose(_information_one(b, masks, counts), reference, rtol=1e-10, atol=1e-12)
