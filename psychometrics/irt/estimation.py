@@ -192,6 +192,24 @@ def _check_degenerate(x: np.ndarray, item_ids: Sequence[str], fixed_mask: np.nda
     return problems
 
 
+def check_sample(x: np.ndarray, item_ids: Sequence[str], model: str, fixed_mask: np.ndarray,
+                 min_persons: int | None = None) -> None:
+    """Refuse, before any estimation, data the model cannot be fitted to: a free item nobody answered or
+    everybody answered alike, or fewer candidates than ``min_persons`` (default ``MIN_PERSONS[model]``;
+    for the 3PL, answering each free item). x: (n_persons, n_items) of 1/0/NaN."""
+    problems = _check_degenerate(x, item_ids, fixed_mask, model)
+    if problems:
+        raise EstimationError(" ".join(problems) + " Remove such items (or hold them fixed) and calibrate again.")
+    floor = MIN_PERSONS[model] if min_persons is None else int(min_persons)
+    if model == "3pl":
+        _check_answers_per_item(x, fixed_mask, floor)
+        return
+    n_persons = int((~np.isnan(x)).any(axis=1).sum())
+    if n_persons < floor:
+        raise EstimationError(f"The {model} model needs at least {floor} candidates with "
+                              f"responses; these data have {n_persons}.")
+
+
 def _check_answers_per_item(x: np.ndarray, fixed_mask: np.ndarray, floor: int) -> None:
     """Refuse a 3PL whose free items have fewer than ``floor`` answers each (see ``MIN_PERSONS``)."""
     answers = (~np.isnan(x[:, ~fixed_mask])).sum(axis=0)
@@ -275,9 +293,7 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
         if bad:
             raise InputError(bad)
     warnings: list[str] = []
-    problems = _check_degenerate(x, item_ids, fixed_mask, model)
-    if problems:
-        raise EstimationError(" ".join(problems) + " Remove such items (or hold them fixed) and calibrate again.")
+    check_sample(x, item_ids, model, fixed_mask, min_persons)
     # every item held fixed: only the latent mean and SD are estimated (this population on the items' scale)
 
     data = prepare_data(x, dtype=dtype)
@@ -285,12 +301,6 @@ def _calibrate(responses, model, item_ids, D, quadrature, anchors, guessing_prio
     if dropped:
         warnings.append(f"{dropped} candidate(s) with no responses were left out of the calibration.")
     n_persons = int(round(data.freq.sum()))
-    floor = MIN_PERSONS[model] if min_persons is None else int(min_persons)
-    if model == "3pl":
-        _check_answers_per_item(x, fixed_mask, floor)
-    elif n_persons < floor:
-        raise EstimationError(f"The {model} model needs at least {floor} candidates with "
-                              f"responses; these data have {n_persons}.")
 
     alpha0, d0, gamma0 = _initial_values(data, model, D, guessing_prior)
     if model == "3pl" and guessing_prior is None:

@@ -362,7 +362,8 @@ def calibrate_rasch_cml(responses, *, item_ids=None, D: float = 1.0, quadrature=
     import dataclasses
     import time
 
-    from psychometrics.irt.estimation import calibrate
+    from psychometrics.irt.em import check_responses
+    from psychometrics.irt.estimation import calibrate, check_sample
 
     started = time.perf_counter()
     if hasattr(responses, "scored") and hasattr(responses, "item_ids"):  # a ResponseMatrix
@@ -371,17 +372,8 @@ def calibrate_rasch_cml(responses, *, item_ids=None, D: float = 1.0, quadrature=
     x = np.asarray(responses, dtype=float)
     ids = tuple(str(i) for i in item_ids) if item_ids is not None else tuple(
         f"item{j + 1}" for j in range(x.shape[1]))
-    # the model's own checks first (sample size, degenerate items), in the words every calibration uses
-    from psychometrics.irt.estimation import MIN_PERSONS, _check_degenerate
-    from psychometrics.irt.em import check_responses
-    problems = _check_degenerate(check_responses(x), ids, np.zeros(x.shape[1], dtype=bool), "rasch")
-    if problems:
-        raise EstimationError(" ".join(problems) + " Remove such items and calibrate again.")
-    floor = MIN_PERSONS["rasch"] if min_persons is None else int(min_persons)
-    n_persons = int((~np.isnan(x)).any(axis=1).sum())
-    if n_persons < floor:
-        raise EstimationError(f"The rasch model needs at least {floor} candidates with responses; these data "
-                              f"have {n_persons}.")
+    # the checks every calibration makes (degenerate items, sample size), in its words, before any work
+    check_sample(check_responses(x), ids, "rasch", np.zeros(x.shape[1], dtype=bool), min_persons)
     cml = calibrate_cml(x, item_ids=ids, tol=tol)
     b = cml.b / D
     latent = calibrate(x, "rasch", item_ids=ids, D=D, quadrature=quadrature, min_persons=min_persons,

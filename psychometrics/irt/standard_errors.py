@@ -370,8 +370,7 @@ class _Covariance:
         self.pos[keep] = np.arange(int(keep.sum()))
         sub = info[np.ix_(keep, keep)]
         # symmetric, so its transpose is the same matrix in the Fortran order LAPACK works in (no copy)
-        upper, status = lapack.dpotrf(sub.T.copy(order="F") if not sub.flags.c_contiguous else sub.T,
-                                      lower=False, clean=True)
+        upper, status = lapack.dpotrf(sub.T, lower=False, clean=True)
         if status == 0:
             v, status = lapack.dtrtri(upper, lower=False, overwrite_c=True)
         if status == 0:

@@ -130,10 +130,9 @@ def deleted_residuals(log_t, beta, alpha, keep=None) -> tuple[np.ndarray, np.nda
     kw = keep * w[None, :]
     W = kw.sum(axis=1, keepdims=True)
     S = (kw * (np.asarray(beta)[None, :] - y)).sum(axis=1, keepdims=True)
-    own = kw                                           # a kept response leaves its own term out
-    rest = W - own
+    rest = W - kw                                      # a kept response leaves its own term out
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau_minus = (S - own * (np.asarray(beta)[None, :] - y)) / rest
+        tau_minus = (S - kw * (np.asarray(beta)[None, :] - y)) / rest
         z = (y - beta[None, :] + tau_minus) / np.sqrt(1 / w[None, :] + 1 / rest)
     others = keep.sum(axis=1, keepdims=True) - keep
     out = ~m | (others < MIN_TIMED - 1)
